@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* cgroupfs: the cgroup2 filesystem, read and written directly.
+ *
+ * Every function takes the mount point ("root", e.g. "/sys/fs/cgroup" or a
+ * fake tree in a temp dir) and a cgroup path relative to it with a leading
+ * '/' ("/" is the root cgroup itself). Parsers are pure (*_parse_*_buf) and
+ * the readers are thin shells around them. Returns negative errno; a
+ * cgroup that vanished shows as -ENOENT or -ENODEV (ERRNO_IS_VANISHED()).
+ * Never logs above debug; never decides anything. */
+
+#include <sys/types.h>
+#include "macro.h"
+
+/* Find the cgroup2 mount point in a mountinfo file ("/proc/self/mountinfo").
+ * -ENOMEDIUM if there is none. Pure variant over a buffer for tests. */
+int cg_find_mount(const char *mountinfo_path, char **ret_mount);
+int cg_parse_mountinfo_buf(const char *buf, char **ret_mount);
+
+/* Controllers available at the root: bit set of CG_CTRL_*. */
+enum {
+        CG_CTRL_MEMORY = 1 << 0,
+        CG_CTRL_CPU    = 1 << 1,
+        CG_CTRL_IO     = 1 << 2,
+        CG_CTRL_PIDS   = 1 << 3,
+};
+int cg_parse_controllers_buf(const char *buf, unsigned *ret_mask);
+int cg_read_controllers(const char *root, const char *path, unsigned *ret_mask);
+
+/* "root" + "path" + "/" + "file" (file may be NULL). Returns malloc'd. */
+char *cg_path(const char *root, const char *path, const char *file);
+
+/* Whole small file into a NUL-terminated malloc'd buffer. */
+int cg_read_file(const char *root, const char *path, const char *file, char **ret);
+/* Write a string (without NUL) to a cgroup file. */
+int cg_write_file(const char *root, const char *path, const char *file, const char *value);
+
+/* A single u64 value file (memory.current, memory.max...). "max" is UINT64_MAX. */
+int cg_parse_u64_buf(const char *buf, uint64_t *ret);
+int cg_read_u64(const char *root, const char *path, const char *file, uint64_t *ret);
+
+/* cgroup.procs: pids, one per line. */
+int cg_parse_procs_buf(const char *buf, pid_t **ret_pids, size_t *ret_n);
+int cg_read_procs(const char *root, const char *path, pid_t **ret_pids, size_t *ret_n);
+
+/* cgroup.events */
+typedef struct CgroupEvents {
+        bool populated;
+        bool frozen;
+} CgroupEvents;
+int cg_parse_events_buf(const char *buf, CgroupEvents *ret);
+int cg_read_events(const char *root, const char *path, CgroupEvents *ret);
+
+/* memory.events (missing keys are 0) */
+typedef struct MemoryEvents {
+        uint64_t low, high, max, oom, oom_kill, oom_group_kill;
+} MemoryEvents;
+int cg_parse_memory_events_buf(const char *buf, MemoryEvents *ret);
+int cg_read_memory_events(const char *root, const char *path, MemoryEvents *ret);
+
+/* memory.stat: the few keys cgreap reports (missing keys are 0). */
+typedef struct MemoryStat {
+        uint64_t anon, file, kernel, shmem, sock;
+} MemoryStat;
+int cg_parse_memory_stat_buf(const char *buf, MemoryStat *ret);
+int cg_read_memory_stat(const char *root, const char *path, MemoryStat *ret);
+
+/* Extended attribute on the cgroup directory: 1 if present (any value, as
+ * systemd writes "1"), 0 if absent, <0 on error (vanished). */
+int cg_has_xattr(const char *root, const char *path, const char *name);
+/* Owner uid of the cgroup directory. */
+int cg_get_owner(const char *root, const char *path, uid_t *ret);
+
+/* Whether a cgroup file exists (e.g. "cgroup.kill"): 1/0, <0 on error. */
+int cg_file_exists(const char *root, const char *path, const char *file);
+
+/* Walk the subtree below path (path itself first, then pre-order, children
+ * sorted by name for determinism). The callback gets each cgroup path and
+ * returns 0 to continue, 1 to skip that cgroup's children, <0 to abort.
+ * Directories that vanish during the walk are skipped silently. */
+typedef int (*cg_walk_cb)(const char *root, const char *path, void *userdata);
+int cg_walk(const char *root, const char *path, cg_walk_cb cb, void *userdata);
+
+/* Child cgroup names of path (sorted). */
+int cg_list_children(const char *root, const char *path, char ***ret);
+
+/* The cgroup2 path of a process from "<proc_root>/<pid>/cgroup" ("0::/..."). */
+int cg_parse_proc_cgroup_buf(const char *buf, char **ret_path);
+int cg_pid_get_path(const char *proc_root, pid_t pid, char **ret_path);
+
+/* Last path component ("/system.slice/nginx.service" -> "nginx.service";
+ * "/" -> "/"). Returns a pointer into path. */
+const char *cg_path_basename(const char *path);
+/* Whether "path" is "ancestor" or below it. */
+bool cg_path_is_below(const char *path, const char *ancestor);
+
+/* The systemd unit a cgroup path belongs to, for OBJECT_SYSTEMD_UNIT= /
+ * OBJECT_SYSTEMD_USER_UNIT=: the deepest component that is a unit
+ * (".service", ".scope", ".slice"...); for paths below a user manager
+ * ("/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope")
+ * the unit is "x.scope" and *ret_user is true. Returns 0, or -ENXIO when no
+ * unit name appears. *ret_unit is malloc'd. */
+int cg_path_get_unit(const char *path, char **ret_unit, bool *ret_user);
+
+/* process_level helpers over /proc (proc_root "/proc" or a fake one). */
+int proc_read_oom_score_adj(const char *proc_root, pid_t pid, int *ret);
+/* Resident set size in bytes (VmRSS from status, or statm * page size). */
+int proc_read_rss(const char *proc_root, pid_t pid, uint64_t *ret);
+/* MemAvailable and MemTotal from <proc_root>/meminfo. */
+int proc_parse_meminfo_buf(const char *buf, uint64_t *ret_available, uint64_t *ret_total);
+int proc_read_meminfo(const char *proc_root, uint64_t *ret_available, uint64_t *ret_total);

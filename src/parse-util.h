@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Checked parsing of the value types cgreap.conf uses. Pure functions: no
+ * I/O, no logging. Each returns 0 on success and leaves *ret untouched and
+ * returns -EINVAL (malformed) or -ERANGE (out of range) on failure. Leading
+ * and trailing white space is not accepted here: the config layer strips it. */
+
+#include "macro.h"
+
+/* "yes/no/true/false/on/off/1/0" (case-insensitive) -> 1 or 0. */
+int parse_boolean(const char *s);
+
+/* Durations: a decimal number with an optional fraction and one of the
+ * suffixes us, ms, s, sec, min; no suffix means seconds ("2" = 2s).
+ * "1.5s" = 1500000us. Several terms may follow each other ("1s 500ms").
+ * Negative values and overflow are errors. */
+int parse_duration(const char *s, usec_t *ret);
+
+/* Percentages "10%", "2.5%" (0..100) as permyriad (basis points): 10% -> 1000.
+ * At most two decimals. The '%' is required. */
+int parse_percent(const char *s, unsigned *ret_permyriad);
+
+/* Sizes in bytes: a number with optional suffix K, M, G, T (powers of 1024,
+ * optionally followed by "B" or "iB"). */
+int parse_size(const char *s, uint64_t *ret);
+
+/* A decimal integer (optional sign) within [min, max]. */
+int parse_int_range(const char *s, int min, int max, int *ret);
+
+/* Format helpers for humans: "1.4G", "512K", "2s", "500ms". Write into buf
+ * and return buf. */
+#define FORMAT_BYTES_MAX 16
+char *format_bytes(char *buf, size_t len, uint64_t bytes);
+#define FORMAT_DURATION_MAX 32
+char *format_duration(char *buf, size_t len, usec_t usec);

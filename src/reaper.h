@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* reaper: killing one victim cgroup and freeing its memory at once.
+ *
+ *  1. pidfd_open() every process of the victim's subtree (before the kill:
+ *     pidfds make the kill immune to pid reuse; a pid number read earlier
+ *     is never signalled).
+ *  2. cgroup.kill when Method=auto and the file exists, else
+ *     pidfd_send_signal(SIGKILL) rounds until cgroup.procs is empty (bounded).
+ *  3. ReleaseMemory=yes: process_mrelease() on every pidfd, on a worker
+ *     thread (it blocks while it unmaps); results come back to the event loop
+ *     through an eventfd.
+ *  4. Wait for cgroup.events "populated 0" (inotify), bounded by KillTimeout.
+ *  5. Call the done callback once with the outcome.
+ *
+ * The reaper chooses nothing: it is told which cgroup to kill. */
+
+#include <systemd/sd-event.h>
+#include "config.h"
+
+typedef struct Reaper Reaper;
+
+typedef struct KillRequest {
+        const char *cg_root;
+        const char *cgroup;             /* victim path, leading '/' */
+        KillMethod method;
+        bool release_memory;
+        usec_t timeout;
+        bool dry_run;                   /* do everything but send signals */
+} KillRequest;
+
+typedef struct KillResult {
+        char *cgroup;
+        KillMethod method_used;         /* AUTO never appears here */
+        size_t n_pids;                  /* processes found (pidfds opened) */
+        uint64_t memory_before;         /* memory.current (or RSS sum) before */
+        uint64_t freed_bytes;           /* before - after (0 if unknown) */
+        usec_t kill_usec;               /* CLOCK_MONOTONIC when the signal went out */
+        usec_t empty_usec;              /* time from kill to populated 0 */
+        int mrelease;                   /* 1 = released >=1 process, 0 = not asked/nothing to do,
+                                         * -ENOSYS etc. = unsupported */
+        size_t n_mreleased;
+        bool timed_out;                 /* still populated after the timeout */
+        bool vanished;                  /* cgroup was gone before the kill */
+        int error;                      /* 0 or the negative errno that stopped the kill */
+} KillResult;
+
+/* Called on the event loop when the kill is sent (sent == true, result
+ * partially filled: n_pids, memory_before, method_used, kill_usec) and again
+ * when it is complete (sent == false: everything filled). */
+typedef void (*reaper_cb)(Reaper *r, const KillResult *res, bool sent, void *userdata);
+
+int reaper_new(sd_event *e, Reaper **ret);
+Reaper *reaper_free(Reaper *r);
+static inline void reaper_freep(Reaper **r) { *r = reaper_free(*r); }
+
+/* Start killing. Returns 0 when started (callbacks follow), -EBUSY if that
+ * cgroup is already being killed, -ENOENT if it is gone, other negative errno. */
+int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata);
+
+/* NULL-terminated list of cgroups currently being killed (owned by r). */
+char *const *reaper_busy(Reaper *r);
+
+/* Synchronous building blocks, used by reaper_kill() and by the live tests. */
+/* Open pidfds for every process in the subtree. Vanished processes are skipped. */
+int reaper_collect_pidfds(const char *cg_root, const char *cgroup, int **ret_fds, pid_t **ret_pids,
+                          size_t *ret_n);
+/* Kill by pidfd in rounds until cgroup.procs of the whole subtree is empty or
+ * max_rounds passed. Returns number of signals sent or negative errno. */
+int reaper_kill_pidfd_rounds(const char *cg_root, const char *cgroup, unsigned max_rounds);
+
+void kill_result_done(KillResult *r);

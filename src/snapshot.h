@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* snapshot: one read of a cgroup subtree and its processes, taken with
+ * cgroupfs and /proc, so that policy can decide as a pure function. Reading
+ * is best effort: a cgroup or process that vanishes mid-read is left out. */
+
+#include <sys/types.h>
+#include "macro.h"
+
+typedef struct CgroupNode {
+        char *path;             /* relative to the cgroup2 root, leading '/' */
+        ssize_t parent;         /* index into Snapshot.nodes, -1 for the top */
+        bool populated;         /* cgroup.events populated 1 (has procs below) */
+        bool has_children;      /* has child cgroups */
+        size_t n_procs;         /* processes directly in this cgroup */
+        pid_t *pids;            /* those processes */
+
+        bool has_memory;        /* memory.current was readable */
+        uint64_t memory_current;
+        uint64_t swap_current;
+        uint64_t rss_sum;       /* sum of the processes' RSS (no memory controller) */
+
+        bool has_oom_score_adj; /* at least one process readable */
+        int min_oom_score_adj;  /* minimum over the processes */
+
+        bool xattr_omit;        /* user.oomd_omit present AND directory owned by root */
+        bool xattr_avoid;       /* user.oomd_avoid present AND directory owned by root */
+} CgroupNode;
+
+typedef struct Snapshot {
+        CgroupNode *nodes;      /* pre-order: a parent comes before its children */
+        size_t n_nodes;
+        usec_t timestamp;       /* CLOCK_MONOTONIC at the end of the read */
+} Snapshot;
+
+/* Read the subtree below "top" (e.g. "/" or "/user.slice"). The ancestors of
+ * top are included too (with parent links), without process data, so that
+ * rule inheritance and xattrs on ancestors work. */
+int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret);
+
+/* Footprint used for ranking: memory.current + swap when the memory
+ * controller is there, else the RSS sum. */
+uint64_t cgroup_node_footprint(const CgroupNode *n);
+
+ssize_t snapshot_find(const Snapshot *s, const char *path);
+
+Snapshot *snapshot_free(Snapshot *s);
+static inline void snapshot_freep(Snapshot **s) { *s = snapshot_free(*s); }
+#define _cleanup_snapshot_free_ _cleanup_(snapshot_freep)

@@ -1,0 +1,5 @@
+/* placeholder until the module lands */
+#include "test-util.h"
+int main(void) {
+        return 77;
+}

@@ -1,0 +1,18 @@
+# Shared helpers for the shell tests. Source it: . "$top_srcdir/tests/lib.sh"
+set -euo pipefail
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "PASS: $*"; }
+
+# The cgroup2 mount, from mountinfo like the daemon does (field 9 is the fs type).
+cgroup2_mount() {
+        awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo
+}
+
+require_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
+require_cgroup2() {
+        CG2=$(cgroup2_mount)
+        [ -n "$CG2" ] || skip "no cgroup2 mount in /proc/self/mountinfo"
+        [ -w "$CG2/cgroup.procs" ] || skip "cgroup2 mount $CG2 is not writable"
+}
