@@ -125,9 +125,6 @@ static inline void config_freep(Config **c) { *c = config_free(*c); }
  * "; default", in cgreap.conf syntax. */
 int config_dump(const Config *c, FILE *f);
 
-/* Whether this process has CAP_SYS_RESOURCE in its effective set. */
-bool have_cap_sys_resource(void);
-
 /* One row per "[Section] Key=" the parser knows, with its default as written
  * in the shipped config and man page. The man-page completeness test and
  * check-config use this table; the parser is driven by it too. */

@@ -35,6 +35,10 @@ typedef struct PsiTrigger {
  * Returns 0 or -EINVAL with *ret_reason a static string naming the rule. */
 int psi_trigger_check(const PsiTrigger *t, bool have_sys_resource, const char **ret_reason);
 
+/* Whether this process has CAP_SYS_RESOURCE in its effective set (read from
+ * /proc/self/status, so no libcap is needed). */
+bool psi_have_cap_sys_resource(void);
+
 typedef struct PsiLine {
         double avg10, avg60, avg300;    /* percent */
         uint64_t total;                 /* usec of stall since boot */
