@@ -1,0 +1,278 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # constants and state for the scenarios that source this
+# Helpers for the guest scenarios (tests/vm/scenarios/NN-name.sh). Sourced by
+# every scenario and by the runner. A scenario runs as root in the guest,
+# asserts on real effects (who died, who lives, kernel counters, journal
+# records) and restores what it changed: every unit, slice and drop-in made
+# through these helpers is removed again on exit.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   scenario_begin "what this shows"
+#   ...  check / expect_eq / expect_range ...
+#   scenario_end
+#
+# A failed assertion prints "FAIL what: expected X, saw Y" and the scenario
+# goes on (so one run shows every broken thing); scenario_end exits 1.
+set -u
+
+CG=/sys/fs/cgroup
+CONF_D=/etc/cgreap/cgreap.conf.d
+RUN_UNITS=/run/systemd/system
+# DESIGN §8
+MSGID_KILL=e07f2c2137c44c84b88043be6116d1c1
+MSGID_RECLAIMED=4ee286758cf648b58fc05d7fd4a55ce7
+MSGID_KERNEL_OOM=c8e81b0737aa4d6cabd4025072dc92ea
+MSGID_NOTHING=140a986d61874449851ff460e728981a
+# Every field of a kill/reclaimed record (DESIGN §8).
+RECORD_FIELDS="KILL_ID CGROUP UNIT ADJ ADJ_SOURCE REASON MONITOR MONITOR_CGROUP TRIGGER
+PRESSURE_SOME_AVG10 PRESSURE_FULL_AVG10 MEMORY_BYTES SWAP_BYTES PIDS METHOD MRELEASE
+FREED_BYTES EMPTY_USEC DRY_RUN"
+
+VMT_FAILED=0
+VMT_UNITS=()
+VMT_FILES=()
+VMT_SLICES=()
+VMT_DROPINS=0
+VMT_T0=$(date +%s%N)
+
+# ---------------------------------------------------------------- output
+say() { printf '%6.1fs  %s\n' "$(vmt_elapsed)" "$*"; }
+ok() { printf '%6.1fs  ok   %s\n' "$(vmt_elapsed)" "$*"; }
+bad() { printf '%6.1fs  FAIL %s\n' "$(vmt_elapsed)" "$*"; VMT_FAILED=1; }
+vmt_elapsed() { awk -v a="$VMT_T0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+
+# check WHAT COMMAND...: COMMAND must succeed.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else bad "$what (failed: $*)"; fi
+}
+# expect_eq WHAT EXPECTED SEEN
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1: $3"; else bad "$1: expected '$2', saw '$3'"; fi
+}
+# expect_ne WHAT UNEXPECTED SEEN
+expect_ne() {
+	if [ "$2" != "$3" ]; then ok "$1: $3"; else bad "$1: expected anything but '$2'"; fi
+}
+# expect_range WHAT MIN MAX SEEN (integers; MIN or MAX may be empty)
+expect_range() {
+	local what=$1 lo=$2 hi=$3 v=$4
+	if ! [[ $v =~ ^-?[0-9]+$ ]]; then bad "$what: expected a number in [${lo:--inf}, ${hi:-inf}], saw '$v'"; return; fi
+	if { [ -n "$lo" ] && [ "$v" -lt "$lo" ]; } || { [ -n "$hi" ] && [ "$v" -gt "$hi" ]; }; then
+		bad "$what: expected [${lo:--inf}, ${hi:-inf}], saw $v"
+	else
+		ok "$what: $v (within [${lo:--inf}, ${hi:-inf}])"
+	fi
+}
+# A precondition: without it the rest of the scenario means nothing.
+require() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else bad "$what (failed: $*); giving up"; exit 1; fi
+}
+
+# wait_until SECONDS COMMAND...: poll every 0.5s; 1 on timeout.
+wait_until() {
+	local deadline=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.5
+	done
+}
+
+# -------------------------------------------------------------- lifecycle
+scenario_begin() {
+	say "scenario $(basename "$0" .sh): $*"
+	trap vmt_cleanup EXIT
+	VMT_CGREAPD_PID=$(systemctl show -p MainPID --value cgreapd 2>/dev/null)
+	VMT_CGREAPD_RESTARTS=$(systemctl show -p NRestarts --value cgreapd 2>/dev/null)
+	VMT_OOM0=$(oom_kills)
+}
+# The agent must survive every scenario: same process, no restart.
+scenario_end() {
+	if [ "${VMT_CGREAPD_PID:-0}" != 0 ]; then
+		expect_eq "cgreapd still runs as the same process" "$VMT_CGREAPD_PID" \
+			"$(systemctl show -p MainPID --value cgreapd)"
+		expect_eq "cgreapd restarts" "$VMT_CGREAPD_RESTARTS" "$(systemctl show -p NRestarts --value cgreapd)"
+	fi
+	if [ "$VMT_FAILED" = 0 ]; then say "PASS"; exit 0; fi
+	say "FAILED"
+	exit 1
+}
+
+vmt_cleanup() {
+	local u
+	for u in "${VMT_UNITS[@]}"; do timeout 30 systemctl stop "$u" 2>/dev/null; done
+	for u in "${VMT_UNITS[@]}"; do systemctl reset-failed "$u" 2>/dev/null; done
+	for u in "${VMT_SLICES[@]}"; do timeout 30 systemctl stop "$u" 2>/dev/null; done
+	if [ ${#VMT_FILES[@]} -gt 0 ]; then
+		rm -f "${VMT_FILES[@]}"
+		systemctl daemon-reload
+	fi
+	if [ "$VMT_DROPINS" = 1 ]; then
+		cgreapd_reload >/dev/null || echo "cleanup: cgreapd did not confirm the reload"
+	fi
+	VMT_UNITS=() VMT_FILES=() VMT_SLICES=() VMT_DROPINS=0
+}
+
+# Between scenarios (runner): whatever a scenario left behind goes away.
+vmt_reset_all() {
+	local left reload=0
+	left=$(systemctl list-units --all --plain --no-legend 'vmt-*' | awk '{ print $1 }')
+	if [ -n "$left" ]; then
+		echo "reset: stopping leftovers: $left"
+		# shellcheck disable=SC2086
+		timeout 60 systemctl stop $left
+		# shellcheck disable=SC2086
+		systemctl reset-failed $left 2>/dev/null
+	fi
+	if compgen -G "$RUN_UNITS/vmt-*" >/dev/null; then
+		rm -rf "$RUN_UNITS"/vmt-*
+		systemctl daemon-reload
+	fi
+	if compgen -G "$CONF_D/*vmtest*" >/dev/null; then
+		echo "reset: removing leftover drop-ins"
+		rm -f "$CONF_D"/*vmtest*
+		reload=1
+	fi
+	if ! systemctl -q is-active cgreapd; then
+		echo "reset: cgreapd is not active; restarting it"
+		timeout 60 systemctl restart cgreapd
+	elif [ "$reload" = 1 ]; then
+		cgreapd_reload >/dev/null
+	fi
+}
+
+# ----------------------------------------------------------- kernel facts
+oom_kills() { awk '$1 == "oom_kill" { print $2 }' /proc/vmstat; }
+# memory.events counter of a cgroup (path relative to the cgroup root).
+memevent() { awk -v k="$2" '$1 == k { print $2 }' "$CG$1/memory.events" 2>/dev/null; }
+mib() { echo $(($1 * 1024 * 1024)); }
+
+# ------------------------------------------------------------------ units
+# vmt_service NAME [systemd-run options...] -- COMMAND...
+# A transient service; stopped and forgotten again when the scenario ends.
+vmt_service() {
+	local name=$1
+	shift
+	local opts=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	VMT_UNITS+=("$name.service")
+	systemd-run --quiet --unit="$name" --service-type=exec -p TimeoutStopSec=10s "${opts[@]}" -- "$@"
+}
+# vmt_hold NAME SIZE [systemd-run options...]: a service that allocates SIZE
+# (e.g. 200M) once, touches it and then sleeps holding it.
+vmt_hold() {
+	local name=$1 size=$2
+	shift 2
+	vmt_service "$name" "$@" -- stress-ng --vm 1 --vm-bytes "$size" --vm-keep --vm-hang 0 \
+		--no-oom-adjust --timeout 0 --quiet
+}
+# vmt_grow NAME SIZE [options...]: a service that grows to SIZE as fast as it
+# can write, then holds it (the "hog").
+vmt_grow() { vmt_hold "$@"; }
+
+# vmt_slice NAME [Slice properties...]: a slice unit in /run (e.g.
+# vmt_slice vmt-s3.slice MemoryMax=300M), started, removed at the end.
+vmt_slice() {
+	local name=$1
+	shift
+	local f=$RUN_UNITS/$name p
+	{
+		echo "[Slice]"
+		for p in "$@"; do echo "$p"; done
+	} >"$f"
+	VMT_FILES+=("$f")
+	VMT_SLICES+=("$name")
+	systemctl daemon-reload
+	systemctl start "$name"
+}
+
+unit_prop() { systemctl show -p "$2" --value "$1"; }
+unit_cgroup() { unit_prop "$1" ControlGroup; }
+is_active() { [ "$(unit_prop "$1" ActiveState)" = active ]; }
+is_dead() { [ "$(unit_prop "$1" ActiveState)" != active ] && [ "$(unit_prop "$1" ActiveState)" != activating ]; }
+# memory.current of a unit's cgroup, 0 when it has none.
+unit_mem() {
+	local cg
+	cg=$(unit_cgroup "$1")
+	if [ -n "$cg" ] && [ -r "$CG$cg/memory.current" ]; then cat "$CG$cg/memory.current"; else echo 0; fi
+}
+mem_at_least() { [ "$(unit_mem "$1")" -ge "$2" ]; }
+# wait_mem UNIT BYTES SECONDS: until the unit holds at least BYTES.
+wait_mem() {
+	wait_until "$3" mem_at_least "$1" "$2" ||
+		{ bad "$1 did not reach $(($2 / 1048576))M within $3s (holds $(($(unit_mem "$1") / 1048576))M)"; return 1; }
+}
+# How a unit ended: "killed by SIGKILL" for a cgroup kill.
+unit_end() {
+	local code status
+	code=$(unit_prop "$1" ExecMainCode)
+	status=$(unit_prop "$1" ExecMainStatus)
+	case $code in
+	2) echo "killed by signal $status" ;;
+	1) echo "exited with $status" ;;
+	*) echo "$(unit_prop "$1" ActiveState) (code $code status $status)" ;;
+	esac
+}
+expect_killed() { expect_eq "$1 ended" "killed by signal 9" "$(unit_end "$1")"; }
+expect_alive() { expect_eq "$1 state" active "$(unit_prop "$1" ActiveState)"; }
+
+# ------------------------------------------------------------ configuration
+# vmt_dropin NAME < CONTENT: /etc/cgreap/cgreap.conf.d/NAME.conf (NAME gets
+# a "vmtest" marker so the runner can clean up after a cut-short scenario).
+vmt_dropin() {
+	local f=$CONF_D/$1-vmtest.conf
+	mkdir -p "$CONF_D"
+	cat >"$f"
+	VMT_FILES+=("$f")
+	VMT_DROPINS=1
+	echo "$f"
+}
+
+# ------------------------------------------------------------------ journal
+jcursor() { journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p'; }
+# records MESSAGE_ID CURSOR [MATCH...]: the matching records after CURSOR, one
+# JSON object a line.
+records() {
+	local id=$1 c=$2
+	shift 2
+	journalctl -q --no-pager -o json --after-cursor="$c" MESSAGE_ID="$id" "$@"
+}
+# field JSON NAME: a field of one record ("" when absent).
+field() { jq -r --arg f "$2" '.[$f] // "" | if type == "array" then "(binary)" else tostring end' <<<"$1"; }
+# count_records MESSAGE_ID CURSOR [MATCH...]
+count_records() { records "$@" | grep -c . || true; }
+has_records() { [ "$(count_records "$@")" -gt 0 ]; }
+# first_record MESSAGE_ID CURSOR [MATCH...]
+first_record() { records "$@" | head -n 1; }
+# cgreapd's own log lines after CURSOR, as text.
+cgreapd_log() { journalctl -q --no-pager -o cat --after-cursor="$1" _SYSTEMD_UNIT=cgreapd.service; }
+cgreapd_logged() { cgreapd_log "$1" | grep -q -E -- "$2"; }
+
+# Show every field of a record, for the log.
+show_record() { jq -r 'to_entries[] | select(.key | test("^(CGREAP_|MESSAGE$|MESSAGE_ID|OBJECT_SYSTEMD|PRIORITY)")) | "        \(.key)=\(.value)"' <<<"$1"; }
+
+# Every DESIGN §8 field must be present in a reclaimed record.
+expect_all_fields() {
+	local rec=$1 f missing=""
+	for f in $RECORD_FIELDS; do
+		[ -n "$(field "$rec" "CGREAP_$f")" ] || missing+=" CGREAP_$f"
+	done
+	if [ -z "$missing" ]; then ok "$2 has every DESIGN §8 field"; else bad "$2: missing fields:$missing"; fi
+}
+
+# Reload cgreapd and wait until it has read the configuration again (its log
+# says so, or says why not). 1 when it says nothing within 20s.
+cgreapd_reload() {
+	local c
+	c=$(jcursor)
+	systemctl reload cgreapd || return 1
+	wait_until 20 cgreapd_logged "$c" '[Rr]eload|[Cc]onfig'
+}
+
+# Free memory, in bytes.
+mem_available() { awk '$1 == "MemAvailable:" { print $2 * 1024 }' /proc/meminfo; }
