@@ -7,7 +7,7 @@
 
 /* Not "config.h": from tests/ that finds autoconf's config.h in the build
  * directory first (-I. comes before -I$(top_srcdir)/src). */
-#include "../src/config.h"
+#include "config.h"
 #include "test-util.h"
 
 static char *root;
