@@ -161,7 +161,7 @@ static int read_full_fd(int fd, char **ret, size_t *ret_size) {
         return 0;
 }
 
-static int read_full_path(const char *p, char **ret) {
+int cg_read_full(const char *p, char **ret) {
         _cleanup_close_ int fd = -EBADF;
 
         fd = open(p, O_RDONLY|O_CLOEXEC|O_NOCTTY);
@@ -179,7 +179,7 @@ static int proc_read_pid_file(const char *proc_root, pid_t pid, const char *file
                 return -EINVAL;
         if (asprintf(&p, "%s/%d/%s", proc_root, (int) pid, file) < 0)
                 return -ENOMEM;
-        r = read_full_path(p, ret);
+        r = cg_read_full(p, ret);
         if (r == -ENOENT)
                 return -ESRCH;
         return r;
@@ -278,7 +278,7 @@ int cg_find_mount(const char *mountinfo_path, char **ret_mount) {
         _cleanup_free_ char *buf = NULL;
         int r;
 
-        r = read_full_path(mountinfo_path, &buf);
+        r = cg_read_full(mountinfo_path, &buf);
         if (r < 0)
                 return r;
         return cg_parse_mountinfo_buf(buf, ret_mount);
@@ -321,7 +321,7 @@ int cg_read_file(const char *root, const char *path, const char *file, char **re
 
         if (!p)
                 return -ENOMEM;
-        return read_full_path(p, ret);
+        return cg_read_full(p, ret);
 }
 
 int cg_write_file(const char *root, const char *path, const char *file, const char *value) {
@@ -972,7 +972,7 @@ int proc_read_meminfo(const char *proc_root, uint64_t *ret_available, uint64_t *
 
         if (asprintf(&p, "%s/meminfo", proc_root) < 0)
                 return -ENOMEM;
-        r = read_full_path(p, &buf);
+        r = cg_read_full(p, &buf);
         if (r < 0)
                 return r;
         return proc_parse_meminfo_buf(buf, ret_available, ret_total);

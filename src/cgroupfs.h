@@ -35,6 +35,9 @@ char *cg_path(const char *root, const char *path, const char *file);
 
 /* Whole small file into a NUL-terminated malloc'd buffer. */
 int cg_read_file(const char *root, const char *path, const char *file, char **ret);
+/* The same for any kernel file by its full path (reads until EOF: procfs
+ * and cgroupfs report size 0). */
+int cg_read_full(const char *path, char **ret);
 /* Write a string (without NUL) to a cgroup file. */
 int cg_write_file(const char *root, const char *path, const char *file, const char *value);
 
