@@ -243,18 +243,13 @@ int snapshot_build(const char *cg_root, const char *proc_root, const char *top, 
         _cleanup_free_ ssize_t *chain = NULL;
         Builder b = {};
         struct timespec ts;
-        size_t first, l;
+        size_t first;
         int r;
 
         /* "/" or "/a/b": the same spelling the walk hands out. */
-        top += strspn(top, "/");
-        l = strlen(top);
-        while (l > 0 && top[l - 1] == '/')
-                l--;
-        if (asprintf(&norm, "/%.*s", (int) l, top) < 0)
+        norm = cg_path_normalize(top);
+        if (!norm)
                 return -ENOMEM;
-        if (strstr(norm, "//"))
-                return -EINVAL;
 
         s = calloc(1, sizeof *s);
         if (!s)
