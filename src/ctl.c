@@ -164,7 +164,9 @@ static void ctl_floors(const Config *c, const char *within, int *ret_medium, int
         }
 }
 
-static int ctl_load_config(const Args *a, Config **ret) {
+/* Errors go to stderr, exactly as config_load() words them ("path:line:
+ * message"). With ret_errors they are also handed back (check-config --json). */
+static int ctl_load_config(const Args *a, Config **ret, char ***ret_errors) {
         ConfigLoadOptions opts = {
                 .root = a->root,
                 .main_file = a->config_file,
@@ -180,6 +182,8 @@ static int ctl_load_config(const Args *a, Config **ret) {
                         fprintf(stderr, "%s\n", *e);
                 if (!errors || !errors[0])
                         log_error_errno(r, "Failed to load the configuration: %m");
+                if (ret_errors)
+                        *ret_errors = TAKE_PTR(errors);
         }
         return r;
 }
@@ -209,7 +213,7 @@ static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
         Ranking rk = {};
         int r, floor;
 
-        r = ctl_load_config(a, &rk.config);
+        r = ctl_load_config(a, &rk.config, NULL);
         if (r < 0)
                 return r;
 
@@ -327,11 +331,21 @@ static void json_candidate(FILE *f, const Ranking *rk, const Candidate *c) {
 
 static int cmd_check_config(const Args *a) {
         _cleanup_config_free_ Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
         int r;
 
-        r = ctl_load_config(a, &c);
-        if (r < 0)
+        r = ctl_load_config(a, &c, &errors);
+        if (r < 0) {
+                if (a->json) {
+                        fputs("{\"valid\":false,\"errors\":[", stdout);
+                        for (char **e = errors; e && *e; e++) {
+                                fputs(e == errors ? "" : ",", stdout);
+                                json_string(stdout, *e);
+                        }
+                        fputs("]}\n", stdout);
+                }
                 return 1;
+        }
 
         if (!a->json) {
                 r = config_dump(c, stdout);

@@ -205,6 +205,14 @@ grep -q "site.service: below the floor: adj 450 < 500" "$TMP/none.txt" || fail "
 ctl explain --json --level medium "$TOP/web.slice" | jq -e '.victim == null' >/dev/null || fail "explain --json: victim must be null"
 pass "explain says when nothing is eligible and exits 0"
 
+# ---- names JSON must escape ----
+spawn_in $'odd.slice/we"ird\\\tname.service'
+spawn_in $'odd.slice/bad\xff.service'
+ctl list --json "$TOP/odd.slice" > "$TMP/odd.json" || fail "list --json of odd names failed"
+jq -e --arg top "$TOP" '[.[].cgroup] | sort == [($top + "/odd.slice/bad\ufffd.service"), ($top + "/odd.slice/we\"ird\\\tname.service")]' \
+        "$TMP/odd.json" >/dev/null || fail "list --json: names not escaped: $(cat "$TMP/odd.json")"
+pass "list --json escapes quotes, backslashes, control bytes and invalid UTF-8"
+
 # ---- errors ----
 BROKEN=$TMP/broken
 cp -r "$ROOT" "$BROKEN"
@@ -214,6 +222,9 @@ set +e
 rc=$?
 set -e
 [ "$rc" = 1 ] || fail "check-config on a broken drop-in exited $rc, not 1"
+"$CGREAPCTL" --root="$BROKEN" check-config --json > "$TMP/broken.json" 2>/dev/null && fail "check-config --json on a broken drop-in exited 0"
+jq -e '.valid == false and (.errors | length) == 1 and (.errors[0] | test("/60-broken.conf:3: "))' "$TMP/broken.json" >/dev/null ||
+        fail "check-config --json: no valid=false with the error: $(cat "$TMP/broken.json")"
 grep -q "^$BROKEN/etc/cgreap/cgreap.conf.d/60-broken.conf:3: " "$TMP/broken.err" ||
         fail "check-config: no 'path:line:' for the broken key: $(cat "$TMP/broken.err")"
 set +e
