@@ -550,7 +550,7 @@ static void parse_section_header(ParseState *s, const char *line) {
         parse_error(s, "unknown section [%s]", name);
 }
 
-/* Check one line and return what inih may see of it (in line, NUL-terminated,
+/* Check one line and return what inih may see of it (in out, NUL-terminated,
  * never longer than max). */
 static void parse_line(ParseState *s, const char *raw, size_t len, char *out, size_t max) {
         const char *eq, *colon, *comment, *p = raw;

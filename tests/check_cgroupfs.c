@@ -461,7 +461,7 @@ START_TEST(test_read_write_files) {
         ck_assert_int_eq(cg_read_u64(tmp, "/gone", "memory.current", &v), -ENOENT);
         ck_assert(ERRNO_IS_VANISHED(cg_read_events(tmp, "/gone", &ev)));
 
-        /* write: replaces content, one write of exactly the value */
+        /* write: one write() of exactly the value, no NUL, no newline */
         ck_assert_int_eq(cg_write_file(tmp, "/a.slice", "cgroup.kill", "1"), 0);
         ck_assert_int_eq(cg_read_file(tmp, "/a.slice", "cgroup.kill", &buf), 0);
         ck_assert_str_eq(buf, "1");

@@ -573,12 +573,18 @@ START_TEST(test_load_dropin_masking) {
         /* ... and on its own, where it contributes nothing. */
         symlink_in_root("/dev/null", "etc/cgreap/cgreap.conf.d/70-z.conf");
 
+        /* An empty file replaces a same-named one by the name rule alone. */
+        ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf.d/80-e.conf", "[Kill]\nMediumMinAdj=900\n"), 0);
+        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/80-e.conf", "%s", ""), 0);
+
         c = load_ok();
+        ck_assert_int_eq(c->medium_min_adj, 200);
         ck_assert_int_eq(c->default_adj, 60);
         ck_assert_uint_eq(c->kill_timeout, 5 * USEC_PER_SEC);  /* the masked file's value is gone */
         ck_assert(!c->dry_run);
-        ck_assert_uint_eq(strv_length(c->files), 1);
+        ck_assert_uint_eq(strv_length(c->files), 2);
         assert_ends_with(c->files[0], "/run/cgreap/cgreap.conf.d/50-x.conf");
+        assert_ends_with(c->files[1], "/etc/cgreap/cgreap.conf.d/80-e.conf");
 }
 END_TEST
 
