@@ -510,6 +510,19 @@ static char *explain_reason(const Ranking *rk, const Candidate *c, const Candida
         return buf;
 }
 
+static void explain_print_range(const Ranking *rk, size_t from, size_t to, const Candidate *victim,
+                                int floor, const char *title) {
+        if (from >= to)
+                return;
+        printf("\n%s:\n", title);
+        for (size_t i = from; i < to; i++) {
+                char why[256];
+
+                printf("  adj %-5d %s: %s\n", rk->cands[i].adj.value, rk->snapshot->nodes[rk->cands[i].node].path,
+                       explain_reason(rk, &rk->cands[i], victim, floor, why, sizeof why));
+        }
+}
+
 static int cmd_explain(const Args *a) {
         Ranking rk;
         ssize_t v;
@@ -574,25 +587,12 @@ static int cmd_explain(const Args *a) {
                                n_eligible);
         }
 
-        if (victim && v > 0) {
-                printf("\nPassed over (ranked above the victim):\n");
-                for (ssize_t i = 0; i < v; i++) {
-                        char why[256];
-
-                        printf("  %-5d %s: %s\n", rk.cands[i].adj.value, rk.snapshot->nodes[rk.cands[i].node].path,
-                               explain_reason(&rk, &rk.cands[i], victim, floor, why, sizeof why));
-                }
-        }
-
-        if ((size_t) (v + 1) < rk.n) {
-                printf("\n%s:\n", victim ? "Not chosen (ranked below the victim)" : "Candidates");
-                for (size_t i = (size_t) (v + 1); i < rk.n; i++) {
-                        char why[256];
-
-                        printf("  %-5d %s: %s\n", rk.cands[i].adj.value, rk.snapshot->nodes[rk.cands[i].node].path,
-                               explain_reason(&rk, &rk.cands[i], victim, floor, why, sizeof why));
-                }
-        }
+        /* Above the victim only skipped cgroups can rank; below it, each
+         * one gets the comparison it lost or the reason it was skipped. */
+        if (victim && v > 0)
+                explain_print_range(&rk, 0, (size_t) v, victim, floor, "Passed over (ranked above the victim)");
+        explain_print_range(&rk, (size_t) (v + 1), rk.n, victim, floor,
+                            victim ? "Not chosen (ranked below the victim)" : "Candidates");
 
         if (rk.rss_only)
                 printf("\nFootprints are the processes' RSS: the cgroup2 mount has no memory controller.\n");
