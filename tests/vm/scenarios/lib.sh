@@ -250,7 +250,12 @@ has_records() { [ "$(count_records "$@")" -gt 0 ]; }
 # first_record MESSAGE_ID CURSOR [MATCH...]
 first_record() { records "$@" | head -n 1; }
 # cgreapd's own log lines after CURSOR, as text.
-cgreapd_log() { journalctl -q --no-pager -o cat --after-cursor="$1" _SYSTEMD_UNIT=cgreapd.service; }
+# An empty CURSOR means the whole boot.
+cgreapd_log() {
+	local after=()
+	[ -z "$1" ] || after=(--after-cursor="$1")
+	journalctl -q --no-pager -b -o cat "${after[@]}" _SYSTEMD_UNIT=cgreapd.service
+}
 cgreapd_logged() { cgreapd_log "$1" | grep -q -E -- "$2"; }
 
 # Show every field of a record, for the log.
@@ -276,3 +281,65 @@ cgreapd_reload() {
 
 # Free memory, in bytes.
 mem_available() { awk '$1 == "MemAvailable:" { print $2 * 1024 }' /proc/meminfo; }
+
+# ------------------------------------------------------------ cgreapctl
+# "ADJ SOURCE" of a cgroup as 'cgreapctl list --json' resolves it.
+ctl_adj() {
+	cgreapctl list --json 2>/dev/null |
+		jq -r --arg cg "$1" '.[] | select(.cgroup == $cg) | "\(.adj) \(.adj_source)"'
+}
+
+# For scenarios about one limited slice: the whole-machine monitor is kept
+# (a [Monitor] section replaces the built-in one) but kills nothing, so that
+# every kill in the scenario comes from the slice's own monitor. Pressure in
+# a slice is pressure of the whole machine too (PSI counts up the tree).
+SYSTEM_MONITOR_QUIET="[Monitor system]
+Cgroup=/
+MediumMinAdj=1000
+CriticalMinAdj=1000"
+
+# The pieces of a kill, for the log: "UNIT adj ADJ (SOURCE) reason REASON".
+describe_kill() {
+	local r=$1
+	echo "$(field "$r" CGREAP_UNIT) adj $(field "$r" CGREAP_ADJ) ($(field "$r" CGREAP_ADJ_SOURCE))" \
+		"reason $(field "$r" CGREAP_REASON) monitor $(field "$r" CGREAP_MONITOR)" \
+		"trigger '$(field "$r" CGREAP_TRIGGER)' method $(field "$r" CGREAP_METHOD) dry-run $(field "$r" CGREAP_DRY_RUN)"
+}
+# The units named by the kill records after CURSOR, in order, one a line.
+killed_units() { records "$MSGID_KILL" "$1" | jq -r '.CGREAP_UNIT // .CGREAP_CGROUP'; }
+# Seconds (with ms) between two journal records' realtime stamps.
+record_usec() { field "$1" __REALTIME_TIMESTAMP; }
+indent() { sed 's/^/        /'; }
+# unit_journal_has UNIT MESSAGE_ID: 'journalctl -u UNIT' shows such a record.
+unit_journal_has() { journalctl -q -o json -u "$1" | jq -e --arg id "$2" 'select(.MESSAGE_ID == $id)' >/dev/null; }
+# unit_journal_x_shows UNIT TEXT: 'journalctl -x -u UNIT' shows TEXT.
+unit_journal_x_shows() { journalctl -q -x --no-pager -u "$1" | grep -q -F -- "$2"; }
+status_shows_text() { systemctl --no-pager status cgreapd | grep -q -F 'Status: "'; }
+catalog_knows() { journalctl --list-catalog | grep -q -i "^$1"; }
+
+# memory.high of a cgroup as written by cgreap's MemoryHighGuard: the limit
+# times (1 - guard), rounded down to a page by the kernel.
+guard_value() { echo $(($1 * (100 - $2) / 100 / 4096 * 4096)); }
+cg_file() { cat "$CG$1/$2" 2>/dev/null; }
+cg_file_is() { [ "$(cg_file "$1" "$2")" = "$3" ]; }
+cg_file_near() {
+	local v
+	v=$(cg_file "$1" "$2")
+	[[ $v =~ ^[0-9]+$ ]] && [ "$v" -ge $(($3 - 8192)) ] && [ "$v" -le $(($3 + 8192)) ]
+}
+# vmt_churn NAME SIZE [systemd-run options...]: a service that maps, touches
+# and unmaps SIZE over and over: it keeps allocating, so a cgroup over its
+# memory.high stays under pressure for as long as it runs.
+vmt_churn() {
+	local name=$1 size=$2
+	shift 2
+	vmt_service "$name" "$@" -- stress-ng --vm 1 --vm-bytes "$size" --no-oom-adjust --timeout 0 --quiet
+}
+# any_dead UNIT...: one of them is no longer running.
+any_dead() {
+	local u
+	for u in "$@"; do is_dead "$u" && return 0; done
+	return 1
+}
+# The same, space-separated on one line.
+killed_list() { killed_units "$1" | paste -s -d ' '; }
