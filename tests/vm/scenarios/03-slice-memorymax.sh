@@ -13,6 +13,9 @@ require "cgreapd is active" is_active cgreapd.service
 vmt_slice vmt-s3.slice MemoryMax=300M
 sp=$(unit_cgroup vmt-s3.slice)
 expect_eq "slice memory.max" $((300 << 20)) "$(cg_file "$sp" memory.max)"
+# The slice is populated before cgreap watches it, as on a running machine.
+vmt_hold vmt-s3-low 100M --slice=vmt-s3.slice
+wait_mem vmt-s3-low.service $((95 << 20)) 60
 expect_eq "slice memory.high before cgreap watches it" max "$(cg_file "$sp" memory.high)"
 
 vmt_dropin 90-s3 >/dev/null <<CONF
@@ -32,8 +35,6 @@ wait_until 15 cg_file_near "$sp" memory.high "$guard" || true
 expect_range "slice memory.high set by MemoryHighGuard=5%" $((guard - 8192)) $((guard + 8192)) \
 	"$(cg_file "$sp" memory.high)"
 
-vmt_hold vmt-s3-low 100M --slice=vmt-s3.slice
-wait_mem vmt-s3-low.service $((95 << 20)) 60
 oom0=$(oom_kills)
 slice_oom0=$(memevent "$sp" oom_kill)
 high0=$(memevent "$sp" high)
@@ -60,6 +61,15 @@ if [ -n "$kill" ]; then
 	expect_eq "ADJ" 600 "$(field "$kill" CGREAP_ADJ)"
 	say "time from grower start to kill: $((($(record_usec "$kill") - t0) / 1000))ms"
 fi
+
+# systemd writes its own MemoryHigh= (max) into the slice again whenever it
+# re-applies the slice's settings: daemon-reload, set-property, the first
+# unit starting in an empty slice. The guard must come back by itself.
+systemctl daemon-reload
+say "after systemctl daemon-reload: memory.high $(cg_file "$sp" memory.high)"
+wait_until 10 cg_file_near "$sp" memory.high "$guard" || true
+expect_range "slice memory.high 10s after systemd reset it" $((guard - 8192)) $((guard + 8192)) \
+	"$(cg_file "$sp" memory.high)"
 
 # Without the monitor, cgreap gives memory.high back to systemd's value.
 rm -f "$CONF_D/90-s3-vmtest.conf"

@@ -40,6 +40,11 @@ vmt_hold vmt-s8-keep 80M --slice=vmt-s8-late.slice
 vmt_hold vmt-s8-protected 40M --slice=vmt-s8-late.slice
 wait_mem vmt-s8-keep.service $((75 << 20)) 60
 wait_mem vmt-s8-protected.service $((35 << 20)) 60
+# The first unit in the slice made systemd re-apply the slice's own
+# MemoryHigh= (max): the guard must have been put back.
+wait_until 10 cg_file_near "$sp" memory.high "$guard" || true
+expect_range "memory.high after units started in the slice" $((guard - 8192)) $((guard + 8192)) \
+	"$(cg_file "$sp" memory.high)"
 oom0=$(oom_kills)
 slice_oom0=$(memevent "$sp" oom_kill)
 c=$(jcursor)

@@ -333,7 +333,8 @@ cg_file_near() {
 vmt_churn() {
 	local name=$1 size=$2
 	shift 2
-	vmt_service "$name" "$@" -- stress-ng --vm 1 --vm-bytes "$size" --no-oom-adjust --timeout 0 --quiet
+	# Throttled at memory.high it takes long to see SIGTERM: do not wait.
+	vmt_service "$name" -p TimeoutStopSec=2s "$@" -- stress-ng --vm 1 --vm-bytes "$size" --no-oom-adjust --timeout 0 --quiet
 }
 # any_dead UNIT...: one of them is no longer running.
 any_dead() {
