@@ -6,7 +6,25 @@
  * Records are built as an array of "FIELD=value" strings and handed to a
  * sink: by default sd_journal_sendv(), or stderr lines when there is no
  * journal (/run/systemd/journal/socket missing); tests install a capturing
- * sink with report_set_sink(). */
+ * sink with report_set_sink().
+ *
+ * Every record has MESSAGE_ID=, PRIORITY=, SYSLOG_IDENTIFIER=cgreapd and
+ * MESSAGE=. When the cgroup belongs to a unit, OBJECT_SYSTEMD_UNIT=unit (so
+ * "journalctl -u unit" shows it); for a unit of a user manager
+ * OBJECT_SYSTEMD_USER_UNIT=unit ("journalctl --user-unit unit") plus
+ * OBJECT_SYSTEMD_UNIT=user@UID.service, the pair journald itself derives for
+ * a process of a user unit.
+ *
+ * Kill records: the kill record (sent when the signal goes out, PRIORITY
+ * warning, notice for a dry run whose MESSAGE says "Would kill") carries
+ * every CGREAP_ field of DESIGN §8 except those not known yet: MRELEASE,
+ * FREED_BYTES, EMPTY_USEC. The reclaimed record repeats the kill fields and
+ * adds MRELEASE (yes|no|unsupported), FREED_BYTES, TIMED_OUT (0|1) and, when
+ * the cgroup did empty, EMPTY_USEC (omitted on a timeout, where the record
+ * is a warning saying the cgroup is still populated). No reclaimed record is
+ * written for a dry run: nothing was reclaimed. CGREAP_UNIT is omitted when
+ * the cgroup belongs to no unit; NULL strings omit their field. Numbers are
+ * decimal; PRESSURE_*_AVG10 are percentages with two decimals. */
 
 #include <sys/uio.h>
 #include "macro.h"
@@ -50,7 +68,9 @@ typedef void (*report_sink)(int priority, const struct iovec *iov, size_t n, voi
 /* NULL restores the default sink. */
 void report_set_sink(report_sink sink, void *userdata);
 
+/* Return 0 when the record was handed to the sink, -ENOMEM, -EINVAL. */
 int report_kill(const KillReport *k);
+/* Returns 0 without sending anything for a dry run. */
 int report_reclaimed(const KillReport *k);
 /* A kernel OOM kill in a monitor the agent did not prevent. */
 int report_kernel_oom(const char *monitor, const char *monitor_cgroup, uint64_t new_kills,
@@ -58,6 +78,15 @@ int report_kernel_oom(const char *monitor, const char *monitor_cgroup, uint64_t 
 /* Pressure at a level but nothing eligible (callers rate-limit). */
 int report_nothing_eligible(const char *monitor, const char *monitor_cgroup, ReportReason reason,
                             const char *trigger, int min_adj, size_t n_candidates);
+
+/* The component "user@UID.service" that runs the user unit a cgroup path
+ * lies in, malloc'd; -ENXIO when the path is not below a user manager. */
+int report_user_manager_unit(const char *path, char **ret);
+
+/* The line the stderr sink writes for a record: MESSAGE then every CGREAP_
+ * field as FIELD=value (quoted when it holds a space), control characters
+ * escaped. *ret malloc'd. */
+int report_format_line(const struct iovec *iov, size_t n, char **ret);
 
 /* Field helpers for tests: find "FIELD=" in a captured record. Returns a
  * pointer to the value (not NUL-terminated; *ret_len its length) or NULL. */
