@@ -721,16 +721,11 @@ static int walk_fd(int dfd, const char *root, const char *path, cg_walk_cb cb, v
 int cg_walk(const char *root, const char *path, cg_walk_cb cb, void *userdata) {
         _cleanup_free_ char *norm = NULL;
         _cleanup_close_ int fd = -EBADF;
-        size_t l;
 
-        /* Normalise to "/" or "/a/b" so callbacks see canonical paths. */
-        path += strspn(path, "/");
-        l = strlen(path);
-        while (l > 0 && path[l - 1] == '/')
-                l--;
-        if (asprintf(&norm, "/%.*s", (int) l, path) < 0)
+        /* Callbacks see canonical paths whatever spelling came in. */
+        norm = cg_path_normalize(path);
+        if (!norm)
                 return -ENOMEM;
-
         fd = open_cgroup_dir(root, norm);
         if (fd < 0)
                 return fd;
@@ -777,6 +772,19 @@ int cg_pid_get_path(const char *proc_root, pid_t pid, char **ret_path) {
 }
 
 /* ---- path names ---- */
+
+char *cg_path_normalize(const char *path) {
+        char *s = malloc(strlen(path) + 2), *o = s;
+
+        if (!s)
+                return NULL;
+        *o++ = '/';
+        for (const char *p = path; *p; p++)
+                if (*p != '/' || (o[-1] != '/' && p[1] && p[strspn(p, "/")]))
+                        *o++ = *p;
+        *o = 0;
+        return s;
+}
 
 const char *cg_path_basename(const char *path) {
         const char *s = strrchr(path, '/');

@@ -97,6 +97,10 @@ int cg_list_children(const char *root, const char *path, char ***ret);
 int cg_parse_proc_cgroup_buf(const char *buf, char **ret_path);
 int cg_pid_get_path(const char *proc_root, pid_t pid, char **ret_path);
 
+/* Canonical spelling of a cgroup path: "/" or "/a/b" (leading '/' added,
+ * repeated and trailing slashes dropped). Returns malloc'd. */
+char *cg_path_normalize(const char *path);
+
 /* Last path component ("/system.slice/nginx.service" -> "nginx.service";
  * "/" -> "/"). Returns a pointer into path. */
 const char *cg_path_basename(const char *path);

@@ -276,3 +276,13 @@ char *format_duration(char *buf, size_t len, usec_t usec) {
                 snprintf(buf, len, "%" PRIu64 "us", usec);
         return buf;
 }
+
+char *format_percent(char *buf, size_t len, unsigned permyriad) {
+        if (permyriad % 100 == 0)
+                snprintf(buf, len, "%u%%", permyriad / 100);
+        else if (permyriad % 10 == 0)
+                snprintf(buf, len, "%u.%u%%", permyriad / 100, permyriad / 10 % 10);
+        else
+                snprintf(buf, len, "%u.%02u%%", permyriad / 100, permyriad % 100);
+        return buf;
+}

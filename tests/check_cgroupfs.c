@@ -131,6 +131,22 @@ START_TEST(test_cg_path) {
 }
 END_TEST
 
+START_TEST(test_normalize) {
+        static const struct { const char *in, *want; } t[] = {
+                { "/", "/" }, { "", "/" }, { "///", "/" },
+                { "a", "/a" }, { "/a/", "/a" }, { "//a//b//", "/a/b" },
+                { "/system.slice/x.service", "/system.slice/x.service" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                _cleanup_free_ char *s = cg_path_normalize(t[i].in);
+
+                ck_assert_ptr_nonnull(s);
+                ck_assert_msg(streq(s, t[i].want), "'%s' -> '%s'", t[i].in, s);
+        }
+}
+END_TEST
+
 START_TEST(test_basename_below) {
         ck_assert_str_eq(cg_path_basename("/system.slice/nginx.service"), "nginx.service");
         ck_assert_str_eq(cg_path_basename("/"), "/");
@@ -445,7 +461,7 @@ START_TEST(test_read_write_files) {
         ck_assert_int_eq(cg_read_u64(tmp, "/gone", "memory.current", &v), -ENOENT);
         ck_assert(ERRNO_IS_VANISHED(cg_read_events(tmp, "/gone", &ev)));
 
-        /* write: replaces content, one write of exactly the value */
+        /* write: one write() of exactly the value, no NUL, no newline */
         ck_assert_int_eq(cg_write_file(tmp, "/a.slice", "cgroup.kill", "1"), 0);
         ck_assert_int_eq(cg_read_file(tmp, "/a.slice", "cgroup.kill", &buf), 0);
         ck_assert_str_eq(buf, "1");
@@ -580,7 +596,7 @@ START_TEST(test_walk_order) {
                                 "/b.slice/y.service /c.slice ");
 
         memset(&l, 0, sizeof l);
-        ck_assert_int_eq(cg_walk(tmp, "/b.slice/", walk_cb, &l), 0);
+        ck_assert_int_eq(cg_walk(tmp, "b.slice//", walk_cb, &l), 0);
         ck_assert_str_eq(l.buf, "/b.slice /b.slice/x.service /b.slice/x.service/sub /b.slice/y.service ");
 }
 END_TEST
@@ -741,6 +757,7 @@ static Suite *cgroupfs_suite(void) {
         tcase_add_test(tc, test_mountinfo_none);
         tcase_add_test(tc, test_mountinfo_no_trailing_newline);
         tcase_add_test(tc, test_cg_path);
+        tcase_add_test(tc, test_normalize);
         tcase_add_test(tc, test_basename_below);
         tcase_add_test(tc, test_path_get_unit);
         tcase_add_test(tc, test_controllers);
