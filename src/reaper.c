@@ -33,10 +33,6 @@
 
 #define PROC_ROOT "/proc"
 
-/* ERRNO_IS_VANISHED() takes either sign, so a count of 2 would read as
- * ENOENT: only ever ask it about errors. */
-#define VANISHED(r) ((r) < 0 && ERRNO_IS_VANISHED(r))
-
 /* A batch of pidfds for the worker; it owns the fds and closes them. */
 typedef struct MreleaseJob {
         struct MreleaseJob *next;
@@ -172,7 +168,7 @@ static int open_verified_pidfd(const char *cgroup, pid_t pid) {
 
         r = cg_pid_get_path(PROC_ROOT, pid, &path);
         if (r < 0)
-                return VANISHED(r) ? -ESRCH : r;
+                return ERRNO_IS_VANISHED(r) ? -ESRCH : r;
         if (!cg_path_is_below(path, cgroup))
                 return -ESRCH;
 
@@ -186,7 +182,7 @@ static int collect_cb(const char *root, const char *path, void *userdata) {
         int r;
 
         r = cg_read_procs(root, path, &pids, &n);
-        if (VANISHED(r))
+        if (ERRNO_IS_VANISHED(r))
                 return 1;       /* gone, and so are its children */
         if (r < 0)
                 return r;
@@ -276,7 +272,7 @@ static int victims_kill_rounds(Victims *v, const char *cg_root, const char *cgro
 
                 from = v->n;
                 r = victims_collect(v, cg_root, cgroup);
-                if (VANISHED(r))
+                if (ERRNO_IS_VANISHED(r))
                         break;
                 if (r < 0)
                         return r;
@@ -566,7 +562,7 @@ static int kill_check_empty(Kill *k) {
         int r;
 
         r = cg_read_events(k->cg_root, k->result.cgroup, &ev);
-        if (VANISHED(r))
+        if (ERRNO_IS_VANISHED(r))
                 return 1;
         if (r < 0)
                 return r;
@@ -695,7 +691,7 @@ static int kill_send(Kill *k, Victims *v) {
         if (k->result.method_used == KILL_METHOD_CGROUP_KILL) {
                 /* Atomic against fork: the kernel kills the whole subtree. */
                 r = cg_write_file(k->cg_root, cgroup, "cgroup.kill", "1");
-                if (VANISHED(r)) {
+                if (ERRNO_IS_VANISHED(r)) {
                         k->result.vanished = true;
                         return 0;
                 }
@@ -715,7 +711,7 @@ static int kill_measure(Kill *k, const Victims *v) {
         r = cg_read_u64(k->cg_root, k->result.cgroup, "memory.current", &k->result.memory_before);
         if (r >= 0)
                 return 0;
-        if (!VANISHED(r))
+        if (!ERRNO_IS_VANISHED(r))
                 return r;
 
         /* No memory controller on this cgroup: what its processes map. */
@@ -763,7 +759,7 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
                 return -EBUSY;
 
         q = cg_read_events(req->cg_root, req->cgroup, &ev);
-        if (VANISHED(q))
+        if (ERRNO_IS_VANISHED(q))
                 return -ENOENT;
         if (q < 0)
                 return q;
@@ -785,7 +781,7 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
                 return -ENOMEM;
 
         q = resolve_method(req, &k->result.method_used);
-        if (VANISHED(q))
+        if (ERRNO_IS_VANISHED(q))
                 return -ENOENT;
         if (q < 0)
                 return q;
@@ -793,7 +789,7 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
         /* Before the kill: afterwards the processes are gone and their
          * numbers free for reuse. */
         q = victims_collect(&v, req->cg_root, req->cgroup);
-        if (VANISHED(q))
+        if (ERRNO_IS_VANISHED(q))
                 return -ENOENT;
         if (q < 0)
                 return q;
@@ -823,7 +819,7 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
                 return -ENOMEM;
         /* Watch before killing, or the last change could be missed. */
         q = sd_event_add_inotify(r->event, &k->inotify_source, events, IN_MODIFY, on_cgroup_events, k);
-        if (VANISHED(q))
+        if (ERRNO_IS_VANISHED(q))
                 return -ENOENT;
         if (q < 0)
                 return q;
