@@ -1,2 +1,947 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* reaper: killing one victim cgroup and freeing its memory. See reaper.h.
+ *
+ * Everything runs on the caller's sd-event loop except process_mrelease(),
+ * which blocks while it unmaps a victim's memory and therefore runs on one
+ * worker thread. The thread owns the pidfds it is given and hands results
+ * back through an eventfd; it never touches a Kill. */
+
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <time.h>
+
+#include "cgroupfs.h"
+#include "pidfd-util.h"
 #include "reaper.h"
+
+/* Processes found after the first signal round are children whose fork was
+ * in flight; a killed process cannot fork again, so a few rounds converge.
+ * The bound only guards against someone moving processes in meanwhile. */
+#define REAPER_PIDFD_MAX_ROUNDS 16U
+
+/* process_mrelease() says EINVAL while the victim is not yet marked as
+ * dying (the SIGKILL has not been processed everywhere). Retry briefly. */
+#define MRELEASE_RETRIES 3
+#define MRELEASE_RETRY_USEC (1 * USEC_PER_MSEC)
+
+/* Enough for a 5s KillTimeout; a coarser timer would only delay the warning. */
+#define KILL_TIMEOUT_ACCURACY_USEC (10 * USEC_PER_MSEC)
+
+#define PROC_ROOT "/proc"
+
+/* A batch of pidfds for the worker; it owns the fds and closes them. */
+typedef struct MreleaseJob {
+        struct MreleaseJob *next;
+        uint64_t kill_seq;
+        int *fds;
+        size_t n;
+        /* results, written by the worker */
+        size_t n_released;
+        int error;              /* first error that is not ESRCH/EINVAL, or -ENOSYS */
+} MreleaseJob;
+
+typedef struct Kill Kill;
+
+struct Reaper {
+        sd_event *event;
+        Kill *kills;
+        uint64_t next_seq;
+        char **busy;            /* pointers into the kills, rebuilt by reaper_busy() */
+
+        int mrelease_errno;     /* -ENOSYS once the kernel said so: no more jobs */
+
+        /* worker */
+        int eventfd;
+        sd_event_source *eventfd_source;
+        bool thread_started;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool stop;                      /* under lock */
+        MreleaseJob *queue, *queue_tail; /* under lock */
+        MreleaseJob *done;              /* under lock */
+        bool worker_enosys;             /* worker thread only */
+};
+
+struct Kill {
+        Reaper *reaper;
+        Kill *next;
+        uint64_t seq;
+
+        char *cg_root;
+        usec_t timeout;
+        bool dry_run;
+        reaper_cb cb;
+        void *userdata;
+
+        bool memory_is_rss;     /* no memory.current: memory_before is the RSS sum */
+        KillResult result;
+
+        sd_event_source *inotify_source, *timer_source, *defer_source;
+
+        bool mrelease_pending;
+        bool empty;             /* populated 0 seen (or the cgroup is gone) */
+        bool finished;          /* empty or timed out: completion may be reported */
+        bool sent_reported;
+};
+
+typedef struct Victims {
+        int *fds;
+        pid_t *pids;
+        size_t n, alloc;
+} Victims;
+
+static usec_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static usec_t usec_add(usec_t a, usec_t b) {
+        return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
+}
+
+/* ---- victims: pidfds of a subtree ---- */
+
+static void victims_done(Victims *v) {
+        for (size_t i = 0; i < v->n; i++)
+                safe_close(v->fds[i]);
+        free(v->fds);
+        free(v->pids);
+        *v = (Victims) {};
+}
+
+static int victims_add(Victims *v, int fd, pid_t pid) {
+        if (v->n == v->alloc) {
+                size_t na = MAX(v->alloc * 2, (size_t) 16);
+                int *nf = reallocarray(v->fds, na, sizeof *nf);
+
+                if (!nf)
+                        return -ENOMEM;
+                v->fds = nf;
+                pid_t *np = reallocarray(v->pids, na, sizeof *np);
+                if (!np)
+                        return -ENOMEM;
+                v->pids = np;
+                v->alloc = na;
+        }
+        v->fds[v->n] = fd;
+        v->pids[v->n] = pid;
+        v->n++;
+        return 0;
+}
+
+static int pid_compare(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+typedef struct CollectContext {
+        Victims *victims;
+        const char *cgroup;     /* the victim: processes must still be below it */
+        pid_t *known;           /* sorted pids already in victims */
+        size_t n_known;
+        pid_t self;
+} CollectContext;
+
+/* Open a pidfd for pid and keep it only if the process it names is still
+ * inside the victim. The number came from cgroup.procs a moment ago: the
+ * process may have exited and the number been reused by an unrelated
+ * process, which is then the one the pidfd names. While a pidfd's process
+ * exists its pid cannot be reused, so /proc/PID/cgroup read after opening
+ * describes that process (or, if it died meanwhile, one we then skip or
+ * whose pidfd names a dead process: harmless either way). */
+static int open_verified_pidfd(const char *cgroup, pid_t pid) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = pidfd_open_checked(pid);
+        if (fd < 0)
+                return fd;
+
+        r = cg_pid_get_path(PROC_ROOT, pid, &path);
+        if (r < 0)
+                return ERRNO_IS_VANISHED(r) ? -ESRCH : r;
+        if (!cg_path_is_below(path, cgroup))
+                return -ESRCH;
+
+        return TAKE_FD(fd);
+}
+
+static int collect_cb(const char *root, const char *path, void *userdata) {
+        CollectContext *c = userdata;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r;
+
+        r = cg_read_procs(root, path, &pids, &n);
+        if (ERRNO_IS_VANISHED(r))
+                return 1;       /* gone, and so are its children */
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < n; i++) {
+                int fd;
+
+                /* Never ourselves: policy protects our cgroup, but a pidfd
+                 * round must not depend on that. */
+                if (pids[i] == c->self)
+                        continue;
+                if (c->known && bsearch(&pids[i], c->known, c->n_known, sizeof(pid_t), pid_compare))
+                        continue;
+
+                fd = open_verified_pidfd(c->cgroup, pids[i]);
+                if (fd == -ESRCH)
+                        continue;       /* exited, or not ours any more */
+                if (fd < 0)
+                        return fd;
+
+                r = victims_add(c->victims, fd, pids[i]);
+                if (r < 0) {
+                        safe_close(fd);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/* Add pidfds for every process of the subtree that v does not hold yet.
+ * Returns the number added. */
+static int victims_collect(Victims *v, const char *cg_root, const char *cgroup) {
+        _cleanup_free_ pid_t *known = NULL;
+        CollectContext c = {
+                .victims = v,
+                .cgroup = cgroup,
+                .self = getpid(),
+        };
+        size_t before = v->n;
+        int r;
+
+        if (v->n > 0) {
+                known = reallocarray(NULL, v->n, sizeof(pid_t));
+                if (!known)
+                        return -ENOMEM;
+                memcpy(known, v->pids, v->n * sizeof(pid_t));
+                qsort(known, v->n, sizeof(pid_t), pid_compare);
+                c.known = known;
+                c.n_known = v->n;
+        }
+
+        r = cg_walk(cg_root, cgroup, collect_cb, &c);
+        if (r < 0)
+                return r;
+        return (int) MIN(v->n - before, (size_t) INT_MAX);
+}
+
+/* SIGKILL fds[from..n). Returns the number of signals delivered, or the
+ * first real error if none was (ESRCH means already dead: not an error). */
+static int victims_kill(const Victims *v, size_t from) {
+        int sent = 0, error = 0;
+
+        for (size_t i = from; i < v->n; i++) {
+                int r = pidfd_kill(v->fds[i], SIGKILL);
+
+                if (r >= 0)
+                        sent++;
+                else if (r != -ESRCH && error == 0)
+                        error = r;
+        }
+        return sent == 0 && error < 0 ? error : sent;
+}
+
+/* Signal everything from 'from' on, then re-read the subtree and signal
+ * what appeared, until a re-read shows no process that was not signalled
+ * yet (every process left is dying and cannot fork) or max_rounds passed.
+ * Returns the number of signals delivered. */
+static int victims_kill_rounds(Victims *v, const char *cg_root, const char *cgroup, size_t from,
+                               unsigned max_rounds) {
+        int total = 0, r;
+
+        for (unsigned round = 0; round < max_rounds; round++) {
+                r = victims_kill(v, from);
+                if (r < 0)
+                        return r;
+                total += r;
+
+                from = v->n;
+                r = victims_collect(v, cg_root, cgroup);
+                if (ERRNO_IS_VANISHED(r))
+                        break;
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+        }
+        return total;
+}
+
+int reaper_collect_pidfds(const char *cg_root, const char *cgroup, int **ret_fds, pid_t **ret_pids,
+                          size_t *ret_n) {
+        Victims v = {};
+        int r;
+
+        if (!cg_root || !cgroup || !ret_fds || !ret_pids || !ret_n)
+                return -EINVAL;
+
+        r = victims_collect(&v, cg_root, cgroup);
+        if (r < 0) {
+                victims_done(&v);
+                return r;
+        }
+
+        *ret_fds = TAKE_PTR(v.fds);
+        *ret_pids = TAKE_PTR(v.pids);
+        *ret_n = v.n;
+        return 0;
+}
+
+int reaper_kill_pidfd_rounds(const char *cg_root, const char *cgroup, unsigned max_rounds) {
+        Victims v = {};
+        int r;
+
+        if (!cg_root || !cgroup)
+                return -EINVAL;
+
+        r = victims_collect(&v, cg_root, cgroup);
+        if (r >= 0)
+                r = victims_kill_rounds(&v, cg_root, cgroup, 0, max_rounds);
+        victims_done(&v);
+        return r;
+}
+
+/* ---- process_mrelease worker ---- */
+
+static void job_free(MreleaseJob *j) {
+        if (!j)
+                return;
+        for (size_t i = 0; i < j->n; i++)
+                safe_close(j->fds[i]);
+        free(j->fds);
+        free(j);
+}
+
+static void job_list_free(MreleaseJob *j) {
+        while (j) {
+                MreleaseJob *next = j->next;
+
+                job_free(j);
+                j = next;
+        }
+}
+
+static int mrelease_one(Reaper *r, int fd) {
+        int k = -EINVAL;
+
+        if (r->worker_enosys)
+                return -ENOSYS;
+
+        for (int attempt = 0; attempt <= MRELEASE_RETRIES; attempt++) {
+                k = process_mrelease_checked(fd);
+                if (k != -EINVAL)
+                        break;
+                if (attempt < MRELEASE_RETRIES) {
+                        /* A worker thread may wait; the event loop never does. */
+                        struct timespec ts = { .tv_nsec = (long) (MRELEASE_RETRY_USEC << attempt) * 1000L };
+                        (void) nanosleep(&ts, NULL);
+                }
+        }
+        if (k == -ENOSYS)
+                r->worker_enosys = true;
+        return k;
+}
+
+static void job_run(Reaper *r, MreleaseJob *j) {
+        for (size_t i = 0; i < j->n; i++) {
+                int k = mrelease_one(r, j->fds[i]);
+
+                if (k >= 0)
+                        j->n_released++;
+                else if (k == -ENOSYS)
+                        j->error = k;
+                else if (!IN_SET(k, -ESRCH, -EINVAL) && j->error == 0)
+                        j->error = k;
+                /* The pidfd has done its job; closing here keeps the
+                 * process's struct pid from outliving the kill. */
+                j->fds[i] = safe_close(j->fds[i]);
+        }
+}
+
+static void *worker_main(void *userdata) {
+        Reaper *r = userdata;
+
+        for (;;) {
+                MreleaseJob *j;
+
+                pthread_mutex_lock(&r->lock);
+                while (!r->stop && !r->queue)
+                        pthread_cond_wait(&r->cond, &r->lock);
+                if (r->stop) {
+                        pthread_mutex_unlock(&r->lock);
+                        break;
+                }
+                j = r->queue;
+                r->queue = j->next;
+                if (!r->queue)
+                        r->queue_tail = NULL;
+                pthread_mutex_unlock(&r->lock);
+
+                job_run(r, j);
+
+                pthread_mutex_lock(&r->lock);
+                j->next = r->done;
+                r->done = j;
+                pthread_mutex_unlock(&r->lock);
+
+                /* Cannot fail short of a counter overflow (2^64-1 jobs). */
+                (void) eventfd_write(r->eventfd, 1);
+        }
+        return NULL;
+}
+
+static int worker_start(Reaper *r) {
+        sigset_t all, saved;
+        int k;
+
+        if (r->thread_started)
+                return 0;
+
+        /* The loop handles signals through signalfd with them blocked; the
+         * worker must never be the thread a process signal lands on. */
+        sigfillset(&all);
+        k = pthread_sigmask(SIG_SETMASK, &all, &saved);
+        if (k != 0)
+                return -k;
+        k = pthread_create(&r->thread, NULL, worker_main, r);
+        (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (k != 0)
+                return -k;
+
+        (void) pthread_setname_np(r->thread, "cgreap-reaper");
+        r->thread_started = true;
+        return 0;
+}
+
+static void worker_stop(Reaper *r) {
+        if (!r->thread_started)
+                return;
+
+        pthread_mutex_lock(&r->lock);
+        r->stop = true;
+        pthread_cond_signal(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+
+        /* Waits at most for the process_mrelease() call in progress. */
+        (void) pthread_join(r->thread, NULL);
+        r->thread_started = false;
+}
+
+static int worker_enqueue(Reaper *r, MreleaseJob *j) {
+        int k;
+
+        k = worker_start(r);
+        if (k < 0)
+                return k;
+
+        pthread_mutex_lock(&r->lock);
+        j->next = NULL;
+        if (r->queue_tail)
+                r->queue_tail->next = j;
+        else
+                r->queue = j;
+        r->queue_tail = j;
+        pthread_cond_signal(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        return 0;
+}
+
+/* ---- kills ---- */
+
+static Kill *kill_free(Kill *k) {
+        if (!k)
+                return NULL;
+
+        sd_event_source_disable_unref(k->inotify_source);
+        sd_event_source_disable_unref(k->timer_source);
+        sd_event_source_disable_unref(k->defer_source);
+        free(k->cg_root);
+        kill_result_done(&k->result);
+        free(k);
+        return NULL;
+}
+
+static void kill_freep(Kill **k) {
+        *k = kill_free(*k);
+}
+
+static void reaper_unlink(Reaper *r, Kill *k) {
+        for (Kill **p = &r->kills; *p; p = &(*p)->next)
+                if (*p == k) {
+                        *p = k->next;
+                        k->next = NULL;
+                        return;
+                }
+}
+
+static Kill *reaper_find_seq(Reaper *r, uint64_t seq) {
+        for (Kill *k = r->kills; k; k = k->next)
+                if (k->seq == seq)
+                        return k;
+        return NULL;
+}
+
+static bool reaper_is_busy(Reaper *r, const char *cgroup) {
+        for (Kill *k = r->kills; k; k = k->next)
+                if (streq(k->result.cgroup, cgroup))
+                        return true;
+        return false;
+}
+
+/* Bytes the victim still holds: memory.current, or for the RSS fallback
+ * nothing once it is empty (the processes are gone) and unknown before. */
+static void kill_measure_freed(Kill *k) {
+        uint64_t after;
+
+        if (k->memory_is_rss) {
+                k->result.freed_bytes = k->empty ? k->result.memory_before : 0;
+                return;
+        }
+
+        if (cg_read_u64(k->cg_root, k->result.cgroup, "memory.current", &after) < 0)
+                /* Removed once empty (systemd does that for scopes): its
+                 * charge went with it. */
+                after = k->empty ? 0 : k->result.memory_before;
+        k->result.freed_bytes = k->result.memory_before > after ? k->result.memory_before - after : 0;
+}
+
+/* Report what is due, in order: "sent" once, then "complete" once when the
+ * cgroup is empty (or timed out) and no process_mrelease batch is still out.
+ * Callbacks always run from the event loop, never inside reaper_kill(). */
+static void kill_dispatch(Kill *k) {
+        Reaper *r = k->reaper;
+
+        if (!k->sent_reported) {
+                k->sent_reported = true;
+                if (k->cb)
+                        k->cb(r, &k->result, true, k->userdata);
+        }
+
+        if (!k->finished || k->mrelease_pending)
+                return;
+
+        if (!k->dry_run)
+                kill_measure_freed(k);
+
+        /* Unlinked first: the callback sees the cgroup as not busy any more
+         * and may start another kill. */
+        reaper_unlink(r, k);
+        if (k->cb)
+                k->cb(r, &k->result, false, k->userdata);
+        kill_free(k);
+}
+
+static void kill_mark_empty(Kill *k) {
+        if (k->finished)
+                return;
+        k->empty = true;
+        k->finished = true;
+        k->result.empty_usec = now_usec() - k->result.kill_usec;
+        k->timer_source = sd_event_source_disable_unref(k->timer_source);
+        k->inotify_source = sd_event_source_disable_unref(k->inotify_source);
+}
+
+/* 1 if the cgroup is empty or gone, 0 if populated, <0 on error. */
+static int kill_check_empty(Kill *k) {
+        CgroupEvents ev;
+        int r;
+
+        r = cg_read_events(k->cg_root, k->result.cgroup, &ev);
+        if (ERRNO_IS_VANISHED(r))
+                return 1;
+        if (r < 0)
+                return r;
+        return !ev.populated;
+}
+
+static int on_cgroup_events(sd_event_source *s, const struct inotify_event *event, void *userdata) {
+        Kill *k = userdata;
+        int r;
+
+        r = kill_check_empty(k);
+        if (r < 0) {
+                /* Not fatal: the timeout still bounds the wait. */
+                if (k->result.error == 0)
+                        k->result.error = r;
+                return 0;
+        }
+        if (r == 0)
+                return 0;
+
+        kill_mark_empty(k);
+        kill_dispatch(k);
+        return 0;
+}
+
+static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Kill *k = userdata;
+
+        k->timer_source = sd_event_source_disable_unref(k->timer_source);
+        if (k->finished)
+                return 0;
+
+        /* The inotify event may simply not have been dispatched yet. */
+        if (kill_check_empty(k) > 0) {
+                kill_mark_empty(k);
+                kill_dispatch(k);
+                return 0;
+        }
+
+        k->finished = true;
+        k->result.timed_out = true;
+        k->result.empty_usec = now_usec() - k->result.kill_usec;
+        k->inotify_source = sd_event_source_disable_unref(k->inotify_source);
+        /* A process_mrelease batch still out is not waited for any more. */
+        k->mrelease_pending = false;
+        kill_dispatch(k);
+        return 0;
+}
+
+static int on_dispatch(sd_event_source *s, void *userdata) {
+        Kill *k = userdata;
+
+        k->defer_source = sd_event_source_disable_unref(k->defer_source);
+        kill_dispatch(k);
+        return 0;
+}
+
+static int on_mrelease_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Reaper *r = userdata;
+        MreleaseJob *done;
+        eventfd_t v;
+
+        (void) eventfd_read(fd, &v);
+
+        pthread_mutex_lock(&r->lock);
+        done = r->done;
+        r->done = NULL;
+        pthread_mutex_unlock(&r->lock);
+
+        while (done) {
+                MreleaseJob *j = done;
+                Kill *k;
+
+                done = j->next;
+
+                if (j->error == -ENOSYS)
+                        r->mrelease_errno = -ENOSYS;
+
+                /* The kill may have timed out or been cancelled meanwhile. */
+                k = reaper_find_seq(r, j->kill_seq);
+                if (k && k->mrelease_pending) {
+                        k->mrelease_pending = false;
+                        k->result.n_mreleased = j->n_released;
+                        k->result.mrelease = j->n_released > 0 ? 1 : j->error;
+                        kill_dispatch(k);
+                }
+                job_free(j);
+        }
+        return 0;
+}
+
+/* Hand the pidfds to the worker (v is emptied of them). */
+static int kill_start_mrelease(Kill *k, Victims *v) {
+        Reaper *r = k->reaper;
+        MreleaseJob *j;
+        int q;
+
+        if (r->mrelease_errno < 0) {
+                k->result.mrelease = r->mrelease_errno;
+                return 0;
+        }
+        if (v->n == 0)
+                return 0;
+
+        j = calloc(1, sizeof *j);
+        if (!j)
+                return -ENOMEM;
+        j->kill_seq = k->seq;
+        j->fds = TAKE_PTR(v->fds);
+        j->n = v->n;
+        v->n = v->alloc = 0;
+
+        q = worker_enqueue(r, j);
+        if (q < 0) {
+                job_free(j);
+                return q;
+        }
+        k->mrelease_pending = true;
+        return 0;
+}
+
+static int kill_send(Kill *k, Victims *v) {
+        const char *cgroup = k->result.cgroup;
+        int r;
+
+        if (k->result.method_used == KILL_METHOD_CGROUP_KILL) {
+                /* Atomic against fork: the kernel kills the whole subtree. */
+                r = cg_write_file(k->cg_root, cgroup, "cgroup.kill", "1");
+                if (ERRNO_IS_VANISHED(r)) {
+                        k->result.vanished = true;
+                        return 0;
+                }
+                return r;
+        }
+
+        r = victims_kill_rounds(v, k->cg_root, cgroup, 0, REAPER_PIDFD_MAX_ROUNDS);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+static int kill_measure(Kill *k, const Victims *v) {
+        uint64_t sum = 0;
+        int r;
+
+        r = cg_read_u64(k->cg_root, k->result.cgroup, "memory.current", &k->result.memory_before);
+        if (r >= 0)
+                return 0;
+        if (!ERRNO_IS_VANISHED(r))
+                return r;
+
+        /* No memory controller on this cgroup: what its processes map. */
+        k->memory_is_rss = true;
+        for (size_t i = 0; i < v->n; i++) {
+                uint64_t rss;
+
+                if (proc_read_rss(PROC_ROOT, v->pids[i], &rss) >= 0)
+                        sum += rss;
+        }
+        k->result.memory_before = sum;
+        return 0;
+}
+
+static int resolve_method(const KillRequest *req, KillMethod *ret) {
+        int r;
+
+        if (req->method == KILL_METHOD_PIDFD) {
+                *ret = KILL_METHOD_PIDFD;
+                return 0;
+        }
+
+        r = cg_file_exists(req->cg_root, req->cgroup, "cgroup.kill");
+        if (r < 0)
+                return r;
+        if (r > 0)
+                *ret = KILL_METHOD_CGROUP_KILL;
+        else if (req->method == KILL_METHOD_CGROUP_KILL)
+                return -EOPNOTSUPP;     /* kernel < 5.14 */
+        else
+                *ret = KILL_METHOD_PIDFD;
+        return 0;
+}
+
+int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata) {
+        _cleanup_(kill_freep) Kill *k = NULL;
+        _cleanup_(victims_done) Victims v = {};
+        CgroupEvents ev;
+        int q;
+
+        if (!r || !req || !req->cg_root || !req->cgroup)
+                return -EINVAL;
+
+        if (reaper_is_busy(r, req->cgroup))
+                return -EBUSY;
+
+        q = cg_read_events(req->cg_root, req->cgroup, &ev);
+        if (ERRNO_IS_VANISHED(q))
+                return -ENOENT;
+        if (q < 0)
+                return q;
+
+        k = calloc(1, sizeof *k);
+        if (!k)
+                return -ENOMEM;
+        *k = (Kill) {
+                .reaper = r,
+                .seq = ++r->next_seq,
+                .cg_root = strdup(req->cg_root),
+                .timeout = req->timeout,
+                .dry_run = req->dry_run,
+                .cb = cb,
+                .userdata = userdata,
+                .result.cgroup = strdup(req->cgroup),
+        };
+        if (!k->cg_root || !k->result.cgroup)
+                return -ENOMEM;
+
+        q = resolve_method(req, &k->result.method_used);
+        if (ERRNO_IS_VANISHED(q))
+                return -ENOENT;
+        if (q < 0)
+                return q;
+
+        /* Before the kill: afterwards the processes are gone and their
+         * numbers free for reuse. */
+        q = victims_collect(&v, req->cg_root, req->cgroup);
+        if (ERRNO_IS_VANISHED(q))
+                return -ENOENT;
+        if (q < 0)
+                return q;
+        k->result.n_pids = v.n;
+
+        q = kill_measure(k, &v);
+        if (q < 0)
+                return q;
+
+        /* Every source exists before the signal goes out: once it has, a
+         * failure could no longer be reported through the callbacks. */
+        q = sd_event_add_defer(r->event, &k->defer_source, on_dispatch, k);
+        if (q < 0)
+                return q;
+        (void) sd_event_source_set_description(k->defer_source, "reaper-dispatch");
+
+        if (req->dry_run) {
+                k->result.kill_usec = now_usec();
+                k->finished = true;
+                k->next = r->kills;
+                r->kills = TAKE_PTR(k);
+                return 0;
+        }
+
+        _cleanup_free_ char *events = cg_path(req->cg_root, req->cgroup, "cgroup.events");
+        if (!events)
+                return -ENOMEM;
+        /* Watch before killing, or the last change could be missed. */
+        q = sd_event_add_inotify(r->event, &k->inotify_source, events, IN_MODIFY, on_cgroup_events, k);
+        if (ERRNO_IS_VANISHED(q))
+                return -ENOENT;
+        if (q < 0)
+                return q;
+        (void) sd_event_source_set_description(k->inotify_source, "reaper-cgroup-events");
+
+        if (req->timeout > 0 && req->timeout != USEC_INFINITY) {
+                /* Absolute from the real clock: the loop's cached "now" may
+                 * be older than this kill. */
+                q = sd_event_add_time(r->event, &k->timer_source, CLOCK_MONOTONIC,
+                                      usec_add(now_usec(), req->timeout),
+                                      KILL_TIMEOUT_ACCURACY_USEC, on_kill_timeout, k);
+                if (q < 0)
+                        return q;
+                (void) sd_event_source_set_description(k->timer_source, "reaper-kill-timeout");
+        }
+
+        k->result.kill_usec = now_usec();
+        q = kill_send(k, &v);
+        if (q < 0)
+                return q;
+
+        /* Already empty (it had no process, or they died at once): no
+         * further cgroup.events change would tell us. */
+        if (k->result.vanished || kill_check_empty(k) > 0)
+                kill_mark_empty(k);
+
+        if (req->release_memory) {
+                q = kill_start_mrelease(k, &v);
+                if (q < 0)
+                        /* The kill stands; only the early unmapping is lost. */
+                        k->result.mrelease = q;
+        }
+
+        k->next = r->kills;
+        r->kills = TAKE_PTR(k);
+        return 0;
+}
+
+char *const *reaper_busy(Reaper *r) {
+        static char *const empty[] = { NULL };
+        size_t n = 0;
+        char **l;
+
+        if (!r)
+                return empty;
+
+        for (Kill *k = r->kills; k; k = k->next)
+                n++;
+        l = reallocarray(r->busy, n + 1, sizeof(char *));
+        if (!l)
+                return empty;
+        r->busy = l;
+
+        n = 0;
+        for (Kill *k = r->kills; k; k = k->next)
+                l[n++] = k->result.cgroup;
+        l[n] = NULL;
+        return l;
+}
+
+int reaper_new(sd_event *e, Reaper **ret) {
+        Reaper *r;
+        int q;
+
+        if (!e || !ret)
+                return -EINVAL;
+
+        r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        r->event = sd_event_ref(e);
+        r->eventfd = -EBADF;
+        pthread_mutex_init(&r->lock, NULL);
+        pthread_cond_init(&r->cond, NULL);
+
+        r->eventfd = eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK);
+        if (r->eventfd < 0) {
+                q = negative_errno();
+                goto fail;
+        }
+        q = sd_event_add_io(e, &r->eventfd_source, r->eventfd, EPOLLIN, on_mrelease_done, r);
+        if (q < 0)
+                goto fail;
+        (void) sd_event_source_set_description(r->eventfd_source, "reaper-mrelease-done");
+
+        *ret = r;
+        return 0;
+
+fail:
+        reaper_free(r);
+        return q;
+}
+
+Reaper *reaper_free(Reaper *r) {
+        if (!r)
+                return NULL;
+
+        worker_stop(r);
+        job_list_free(r->queue);
+        job_list_free(r->done);
+
+        /* Cancelled: no callbacks. */
+        while (r->kills) {
+                Kill *k = r->kills;
+
+                r->kills = k->next;
+                kill_free(k);
+        }
+
+        sd_event_source_disable_unref(r->eventfd_source);
+        safe_close(r->eventfd);
+        sd_event_unref(r->event);
+        pthread_cond_destroy(&r->cond);
+        pthread_mutex_destroy(&r->lock);
+        free(r->busy);
+        free(r);
+        return NULL;
+}
+
+void kill_result_done(KillResult *res) {
+        if (!res)
+                return;
+        free(res->cgroup);
+        res->cgroup = NULL;
+}

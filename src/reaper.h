@@ -6,13 +6,22 @@
  *  1. pidfd_open() every process of the victim's subtree (before the kill:
  *     pidfds make the kill immune to pid reuse; a pid number read earlier
  *     is never signalled).
+ *     A pid read from cgroup.procs is kept only if, after pidfd_open(), the
+ *     process is still below the victim (/proc/PID/cgroup): a number reused
+ *     by an unrelated process is skipped, never signalled.
  *  2. cgroup.kill when Method=auto and the file exists, else
- *     pidfd_send_signal(SIGKILL) rounds until cgroup.procs is empty (bounded).
+ *     pidfd_send_signal(SIGKILL) rounds: signal, re-read cgroup.procs of the
+ *     subtree, signal what is new (children whose fork was in flight), until
+ *     a re-read shows nothing unsignalled (bounded).
  *  3. ReleaseMemory=yes: process_mrelease() on every pidfd, on a worker
  *     thread (it blocks while it unmaps); results come back to the event loop
  *     through an eventfd.
  *  4. Wait for cgroup.events "populated 0" (inotify), bounded by KillTimeout.
  *  5. Call the done callback once with the outcome.
+ *
+ * Without the memory controller (no memory.current) memory_before is the
+ * sum of the processes' RSS and freed_bytes is that sum once the cgroup is
+ * empty (0 on a timeout: unknown).
  *
  * The reaper chooses nothing: it is told which cgroup to kill. */
 
@@ -26,7 +35,7 @@ typedef struct KillRequest {
         const char *cgroup;             /* victim path, leading '/' */
         KillMethod method;
         bool release_memory;
-        usec_t timeout;
+        usec_t timeout;                 /* KillTimeout; 0 or USEC_INFINITY: wait forever */
         bool dry_run;                   /* do everything but send signals */
 } KillRequest;
 
@@ -37,37 +46,52 @@ typedef struct KillResult {
         uint64_t memory_before;         /* memory.current (or RSS sum) before */
         uint64_t freed_bytes;           /* before - after (0 if unknown) */
         usec_t kill_usec;               /* CLOCK_MONOTONIC when the signal went out */
-        usec_t empty_usec;              /* time from kill to populated 0 */
-        int mrelease;                   /* 1 = released >=1 process, 0 = not asked/nothing to do,
-                                         * -ENOSYS etc. = unsupported */
+        usec_t empty_usec;              /* time from kill to populated 0 (on a
+                                         * timeout: how long it waited) */
+        int mrelease;                   /* 1 = released >=1 process, 0 = not asked/nothing to do
+                                         * (all already exited or not yet dying), -ENOSYS =
+                                         * unsupported (remembered: later kills skip it),
+                                         * other -errno = the call failed */
         size_t n_mreleased;
         bool timed_out;                 /* still populated after the timeout */
-        bool vanished;                  /* cgroup was gone before the kill */
+        bool vanished;                  /* cgroup was gone when cgroup.kill was written */
         int error;                      /* 0 or the negative errno that stopped the kill */
 } KillResult;
 
 /* Called on the event loop when the kill is sent (sent == true, result
  * partially filled: n_pids, memory_before, method_used, kill_usec) and again
- * when it is complete (sent == false: everything filled). */
+ * when it is complete (sent == false: everything filled), each exactly once
+ * and never from inside reaper_kill(). A dry run completes at once (nothing
+ * signalled, freed_bytes 0). Completion waits for the process_mrelease()
+ * results too, unless the timeout expires first. When the completion
+ * callback runs, the cgroup is no longer busy. The result is valid only
+ * during the call. A callback may call reaper_kill() but not reaper_free(). */
 typedef void (*reaper_cb)(Reaper *r, const KillResult *res, bool sent, void *userdata);
 
 int reaper_new(sd_event *e, Reaper **ret);
+/* Cancels every kill in flight (no more callbacks) and joins the worker. */
 Reaper *reaper_free(Reaper *r);
 static inline void reaper_freep(Reaper **r) { *r = reaper_free(*r); }
 
 /* Start killing. Returns 0 when started (callbacks follow), -EBUSY if that
- * cgroup is already being killed, -ENOENT if it is gone, other negative errno. */
+ * cgroup is already being killed, -ENOENT if it is gone, -EOPNOTSUPP for
+ * KILL_METHOD_CGROUP_KILL without cgroup.kill (kernel < 5.14), other
+ * negative errno (then nothing was signalled and no callback follows). */
 int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata);
 
-/* NULL-terminated list of cgroups currently being killed (owned by r). */
+/* NULL-terminated list of cgroups currently being killed (owned by r,
+ * valid until the next call into r or the next event loop iteration). */
 char *const *reaper_busy(Reaper *r);
 
 /* Synchronous building blocks, used by reaper_kill() and by the live tests. */
-/* Open pidfds for every process in the subtree. Vanished processes are skipped. */
+/* Open pidfds for every process in the subtree. Vanished processes, and
+ * pids that now name a process outside the subtree, are skipped. */
 int reaper_collect_pidfds(const char *cg_root, const char *cgroup, int **ret_fds, pid_t **ret_pids,
                           size_t *ret_n);
-/* Kill by pidfd in rounds until cgroup.procs of the whole subtree is empty or
- * max_rounds passed. Returns number of signals sent or negative errno. */
+/* Kill by pidfd in rounds until a re-read of cgroup.procs of the whole
+ * subtree shows no process that was not signalled yet (the ones left are
+ * dying and cannot fork), or max_rounds passed. Returns number of signals
+ * sent or negative errno. */
 int reaper_kill_pidfd_rounds(const char *cg_root, const char *cgroup, unsigned max_rounds);
 
 void kill_result_done(KillResult *r);

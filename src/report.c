@@ -137,8 +137,14 @@ int report_user_manager_unit(const char *path, char **ret) {
 static char *record_add_object_unit(Record *rec, const char *cgroup) {
         _cleanup_free_ char *unit = NULL, *manager = NULL;
         bool user = false;
+        int r;
 
-        if (!cgroup || cg_path_get_unit(cgroup, &unit, &user) < 0)
+        if (!cgroup)
+                return NULL;
+        r = cg_path_get_unit(cgroup, &unit, &user);
+        if (r == -ENOMEM)
+                rec->failed = true;
+        if (r < 0)
                 return NULL;
 
         if (user) {
