@@ -289,7 +289,10 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
         r = monitor_sample(mon, &now);
         if (r < 0) {
-                if (ERRNO_IS_VANISHED(r)) {
+                /* Only the cgroup directory going away means the monitor is
+                 * gone; a pressure file we cannot read (no PSI for this
+                 * cgroup) leaves the headroom checks. */
+                if (ERRNO_IS_VANISHED(r) && cg_file_exists(mon->env->cg_root, mon->cgroup, NULL) == 0) {
                         monitor_gone(mon);
                         return 0;
                 }
@@ -427,11 +430,20 @@ static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, 
         }
 
         MemoryEvents old = mon->last_events;
-        mon->last_events = now;
         if (!mon->have_events) {
+                mon->last_events = now;
                 mon->have_events = true;
                 return 0;
         }
+        /* The kernel's counters only grow; a reading where one went back
+         * was torn (or is not the kernel's) and says nothing. */
+        if (now.low < old.low || now.high < old.high || now.max < old.max || now.oom < old.oom ||
+            now.oom_kill < old.oom_kill || now.oom_group_kill < old.oom_group_kill) {
+                log_debug("Monitor %s: memory.events of %s went backwards, ignoring that reading.",
+                          mon->mc->name, mon->cgroup);
+                return 0;
+        }
+        mon->last_events = now;
 
         if (now.oom_kill > old.oom_kill && mon->cbs.oom_kill)
                 mon->cbs.oom_kill(mon, now.oom_kill - old.oom_kill, now.oom_kill, mon->cbs.userdata);

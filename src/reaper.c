@@ -16,6 +16,7 @@
 
 #include "cgroupfs.h"
 #include "pidfd-util.h"
+#include "log.h"
 #include "reaper.h"
 
 /* Processes found after the first signal round are children whose fork was
@@ -532,8 +533,11 @@ static void kill_dispatch(Kill *k) {
                         k->cb(r, &k->result, true, k->userdata);
         }
 
-        if (!k->finished || k->mrelease_pending)
+        if (!k->finished || k->mrelease_pending) {
+                log_debug("Reaper: %s not complete yet (%s).", k->result.cgroup,
+                          k->finished ? "process_mrelease still running" : "still populated");
                 return;
+        }
 
         if (!k->dry_run)
                 kill_measure_freed(k);
@@ -574,12 +578,12 @@ static int on_cgroup_events(sd_event_source *s, const struct inotify_event *even
         int r;
 
         r = kill_check_empty(k);
-        if (r < 0) {
-                /* Not fatal: the timeout still bounds the wait. */
-                if (k->result.error == 0)
-                        k->result.error = r;
+        log_debug("Reaper: %s cgroup.events changed: %s.", k->result.cgroup,
+                  r < 0 ? "unreadable" : r > 0 ? "empty" : "still populated");
+        if (r < 0)
+                /* Not the kill's error: a later change or the timeout
+                 * settles it, and the kill itself was sent. */
                 return 0;
-        }
         if (r == 0)
                 return 0;
 
@@ -643,6 +647,8 @@ static int on_mrelease_done(sd_event_source *s, int fd, uint32_t revents, void *
 
                 /* The kill may have timed out or been cancelled meanwhile. */
                 k = reaper_find_seq(r, j->kill_seq);
+                log_debug("Reaper: process_mrelease batch of kill %" PRIu64 " done: %zu of %zu released%s.",
+                          j->kill_seq, j->n_released, j->n, k ? "" : " (kill already finished)");
                 if (k && k->mrelease_pending) {
                         k->mrelease_pending = false;
                         k->result.n_mreleased = j->n_released;
