@@ -14,7 +14,9 @@
 #include "macro.h"
 
 /* Find the cgroup2 mount point in a mountinfo file ("/proc/self/mountinfo").
- * -ENOMEDIUM if there is none. Pure variant over a buffer for tests. */
+ * -ENOMEDIUM if there is none. With several, a mount of the whole
+ * hierarchy at /sys/fs/cgroup (then /sys/fs/cgroup/unified, the hybrid
+ * layout) is preferred, else the first. Pure variant over a buffer. */
 int cg_find_mount(const char *mountinfo_path, char **ret_mount);
 int cg_parse_mountinfo_buf(const char *buf, char **ret_mount);
 
@@ -33,6 +35,9 @@ char *cg_path(const char *root, const char *path, const char *file);
 
 /* Whole small file into a NUL-terminated malloc'd buffer. */
 int cg_read_file(const char *root, const char *path, const char *file, char **ret);
+/* The same for any kernel file by its full path (reads until EOF: procfs
+ * and cgroupfs report size 0). */
+int cg_read_full(const char *path, char **ret);
 /* Write a string (without NUL) to a cgroup file. */
 int cg_write_file(const char *root, const char *path, const char *file, const char *value);
 
@@ -40,7 +45,8 @@ int cg_write_file(const char *root, const char *path, const char *file, const ch
 int cg_parse_u64_buf(const char *buf, uint64_t *ret);
 int cg_read_u64(const char *root, const char *path, const char *file, uint64_t *ret);
 
-/* cgroup.procs: pids, one per line. */
+/* cgroup.procs: pids, one per line. An empty file gives *ret_n = 0 and
+ * *ret_pids = NULL. -EINVAL/-ERANGE on anything but positive pids. */
 int cg_parse_procs_buf(const char *buf, pid_t **ret_pids, size_t *ret_n);
 int cg_read_procs(const char *root, const char *path, pid_t **ret_pids, size_t *ret_n);
 
@@ -85,9 +91,15 @@ int cg_walk(const char *root, const char *path, cg_walk_cb cb, void *userdata);
 /* Child cgroup names of path (sorted). */
 int cg_list_children(const char *root, const char *path, char ***ret);
 
-/* The cgroup2 path of a process from "<proc_root>/<pid>/cgroup" ("0::/..."). */
+/* The cgroup2 path of a process from "<proc_root>/<pid>/cgroup" ("0::/...").
+ * -ESRCH: process gone; -ENODATA: no "0::" line (cgroup v1 only);
+ * -ENODEV: its cgroup was removed (the kernel's " (deleted)" mark). */
 int cg_parse_proc_cgroup_buf(const char *buf, char **ret_path);
 int cg_pid_get_path(const char *proc_root, pid_t pid, char **ret_path);
+
+/* Canonical spelling of a cgroup path: "/" or "/a/b" (leading '/' added,
+ * repeated and trailing slashes dropped). Returns malloc'd. */
+char *cg_path_normalize(const char *path);
 
 /* Last path component ("/system.slice/nginx.service" -> "nginx.service";
  * "/" -> "/"). Returns a pointer into path. */
@@ -96,14 +108,20 @@ const char *cg_path_basename(const char *path);
 bool cg_path_is_below(const char *path, const char *ancestor);
 
 /* The systemd unit a cgroup path belongs to, for OBJECT_SYSTEMD_UNIT= /
- * OBJECT_SYSTEMD_USER_UNIT=: the deepest component that is a unit
- * (".service", ".scope", ".slice"...); for paths below a user manager
+ * OBJECT_SYSTEMD_USER_UNIT=: the deepest unit component (".service",
+ * ".scope", ".slice"...) of the leading run of unit names, following
+ * systemd's rule that slices nest and the first non-slice unit owns its
+ * whole subtree ("/system.slice/nginx.service/worker" -> "nginx.service";
+ * "/machine.slice/x.scope/system.slice/y.service" -> "x.scope"). For paths
+ * below a user manager
  * ("/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope")
- * the unit is "x.scope" and *ret_user is true. Returns 0, or -ENXIO when no
- * unit name appears. *ret_unit is malloc'd. */
+ * the same rule applies below it: the unit is "x.scope" and *ret_user is
+ * true; "user@1000.service" itself is a system unit. Returns 0, or -ENXIO
+ * when no unit name appears. *ret_unit is malloc'd. */
 int cg_path_get_unit(const char *path, char **ret_unit, bool *ret_user);
 
-/* process_level helpers over /proc (proc_root "/proc" or a fake one). */
+/* process_level helpers over /proc (proc_root "/proc" or a fake one).
+ * A process that is gone gives -ESRCH. */
 int proc_read_oom_score_adj(const char *proc_root, pid_t pid, int *ret);
 /* Resident set size in bytes (VmRSS from status, or statm * page size). */
 int proc_read_rss(const char *proc_root, pid_t pid, uint64_t *ret);

@@ -23,22 +23,67 @@ typedef struct ConfigSource {
         unsigned line;
 } ConfigSource;
 
+/* The one table of settings: it drives the parser, the defaults, config_keys[],
+ * config_dump() and the per-value sources below.
+ * X(ID, section, key, default as text, value type, field in Config) */
+#define CONFIG_GLOBAL_KEYS(X)                                                               \
+        X(AGENT_DRY_RUN,          "Agent",    "DryRun",         "no",          BOOLEAN,  dry_run)          \
+        X(AGENT_REPORT_STATUS,    "Agent",    "ReportStatus",   "yes",         BOOLEAN,  report_status)    \
+        X(PRESSURE_MEDIUM,        "Pressure", "Medium",         "some 10% 2s", TRIGGER,  medium)           \
+        X(PRESSURE_CRITICAL,      "Pressure", "Critical",       "full 10% 2s", TRIGGER,  critical)         \
+        X(PRESSURE_EARLY,         "Pressure", "Early",          "some 1% 2s",  TRIGGER,  early)            \
+        X(PRESSURE_POLL_INTERVAL, "Pressure", "PollInterval",   "100ms",       TIMESPAN, poll_interval)    \
+        X(PRESSURE_POLL_DURATION, "Pressure", "PollDuration",   "2s",          TIMESPAN, poll_duration)    \
+        X(PRESSURE_MIN_AVAILABLE, "Pressure", "MinAvailable",   "2%",          PERCENT,  min_available)    \
+        X(KILL_MEDIUM_MIN_ADJ,    "Kill",     "MediumMinAdj",   "200",         ADJ,      medium_min_adj)   \
+        X(KILL_CRITICAL_MIN_ADJ,  "Kill",     "CriticalMinAdj", "0",           ADJ,      critical_min_adj) \
+        X(KILL_DEFAULT_ADJ,       "Kill",     "DefaultAdj",     "0",           ADJ,      default_adj)      \
+        X(KILL_METHOD,            "Kill",     "Method",         "auto",        METHOD,   method)           \
+        X(KILL_RELEASE_MEMORY,    "Kill",     "ReleaseMemory",  "yes",         BOOLEAN,  release_memory)   \
+        X(KILL_POST_KILL_DELAY,   "Kill",     "PostKillDelay",  "2s",          DURATION, post_kill_delay)  \
+        X(KILL_KILL_TIMEOUT,      "Kill",     "KillTimeout",    "5s",          TIMESPAN, kill_timeout)
+
+/* Keys of a [Monitor NAME] section.
+ * X(ID, key, default as text, value type, field in MonitorConfig, global key it
+ *   inherits when the section does not set it, or -1) */
+#define CONFIG_MONITOR_KEYS(X)                                                                     \
+        X(CGROUP,            "Cgroup",          "",   CGROUP,  cgroup,            -1)                              \
+        X(MEDIUM,            "Medium",          "",   TRIGGER, medium,            CONFIG_PRESSURE_MEDIUM)          \
+        X(CRITICAL,          "Critical",        "",   TRIGGER, critical,          CONFIG_PRESSURE_CRITICAL)        \
+        X(EARLY,             "Early",           "",   TRIGGER, early,             CONFIG_PRESSURE_EARLY)           \
+        X(MEDIUM_MIN_ADJ,    "MediumMinAdj",    "",   ADJ,     medium_min_adj,    CONFIG_KILL_MEDIUM_MIN_ADJ)      \
+        X(CRITICAL_MIN_ADJ,  "CriticalMinAdj",  "",   ADJ,     critical_min_adj,  CONFIG_KILL_CRITICAL_MIN_ADJ)    \
+        X(MEMORY_HIGH_GUARD, "MemoryHighGuard", "0%", GUARD,   memory_high_guard, -1)
+
+#define _CONFIG_KEY_ENUM(id, ...) CONFIG_##id,
+typedef enum ConfigKey {
+        CONFIG_GLOBAL_KEYS(_CONFIG_KEY_ENUM)
+        _CONFIG_KEY_MAX,
+} ConfigKey;
+#define _MONITOR_KEY_ENUM(id, ...) MONITOR_##id,
+typedef enum MonitorKey {
+        CONFIG_MONITOR_KEYS(_MONITOR_KEY_ENUM)
+        _MONITOR_KEY_MAX,
+} MonitorKey;
+
 typedef struct PriorityRule {
         char *pattern;          /* "/system.slice/\*.service" or "nginx.service" */
         int adj;                /* -1000..1000 */
         ConfigSource source;
 } PriorityRule;
 
-/* One [Monitor NAME] section. The has_* flags say whether the section
- * overrides the [Pressure]/[Kill] default; config_load() fills the effective
- * values either way, so users of the struct read the plain fields. */
+/* One [Monitor NAME] section. sources[MONITOR_x].file != NULL says that the
+ * section sets key x itself (the "has" flag); otherwise the value is the
+ * [Pressure]/[Kill] one (or the built-in default). config_load() fills the
+ * effective values either way, so users of the struct read the plain fields. */
 typedef struct MonitorConfig {
         char *name;
         char *cgroup;           /* glob over cgroup paths, "/" for the root */
         PsiTrigger medium, critical, early;
         int medium_min_adj, critical_min_adj;
         unsigned memory_high_guard;     /* permyriad; 0 = off */
-        ConfigSource source;    /* the section header */
+        ConfigSource source;    /* the (first) section header; file NULL for the built-in "system" */
+        ConfigSource sources[_MONITOR_KEY_MAX]; /* per key; file NULL = not set in this section */
 } MonitorConfig;
 
 typedef struct Config {
@@ -67,7 +112,11 @@ typedef struct Config {
         PriorityRule *rules;            /* in file order; the last match wins */
         size_t n_rules;
 
-        /* Files that were read, in order (for check-config and logs). */
+        /* Where each value above came from, indexed by ConfigKey. */
+        ConfigSource sources[_CONFIG_KEY_MAX];
+
+        /* Files that were read, in order (for check-config and logs);
+         * NULL-terminated, NULL when only the defaults are in effect. */
         char **files;
 } Config;
 
@@ -133,5 +182,7 @@ typedef struct ConfigKeyInfo {
         const char *key;
         const char *default_value; /* as text, e.g. "some 10% 2s"; "" for none */
 } ConfigKeyInfo;
+/* Rows are in table order: config_keys[k] for ConfigKey k, then
+ * config_keys[_CONFIG_KEY_MAX + m] for MonitorKey m. */
 extern const ConfigKeyInfo config_keys[];
 extern const size_t config_n_keys;

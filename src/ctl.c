@@ -1,5 +1,732 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ctl: cgreapctl. Loads the config, takes one snapshot and asks policy the
+ * same questions the daemon asks, then prints the answers for people (a
+ * table, a story) or for programs (--json). It never kills and never writes
+ * to the cgroup filesystem. */
+
+#include <ctype.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+
+#include "cgroupfs.h"
+#include "config.h"
 #include "ctl.h"
+#include "log.h"
+#include "parse-util.h"
+#include "policy.h"
+#include "psi.h"
+#include "snapshot.h"
+
+#define PROC_ROOT "/proc"
+#define MOUNTINFO "/proc/self/mountinfo"
+
+typedef enum Level {
+        LEVEL_MEDIUM,
+        LEVEL_CRITICAL,
+} Level;
+
+typedef struct Args {
+        const char *config_file;
+        const char *root;
+        const char *cgroup_root;
+        Level level;
+        bool json;
+        const char *command;
+        const char *cgroup;     /* list/explain argument, "/" by default */
+} Args;
+
+/* ---- JSON output ---- */
+
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+static size_t utf8_sequence_len(const unsigned char *s) {
+        size_t n;
+
+        if (s[0] < 0x80)
+                return 1;
+        if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
+                n = 2;
+        else if ((s[0] & 0xf0) == 0xe0)
+                n = 3;
+        else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
+                n = 4;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        return n;
+}
+
+/* A JSON string, or null for NULL. Cgroup names are bytes, not text: a byte
+ * that is not valid UTF-8 becomes U+FFFD so the output stays valid JSON. */
+static void json_string(FILE *f, const char *s) {
+        if (!s) {
+                fputs("null", f);
+                return;
+        }
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *) s; *p; ) {
+                size_t n;
+
+                switch (*p) {
+                case '"':  fputs("\\\"", f); p++; continue;
+                case '\\': fputs("\\\\", f); p++; continue;
+                case '\n': fputs("\\n", f); p++; continue;
+                case '\t': fputs("\\t", f); p++; continue;
+                case '\r': fputs("\\r", f); p++; continue;
+                }
+                if (*p < 0x20 || *p == 0x7f) {
+                        fprintf(f, "\\u%04x", *p);
+                        p++;
+                        continue;
+                }
+                n = utf8_sequence_len(p);
+                if (n == 0) {
+                        fputs("\\ufffd", f);
+                        p++;
+                        continue;
+                }
+                fwrite(p, 1, n, f);
+                p += n;
+        }
+        fputc('"', f);
+}
+
+static void json_bool(FILE *f, bool b) {
+        fputs(b ? "true" : "false", f);
+}
+
+/* ---- helpers ---- */
+
+static const char *level_to_string(Level l) {
+        return l == LEVEL_MEDIUM ? "medium" : "critical";
+}
+
+/* The cgroup a running cgreapd lives in, so that list/explain protect it
+ * as the daemon protects itself. NULL when no cgreapd runs. */
+static char *find_agent_cgroup(void) {
+        _cleanup_closedir_ DIR *d = opendir(PROC_ROOT);
+        struct dirent *de;
+
+        if (!d)
+                return NULL;
+        while ((de = readdir(d))) {
+                char path[PATH_MAX], comm[32] = {};
+                _cleanup_fclose_ FILE *f = NULL;
+                char *cg = NULL;
+                pid_t pid;
+
+                if (!isdigit((unsigned char) de->d_name[0]))
+                        continue;
+                pid = (pid_t) strtol(de->d_name, NULL, 10);
+                (void) snprintf(path, sizeof path, PROC_ROOT "/%s/comm", de->d_name);
+                f = fopen(path, "re");
+                if (!f || !fgets(comm, sizeof comm, f))
+                        continue;
+                comm[strcspn(comm, "\n")] = 0;
+                if (!streq(comm, "cgreapd"))
+                        continue;
+                if (cg_pid_get_path(PROC_ROOT, pid, &cg) >= 0)
+                        return cg;
+        }
+        return NULL;
+}
+
+/* The floors that apply inside "within": those of the monitor the daemon
+ * would act on there (the one on within or its nearest ancestor; the last
+ * section wins among several), else [Kill]'s. */
+static void ctl_floors(const Config *c, const char *within, int *ret_medium, int *ret_critical,
+                       const MonitorConfig **ret_monitor) {
+        _cleanup_free_ char *p = strdup(within);
+
+        *ret_medium = c->medium_min_adj;
+        *ret_critical = c->critical_min_adj;
+        *ret_monitor = NULL;
+        if (!p)
+                return;
+
+        for (;;) {
+                for (size_t i = c->n_monitors; i > 0; i--)
+                        if (policy_pattern_match(c->monitors[i - 1].cgroup, p)) {
+                                *ret_medium = c->monitors[i - 1].medium_min_adj;
+                                *ret_critical = c->monitors[i - 1].critical_min_adj;
+                                *ret_monitor = &c->monitors[i - 1];
+                                return;
+                        }
+                if (streq(p, "/"))
+                        return;
+                char *slash = strrchr(p, '/');
+                if (slash == p)
+                        p[1] = 0;
+                else
+                        *slash = 0;
+        }
+}
+
+/* Errors go to stderr, exactly as config_load() words them ("path:line:
+ * message"). With ret_errors they are also handed back (check-config --json). */
+static int ctl_load_config(const Args *a, Config **ret, char ***ret_errors) {
+        ConfigLoadOptions opts = {
+                .root = a->root,
+                .main_file = a->config_file,
+                /* Validate as the daemon would run here: same test as cgreapd's. */
+                .have_sys_resource = psi_have_cap_sys_resource(),
+        };
+        _cleanup_strv_free_ char **errors = NULL;
+        int r;
+
+        r = config_load(&opts, ret, &errors);
+        if (r < 0) {
+                for (char **e = errors; e && *e; e++)
+                        fprintf(stderr, "%s\n", *e);
+                if (!errors || !errors[0])
+                        log_error_errno(r, "Failed to load the configuration: %m");
+                if (ret_errors)
+                        *ret_errors = TAKE_PTR(errors);
+        }
+        return r;
+}
+
+/* Everything list and explain need: config, snapshot and the ranking. */
+typedef struct Ranking {
+        Config *config;
+        Snapshot *snapshot;
+        char *cg_root;
+        char *own_cgroup;
+        Candidate *cands;
+        size_t n;
+        int medium_floor, critical_floor;
+        const MonitorConfig *monitor;
+        bool rss_only;          /* some footprint is an RSS sum: no memory controller */
+} Ranking;
+
+static void ranking_done(Ranking *r) {
+        free(r->cands);
+        free(r->own_cgroup);
+        free(r->cg_root);
+        snapshot_free(r->snapshot);
+        config_free(r->config);
+}
+
+static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
+        Ranking rk = {};
+        int r, floor;
+
+        r = ctl_load_config(a, &rk.config, NULL);
+        if (r < 0)
+                return r;
+
+        if (a->cgroup_root) {
+                rk.cg_root = strdup(a->cgroup_root);
+                if (!rk.cg_root) {
+                        ranking_done(&rk);
+                        return log_oom();
+                }
+        } else {
+                r = cg_find_mount(MOUNTINFO, &rk.cg_root);
+                if (r < 0) {
+                        ranking_done(&rk);
+                        return log_error_errno(r, "No cgroup2 mount found in " MOUNTINFO ": %m");
+                }
+        }
+
+        r = snapshot_build(rk.cg_root, PROC_ROOT, a->cgroup, &rk.snapshot);
+        if (r < 0) {
+                ranking_done(&rk);
+                if (ERRNO_IS_VANISHED(r))
+                        return log_error_errno(r, "Cgroup %s does not exist below %s.", a->cgroup, a->cgroup_root ? a->cgroup_root : "the cgroup2 mount");
+                return log_error_errno(r, "Failed to read cgroup %s: %m", a->cgroup);
+        }
+
+        rk.own_cgroup = find_agent_cgroup();
+        ctl_floors(rk.config, a->cgroup, &rk.medium_floor, &rk.critical_floor, &rk.monitor);
+
+        /* list shows both levels, so it ranks against the lower floor and
+         * tells the levels apart itself. */
+        floor = min_adj_for < 0 ? MIN(rk.medium_floor, rk.critical_floor) :
+                min_adj_for == LEVEL_MEDIUM ? rk.medium_floor : rk.critical_floor;
+
+        r = policy_rank(rk.config, rk.snapshot, a->cgroup, rk.own_cgroup, floor, NULL, &rk.cands, &rk.n);
+        if (r < 0) {
+                ranking_done(&rk);
+                return log_oom();
+        }
+
+        for (size_t i = 0; i < rk.n; i++)
+                if (!rk.snapshot->nodes[rk.cands[i].node].has_memory)
+                        rk.rss_only = true;
+
+        *ret = rk;
+        return 0;
+}
+
+/* The ranking's floor is the lower of the two, so this tells the levels apart. */
+static bool eligible_at(const Candidate *c, int floor) {
+        return c->skip == SKIP_NONE && c->adj.value >= floor;
+}
+
+static const char *state_string(const Ranking *rk, const Candidate *c) {
+        if (eligible_at(c, rk->medium_floor))
+                return "eligible-medium";
+        if (eligible_at(c, rk->critical_floor))
+                return "eligible-critical";
+        switch (c->skip) {
+        case SKIP_PROTECTED:    return "protected";
+        case SKIP_NEVER_KILL:   return "never";
+        case SKIP_NONE:         /* eligible only below both floors cannot happen */
+        case SKIP_BELOW_FLOOR:  return "below-floor";
+        default:                return skip_reason_to_string(c->skip);
+        }
+}
+
+/* "rule 50-x.conf:3 via system.slice": the ancestor's name is enough next to
+ * the full path in the CGROUP column, and keeps the table narrow. */
+static char *short_source(const Adj *adj, char *buf, size_t len) {
+        Adj a = *adj;
+
+        if (a.inherited && a.from_path)
+                a.from_path = cg_path_basename(a.from_path);
+        return adj_source_format(&a, buf, len);
+}
+
+static void json_candidate(FILE *f, const Ranking *rk, const Candidate *c) {
+        const CgroupNode *n = &rk->snapshot->nodes[c->node];
+        _cleanup_free_ char *unit = NULL;
+        char src[256];
+
+        if (cg_path_get_unit(n->path, &unit, NULL) < 0)
+                unit = NULL;
+
+        fputs("{\"cgroup\":", f);
+        json_string(f, n->path);
+        fputs(",\"unit\":", f);
+        json_string(f, unit);
+        fprintf(f, ",\"adj\":%d,\"adj_source\":", c->adj.value);
+        json_string(f, adj_source_to_string(c->adj.source));
+        fputs(",\"adj_source_detail\":", f);
+        json_string(f, adj_source_format(&c->adj, src, sizeof src));
+        fputs(",\"adj_from\":", f);
+        json_string(f, c->adj.from_path);
+        fprintf(f, ",\"footprint_bytes\":%" PRIu64, c->footprint);
+        if (n->has_memory)
+                fprintf(f, ",\"memory_bytes\":%" PRIu64 ",\"swap_bytes\":%" PRIu64,
+                        n->memory_current, n->swap_current);
+        else
+                fputs(",\"memory_bytes\":null,\"swap_bytes\":null", f);
+        fprintf(f, ",\"rss_bytes\":%" PRIu64 ",\"pids\":[", n->rss_sum);
+        for (size_t i = 0; i < n->n_procs && n->pids; i++)
+                fprintf(f, "%s%d", i ? "," : "", (int) n->pids[i]);
+        fputs("],\"protected\":", f);
+        json_bool(f, c->skip == SKIP_PROTECTED);
+        fputs(",\"skip\":", f);
+        json_string(f, c->skip == SKIP_NONE ? NULL : skip_reason_to_string(c->skip));
+        fputs(",\"eligible_medium\":", f);
+        json_bool(f, eligible_at(c, rk->medium_floor));
+        fputs(",\"eligible_critical\":", f);
+        json_bool(f, eligible_at(c, rk->critical_floor));
+}
+
+/* ---- check-config ---- */
+
+static int cmd_check_config(const Args *a) {
+        _cleanup_config_free_ Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        int r;
+
+        r = ctl_load_config(a, &c, &errors);
+        if (r < 0) {
+                if (a->json) {
+                        fputs("{\"valid\":false,\"errors\":[", stdout);
+                        for (char **e = errors; e && *e; e++) {
+                                fputs(e == errors ? "" : ",", stdout);
+                                json_string(stdout, *e);
+                        }
+                        fputs("]}\n", stdout);
+                }
+                return 1;
+        }
+
+        if (!a->json) {
+                r = config_dump(c, stdout);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write the configuration: %m"), 1;
+                return 0;
+        }
+
+        _cleanup_free_ char *dump = NULL;
+        size_t dump_size = 0;
+        FILE *m = open_memstream(&dump, &dump_size);
+        if (!m)
+                return log_oom(), 1;
+        r = config_dump(c, m);
+        if (fclose(m) != 0 || r < 0)
+                return log_error_errno(r < 0 ? r : -errno, "Failed to format the configuration: %m"), 1;
+
+        fputs("{\"valid\":true,\"files\":[", stdout);
+        for (char **f = c->files; f && *f; f++) {
+                fputs(f == c->files ? "" : ",", stdout);
+                json_string(stdout, *f);
+        }
+        fprintf(stdout, "],\"medium_min_adj\":%d,\"critical_min_adj\":%d,\"default_adj\":%d,\"method\":",
+                c->medium_min_adj, c->critical_min_adj, c->default_adj);
+        json_string(stdout, kill_method_to_string(c->method));
+        fputs(",\"dry_run\":", stdout);
+        json_bool(stdout, c->dry_run);
+        fputs(",\"monitors\":[", stdout);
+        for (size_t i = 0; i < c->n_monitors; i++) {
+                const MonitorConfig *mon = &c->monitors[i];
+
+                fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+                json_string(stdout, mon->name);
+                fputs(",\"cgroup\":", stdout);
+                json_string(stdout, mon->cgroup);
+                fprintf(stdout, ",\"medium_min_adj\":%d,\"critical_min_adj\":%d}",
+                        mon->medium_min_adj, mon->critical_min_adj);
+        }
+        fputs("],\"rules\":[", stdout);
+        for (size_t i = 0; i < c->n_rules; i++) {
+                const PriorityRule *rule = &c->rules[i];
+
+                fputs(i ? ",{\"pattern\":" : "{\"pattern\":", stdout);
+                json_string(stdout, rule->pattern);
+                fprintf(stdout, ",\"adj\":%d,\"file\":", rule->adj);
+                json_string(stdout, rule->source.file);
+                fprintf(stdout, ",\"line\":%u}", rule->source.line);
+        }
+        fputs("],\"effective\":", stdout);
+        json_string(stdout, dump);
+        fputs("}\n", stdout);
+        return 0;
+}
+
+/* ---- list ---- */
+
+static int cmd_list(const Args *a) {
+        Ranking rk;
+        size_t src_width = strlen("SOURCE"), n_medium = 0, n_critical = 0;
+        unsigned rank = 0;
+
+        if (ctl_rank(a, -1, &rk) < 0)
+                return 1;
+
+        if (a->json) {
+                fputc('[', stdout);
+                for (size_t i = 0; i < rk.n; i++) {
+                        fputs(i ? ",\n " : "", stdout);
+                        json_candidate(stdout, &rk, &rk.cands[i]);
+                        fputc('}', stdout);
+                }
+                fputs("]\n", stdout);
+                ranking_done(&rk);
+                return 0;
+        }
+
+        for (size_t i = 0; i < rk.n; i++) {
+                char src[256];
+
+                src_width = MAX(src_width, strlen(short_source(&rk.cands[i].adj, src, sizeof src)));
+        }
+
+        printf("%4s %5s %-*s %6s %5s %-17s %s\n", "RANK", "ADJ", (int) src_width, "SOURCE",
+               "MEMORY", "PROCS", "STATE", "CGROUP");
+        for (size_t i = 0; i < rk.n; i++) {
+                const Candidate *c = &rk.cands[i];
+                const CgroupNode *n = &rk.snapshot->nodes[c->node];
+                char src[256], mem[FORMAT_BYTES_MAX], rankbuf[16] = "-";
+
+                /* Ranks count the cgroups that could die, in the order they would. */
+                if (eligible_at(c, rk.critical_floor) || eligible_at(c, rk.medium_floor))
+                        (void) snprintf(rankbuf, sizeof rankbuf, "%u", ++rank);
+                n_medium += eligible_at(c, rk.medium_floor);
+                n_critical += eligible_at(c, rk.critical_floor);
+
+                printf("%4s %5d %-*s %6s %5zu %-17s %s\n", rankbuf, c->adj.value, (int) src_width,
+                       short_source(&c->adj, src, sizeof src), format_bytes(mem, sizeof mem, c->footprint),
+                       n->n_procs, state_string(&rk, c), n->path);
+        }
+
+        printf("\n%zu cgroup%s with processes in %s.\n", rk.n, rk.n == 1 ? "" : "s", a->cgroup);
+        printf("Floors (%s%s): medium pressure kills adj >= %d (%zu eligible), critical adj >= %d (%zu).\n",
+               rk.monitor ? "monitor " : "[Kill]", rk.monitor ? rk.monitor->name : "",
+               rk.medium_floor, n_medium, rk.critical_floor, n_critical);
+        if (rk.rss_only)
+                printf("MEMORY is the processes' RSS: the cgroup2 mount has no memory controller.\n");
+        if (!rk.own_cgroup)
+                printf("No cgreapd is running: its cgroup is not shown as protected.\n");
+
+        ranking_done(&rk);
+        return 0;
+}
+
+/* ---- explain ---- */
+
+/* Why c was not chosen, in words. victim may be NULL. */
+static char *explain_reason(const Ranking *rk, const Candidate *c, const Candidate *victim, int floor,
+                            char *buf, size_t len) {
+        const char *path = rk->snapshot->nodes[c->node].path;
+        char x[FORMAT_BYTES_MAX], y[FORMAT_BYTES_MAX];
+
+        switch (c->skip) {
+        case SKIP_PROTECTED:
+                if (streq(path, "/"))
+                        (void) snprintf(buf, len, "protected: the root cgroup");
+                else if (cg_path_is_below(path, "/init.scope"))
+                        (void) snprintf(buf, len, "protected: /init.scope holds PID 1");
+                else if (rk->own_cgroup && streq(rk->own_cgroup, path))
+                        (void) snprintf(buf, len, "protected: cgreapd runs here");
+                else
+                        (void) snprintf(buf, len, "protected: cgreapd runs below it, in %s", rk->own_cgroup);
+                return buf;
+        case SKIP_NEVER_KILL:
+                if (c->adj.value <= ADJ_NEVER_KILL)
+                        (void) snprintf(buf, len, "never killed: adj -1000");
+                else
+                        (void) snprintf(buf, len, "never killed: a protected or adj -1000 cgroup below it would die with it");
+                return buf;
+        case SKIP_BEING_KILLED:
+                (void) snprintf(buf, len, "already being killed");
+                return buf;
+        case SKIP_NOT_POPULATED:
+                (void) snprintf(buf, len, "emptied while it was read");
+                return buf;
+        case SKIP_BELOW_FLOOR:
+                (void) snprintf(buf, len, "below the floor: adj %d < %d", c->adj.value, floor);
+                return buf;
+        case SKIP_NONE:
+        default:
+                break;
+        }
+
+        if (!victim || c == victim)
+                return NULL;
+        if (c->adj.value < victim->adj.value)
+                (void) snprintf(buf, len, "lower adj (%d < %d)", c->adj.value, victim->adj.value);
+        else if (c->footprint < victim->footprint)
+                (void) snprintf(buf, len, "same adj, smaller footprint (%s < %s)",
+                                format_bytes(x, sizeof x, c->footprint), format_bytes(y, sizeof y, victim->footprint));
+        else
+                (void) snprintf(buf, len, "same adj and footprint, later by path");
+        return buf;
+}
+
+static void explain_print_range(const Ranking *rk, size_t from, size_t to, const Candidate *victim,
+                                int floor, const char *title) {
+        if (from >= to)
+                return;
+        printf("\n%s:\n", title);
+        for (size_t i = from; i < to; i++) {
+                char why[256];
+
+                printf("  adj %-5d %s: %s\n", rk->cands[i].adj.value, rk->snapshot->nodes[rk->cands[i].node].path,
+                       explain_reason(rk, &rk->cands[i], victim, floor, why, sizeof why));
+        }
+}
+
+static int cmd_explain(const Args *a) {
+        Ranking rk;
+        ssize_t v;
+        const Candidate *victim;
+        int floor;
+        size_t n_eligible = 0;
+
+        if (ctl_rank(a, a->level, &rk) < 0)
+                return 1;
+
+        floor = a->level == LEVEL_MEDIUM ? rk.medium_floor : rk.critical_floor;
+        v = policy_pick_victim(rk.cands, rk.n);
+        victim = v >= 0 ? &rk.cands[v] : NULL;
+        for (size_t i = 0; i < rk.n; i++)
+                n_eligible += rk.cands[i].skip == SKIP_NONE;
+
+        if (a->json) {
+                fputs("{\"cgroup\":", stdout);
+                json_string(stdout, a->cgroup);
+                fprintf(stdout, ",\"level\":\"%s\",\"min_adj\":%d,\"monitor\":", level_to_string(a->level), floor);
+                json_string(stdout, rk.monitor ? rk.monitor->name : NULL);
+                fputs(",\"victim\":", stdout);
+                json_string(stdout, victim ? rk.snapshot->nodes[victim->node].path : NULL);
+                fputs(",\"candidates\":[", stdout);
+                for (size_t i = 0; i < rk.n; i++) {
+                        char why[256];
+
+                        fputs(i ? ",\n " : "", stdout);
+                        json_candidate(stdout, &rk, &rk.cands[i]);
+                        fputs(",\"victim\":", stdout);
+                        json_bool(stdout, &rk.cands[i] == victim);
+                        fprintf(stdout, ",\"ranked_above_victim\":");
+                        json_bool(stdout, victim && &rk.cands[i] < victim);
+                        fputs(",\"reason\":", stdout);
+                        json_string(stdout, explain_reason(&rk, &rk.cands[i], victim, floor, why, sizeof why));
+                        fputc('}', stdout);
+                }
+                fputs("]}\n", stdout);
+                ranking_done(&rk);
+                return 0;
+        }
+
+        printf("At %s pressure in %s, cgreapd kills the first cgroup with adj >= %d (%s%s).\n",
+               level_to_string(a->level), a->cgroup, floor,
+               rk.monitor ? "monitor " : "[Kill]", rk.monitor ? rk.monitor->name : "");
+
+        if (!victim)
+                printf("\nNothing is eligible: no cgroup would be killed.\n");
+        else {
+                const CgroupNode *n = &rk.snapshot->nodes[victim->node];
+                char src[256], mem[FORMAT_BYTES_MAX];
+
+                printf("\nVictim: %s\n", n->path);
+                printf("  adj %d from %s; footprint %s%s; %zu process%s.\n", victim->adj.value,
+                       adj_source_format(&victim->adj, src, sizeof src),
+                       format_bytes(mem, sizeof mem, victim->footprint), rk.rss_only ? " (RSS)" : "",
+                       n->n_procs, n->n_procs == 1 ? "" : "es");
+                if (n_eligible == 1)
+                        printf("  It is the only eligible cgroup.\n");
+                else
+                        printf("  First of %zu eligible cgroups: highest adj, then largest footprint, then path.\n",
+                               n_eligible);
+        }
+
+        /* Above the victim only skipped cgroups can rank; below it, each
+         * one gets the comparison it lost or the reason it was skipped. */
+        if (victim && v > 0)
+                explain_print_range(&rk, 0, (size_t) v, victim, floor, "Passed over (ranked above the victim)");
+        explain_print_range(&rk, (size_t) (v + 1), rk.n, victim, floor,
+                            victim ? "Not chosen (ranked below the victim)" : "Candidates");
+
+        if (rk.rss_only)
+                printf("\nFootprints are the processes' RSS: the cgroup2 mount has no memory controller.\n");
+
+        ranking_done(&rk);
+        return 0;
+}
+
+/* ---- argv ---- */
+
+static void help(void) {
+        printf("cgreapctl [OPTIONS...] COMMAND [ARGS...]\n"
+               "\n"
+               "Inspect cgreap's configuration and the order in which it would kill cgroups.\n"
+               "\n"
+               "Commands:\n"
+               "  check-config          Validate the configuration and print the effective\n"
+               "                        config with the file:line every value came from\n"
+               "  list [CGROUP]         Every candidate cgroup below CGROUP (default /) in\n"
+               "                        kill order: adj, its source, footprint, processes, state\n"
+               "  explain [CGROUP]      Which cgroup would be killed now at --level inside\n"
+               "                        CGROUP (default /) and why the others were passed over\n"
+               "\n"
+               "Options:\n"
+               "  -h --help             Show this help\n"
+               "     --version          Show the package version\n"
+               "  -c --config=FILE      Main config file instead of " CONFIG_MAIN_FILE "\n"
+               "     --root=DIR         Prefix for every config path (also $CGREAP_CONF_ROOT)\n"
+               "     --cgroup-root=DIR  cgroup2 mount to use (default: from " MOUNTINFO ")\n"
+               "  -l --level=LEVEL      medium|critical: the floor explain uses (default critical)\n"
+               "     --json             Machine-readable output\n"
+               "\n"
+               "Exit status: 0 success, 1 invalid configuration or failure, 2 usage error.\n");
+}
+
+/* Returns 1 to go on, 0 to exit successfully (--help), <0 on usage error. */
+static int parse_argv(int argc, char *argv[], Args *a) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_ROOT,
+                ARG_CGROUP_ROOT,
+                ARG_JSON,
+        };
+        static const struct option options[] = {
+                { "help",        no_argument,       NULL, 'h'             },
+                { "version",     no_argument,       NULL, ARG_VERSION     },
+                { "config",      required_argument, NULL, 'c'             },
+                { "root",        required_argument, NULL, ARG_ROOT        },
+                { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
+                { "level",       required_argument, NULL, 'l'             },
+                { "json",        no_argument,       NULL, ARG_JSON        },
+                {}
+        };
+        int c;
+
+        a->root = getenv("CGREAP_CONF_ROOT");
+        a->level = LEVEL_CRITICAL;
+        a->cgroup = "/";
+
+        optind = 0;     /* reset getopt: ctl_main() may run more than once (tests) */
+        while ((c = getopt_long(argc, argv, "hc:l:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("cgreapctl %s\n", PACKAGE_VERSION);
+                        return 0;
+                case 'c':
+                        a->config_file = optarg;
+                        break;
+                case ARG_ROOT:
+                        a->root = optarg;
+                        break;
+                case ARG_CGROUP_ROOT:
+                        a->cgroup_root = optarg;
+                        break;
+                case 'l':
+                        if (streq(optarg, "medium"))
+                                a->level = LEVEL_MEDIUM;
+                        else if (streq(optarg, "critical"))
+                                a->level = LEVEL_CRITICAL;
+                        else
+                                return log_error_errno(EINVAL, "Invalid --level '%s': expected medium or critical.", optarg);
+                        break;
+                case ARG_JSON:
+                        a->json = true;
+                        break;
+                case '?':
+                        return -EINVAL;   /* getopt said what was wrong */
+                default:
+                        return log_error_errno(EINVAL, "Unhandled option %c.", c);
+                }
+
+        if (optind >= argc)
+                return log_error_errno(EINVAL, "Missing command; see 'cgreapctl --help'.");
+        a->command = argv[optind++];
+
+        if (streq(a->command, "check-config")) {
+                if (optind < argc)
+                        return log_error_errno(EINVAL, "check-config takes no arguments.");
+                return 1;
+        }
+        if (!streq(a->command, "list") && !streq(a->command, "explain"))
+                return log_error_errno(EINVAL, "Unknown command '%s'; see 'cgreapctl --help'.", a->command);
+
+        if (optind < argc)
+                a->cgroup = argv[optind++];
+        if (optind < argc)
+                return log_error_errno(EINVAL, "%s takes at most one cgroup.", a->command);
+        return 1;
+}
+
 int ctl_main(int argc, char *argv[]) {
-        return 2;
+        _cleanup_free_ char *cgroup = NULL;
+        Args a = {};
+        int r;
+
+        log_setup();
+
+        r = parse_argv(argc, argv, &a);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+
+        /* "/a.slice/", "a.slice" and "/a.slice" are the same cgroup, and
+         * policy compares paths as the snapshot spells them. */
+        cgroup = cg_path_normalize(a.cgroup);
+        if (!cgroup)
+                return log_oom(), 1;
+        a.cgroup = cgroup;
+
+        if (streq(a.command, "check-config"))
+                return cmd_check_config(&a);
+        if (streq(a.command, "list"))
+                return cmd_list(&a);
+        return cmd_explain(&a);
 }

@@ -34,3 +34,6 @@ int parse_int_range(const char *s, int min, int max, int *ret);
 char *format_bytes(char *buf, size_t len, uint64_t bytes);
 #define FORMAT_DURATION_MAX 32
 char *format_duration(char *buf, size_t len, usec_t usec);
+/* Permyriad as a percentage that parse_percent() reads back: "10%", "2.5%". */
+#define FORMAT_PERCENT_MAX 16
+char *format_percent(char *buf, size_t len, unsigned permyriad);

@@ -1,2 +1,363 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* policy: which cgroup matters how much, and which one dies first. Pure
+ * functions over a Snapshot and the Config; no I/O, no logging. */
+
+#include "cgroupfs.h"
 #include "policy.h"
+
+/* The bracket expression at p (p points at the '[') against c. Returns 1
+ * match, 0 no match, -1 malformed (no closing ']': the '[' is then a literal,
+ * as in fnmatch). On a match *ret_end points past the closing ']'. '/' never
+ * matches: like '?', a bracket stands for one character of one component. */
+static int bracket_match(const char *p, char c, const char **ret_end) {
+        bool negate = false, found = false;
+
+        p++;
+        if (*p == '!' || *p == '^') {
+                negate = true;
+                p++;
+        }
+        /* A ']' right after the '[' (or '[!') is a literal member. */
+        for (bool first = true; first || *p != ']'; first = false) {
+                char lo, hi;
+
+                if (*p == '\0')
+                        return -1;
+                if (*p == '\\' && p[1])
+                        p++;
+                lo = hi = *p++;
+                if (*p == '-' && p[1] && p[1] != ']') {
+                        p++;
+                        if (*p == '\\' && p[1])
+                                p++;
+                        hi = *p++;
+                }
+                if ((unsigned char) c >= (unsigned char) lo && (unsigned char) c <= (unsigned char) hi)
+                        found = true;
+        }
+        *ret_end = p + 1;
+        return c != '/' && found != negate;
+}
+
+/* pattern_start is where the whole pattern begins, to know whether a double
+ * star follows a '/' (gitignore's "zero levels" case). */
+static bool glob_match(const char *pattern_start, const char *p, const char *s) {
+        for (;;) {
+                if (*p == '*' && p[1] == '*') {
+                        const char *q = p;
+
+                        while (*q == '*')
+                                q++;
+                        /* '/', double star, '/' may also stand for a
+                         * single '/', i.e. zero levels (gitignore). */
+                        if (p > pattern_start && p[-1] == '/' && *q == '/' && glob_match(pattern_start, q + 1, s))
+                                return true;
+                        for (const char *t = s;; t++) {
+                                if (glob_match(pattern_start, q, t))
+                                        return true;
+                                if (*t == '\0')
+                                        return false;
+                        }
+                }
+
+                switch (*p) {
+                case '\0':
+                        return *s == '\0';
+                case '*':
+                        for (const char *t = s;; t++) {
+                                if (glob_match(pattern_start, p + 1, t))
+                                        return true;
+                                if (*t == '\0' || *t == '/')
+                                        return false;
+                        }
+                case '?':
+                        if (*s == '\0' || *s == '/')
+                                return false;
+                        p++, s++;
+                        continue;
+                case '[': {
+                        const char *end;
+                        int r;
+
+                        if (*s == '\0')
+                                return false;
+                        r = bracket_match(p, *s, &end);
+                        if (r == 0)
+                                return false;
+                        if (r > 0) {
+                                p = end, s++;
+                                continue;
+                        }
+                        break;  /* malformed: a literal '[' */
+                }
+                case '\\':
+                        if (p[1])
+                                p++;
+                        break;
+                }
+
+                if (*p != *s)
+                        return false;
+                p++, s++;
+        }
+}
+
+bool policy_pattern_match(const char *pattern, const char *cgroup_path) {
+        if (!pattern || !cgroup_path)
+                return false;
+
+        if (pattern[0] == '/')
+                return glob_match(pattern, pattern, cgroup_path);
+
+        if (!strchr(pattern, '/'))
+                return glob_match(pattern, pattern, cg_path_basename(cgroup_path));
+
+        /* A relative pattern with components matches the tail of the path at
+         * a component boundary, so "system.slice/x.service" behaves like
+         * "/" + double star + "/system.slice/x.service". */
+        for (const char *t = cgroup_path; t; t = strchr(t + 1, '/'))
+                if (t[0] == '/' && glob_match(pattern, pattern, t + 1))
+                        return true;
+        return false;
+}
+
+bool policy_is_protected(const char *path, const char *own_cgroup) {
+        if (streq(path, "/") || cg_path_is_below(path, "/init.scope"))
+                return true;
+        /* The own cgroup and its ancestors: cgroup.kill on any of them would
+         * kill the agent too. */
+        return own_cgroup && cg_path_is_below(own_cgroup, path);
+}
+
+/* The last rule that matches path, or NULL. */
+static const PriorityRule *last_matching_rule(const Config *c, const char *path) {
+        for (size_t i = c->n_rules; i > 0; i--)
+                if (policy_pattern_match(c->rules[i - 1].pattern, path))
+                        return &c->rules[i - 1];
+        return NULL;
+}
+
+/* The nearest node from idx upwards (idx itself first) whose flag is set. */
+static ssize_t find_xattr(const Snapshot *s, size_t idx, bool avoid) {
+        for (ssize_t i = (ssize_t) idx; i >= 0; i = s->nodes[i].parent)
+                if (avoid ? s->nodes[i].xattr_avoid : s->nodes[i].xattr_omit)
+                        return i;
+        return -1;
+}
+
+void policy_resolve_adj(const Config *c, const Snapshot *s, size_t idx, const char *own_cgroup,
+                        Adj *ret) {
+        const CgroupNode *n = &s->nodes[idx];
+        const PriorityRule *rule = NULL;
+        ssize_t at;
+        Adj a = {};
+
+        if (policy_is_protected(n->path, own_cgroup)) {
+                *ret = (Adj) { .value = ADJ_NEVER_KILL, .source = ADJ_SOURCE_PROTECTED,
+                               .from_path = n->path };
+                return;
+        }
+
+        at = find_xattr(s, idx, false);
+        if (at >= 0) {
+                *ret = (Adj) { .value = ADJ_NEVER_KILL, .source = ADJ_SOURCE_XATTR_OMIT,
+                               .from_path = s->nodes[at].path, .inherited = (size_t) at != idx };
+                return;
+        }
+
+        /* The cgroup itself, then its ancestors, nearest first. */
+        for (at = (ssize_t) idx; at >= 0; at = s->nodes[at].parent) {
+                rule = last_matching_rule(c, s->nodes[at].path);
+                if (rule)
+                        break;
+        }
+        if (rule)
+                a = (Adj) { .value = rule->adj,
+                            .source = (size_t) at == idx ? ADJ_SOURCE_RULE : ADJ_SOURCE_RULE_PARENT,
+                            .rule = rule, .from_path = s->nodes[at].path, .inherited = (size_t) at != idx };
+        else if (n->has_oom_score_adj && n->min_oom_score_adj != 0)
+                a = (Adj) { .value = n->min_oom_score_adj, .source = ADJ_SOURCE_OOM_SCORE_ADJ,
+                            .from_path = n->path };
+        else
+                a = (Adj) { .value = c->default_adj, .source = ADJ_SOURCE_DEFAULT };
+
+        /* avoid is the unit's own word and only ever lowers the value. */
+        at = find_xattr(s, idx, true);
+        if (at >= 0 && a.value > ADJ_OOMD_AVOID)
+                a = (Adj) { .value = ADJ_OOMD_AVOID, .source = ADJ_SOURCE_XATTR_AVOID,
+                            .from_path = s->nodes[at].path, .inherited = (size_t) at != idx };
+
+        *ret = a;
+}
+
+static const char *const adj_source_table[] = {
+        [ADJ_SOURCE_PROTECTED]     = "protected",
+        [ADJ_SOURCE_XATTR_OMIT]    = "xattr-omit",
+        [ADJ_SOURCE_RULE]          = "rule",
+        [ADJ_SOURCE_RULE_PARENT]   = "rule-parent",
+        [ADJ_SOURCE_XATTR_AVOID]   = "xattr-avoid",
+        [ADJ_SOURCE_OOM_SCORE_ADJ] = "oom-score-adj",
+        [ADJ_SOURCE_DEFAULT]       = "default",
+};
+
+const char *adj_source_to_string(AdjSource s) {
+        if ((size_t) s >= ELEMENTSOF(adj_source_table))
+                return NULL;
+        return adj_source_table[s];
+}
+
+char *adj_source_format(const Adj *a, char *buf, size_t len) {
+        const char *via = a->inherited && a->from_path ? " via " : "";
+        const char *via_path = a->inherited && a->from_path ? a->from_path : "";
+
+        switch (a->source) {
+        case ADJ_SOURCE_RULE:
+        case ADJ_SOURCE_RULE_PARENT: {
+                const char *file = a->rule && a->rule->source.file ? a->rule->source.file : NULL;
+
+                if (file)
+                        (void) snprintf(buf, len, "rule %s:%u%s%s", cg_path_basename(file),
+                                        a->rule->source.line, via, via_path);
+                else
+                        (void) snprintf(buf, len, "rule %s%s%s", a->rule ? a->rule->pattern : "?",
+                                        via, via_path);
+                break;
+        }
+        case ADJ_SOURCE_XATTR_OMIT:
+                (void) snprintf(buf, len, "xattr user.oomd_omit%s%s", via, via_path);
+                break;
+        case ADJ_SOURCE_XATTR_AVOID:
+                (void) snprintf(buf, len, "xattr user.oomd_avoid%s%s", via, via_path);
+                break;
+        case ADJ_SOURCE_OOM_SCORE_ADJ:
+                (void) snprintf(buf, len, "oom_score_adj");
+                break;
+        case ADJ_SOURCE_PROTECTED:
+                (void) snprintf(buf, len, "protected");
+                break;
+        case ADJ_SOURCE_DEFAULT:
+        default:
+                (void) snprintf(buf, len, "default");
+                break;
+        }
+        return buf;
+}
+
+static const char *const skip_reason_table[] = {
+        [SKIP_NONE]          = "none",
+        [SKIP_PROTECTED]     = "protected",
+        [SKIP_NEVER_KILL]    = "never-kill",
+        [SKIP_BELOW_FLOOR]   = "below-floor",
+        [SKIP_BEING_KILLED]  = "being-killed",
+        [SKIP_NOT_POPULATED] = "not-populated",
+};
+
+const char *skip_reason_to_string(SkipReason r) {
+        if ((size_t) r >= ELEMENTSOF(skip_reason_table))
+                return NULL;
+        return skip_reason_table[r];
+}
+
+int candidate_compare(const Candidate *a, const Candidate *b, const Snapshot *s) {
+        if (a->adj.value != b->adj.value)
+                return a->adj.value > b->adj.value ? -1 : 1;
+        if (a->footprint != b->footprint)
+                return a->footprint > b->footprint ? -1 : 1;
+        return strcmp(s->nodes[a->node].path, s->nodes[b->node].path);
+}
+
+static int candidate_compare_r(const void *a, const void *b, void *userdata) {
+        return candidate_compare(a, b, userdata);
+}
+
+static bool is_candidate(const CgroupNode *n, const char *within) {
+        if (!cg_path_is_below(n->path, within))
+                return false;
+        return n->n_procs > 0 || (n->populated && !n->has_children);
+}
+
+static bool is_busy(const char *path, char *const *busy) {
+        for (char *const *b = busy; b && *b; b++)
+                if (cg_path_is_below(path, *b))
+                        return true;
+        return false;
+}
+
+int policy_rank(const Config *c, const Snapshot *s, const char *within, const char *own_cgroup,
+                int min_adj, char *const *busy, Candidate **ret, size_t *ret_n) {
+        _cleanup_free_ Candidate *cands = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < s->n_nodes; i++)
+                if (is_candidate(&s->nodes[i], within))
+                        n++;
+
+        if (n > 0) {
+                cands = calloc(n, sizeof(Candidate));
+                if (!cands)
+                        return -ENOMEM;
+        }
+
+        n = 0;
+        for (size_t i = 0; i < s->n_nodes; i++) {
+                const CgroupNode *node = &s->nodes[i];
+                Candidate *cand;
+
+                if (!is_candidate(node, within))
+                        continue;
+
+                cand = &cands[n++];
+                cand->node = i;
+                policy_resolve_adj(c, s, i, own_cgroup, &cand->adj);
+                cand->footprint = cgroup_node_footprint(node);
+
+                if (cand->adj.source == ADJ_SOURCE_PROTECTED)
+                        cand->skip = SKIP_PROTECTED;
+                else if (cand->adj.value <= ADJ_NEVER_KILL)
+                        cand->skip = SKIP_NEVER_KILL;
+        }
+
+        /* Killing a cgroup takes its subtree with it (cgroup.kill), so one
+         * that holds processes and also has a protected or never-kill
+         * candidate below it must not be killed either. Only hand-made trees
+         * have processes in inner cgroups; systemd never does. */
+        for (size_t i = 0; i < n; i++) {
+                const CgroupNode *node = &s->nodes[cands[i].node];
+
+                if (cands[i].skip != SKIP_NONE || !node->has_children)
+                        continue;
+                for (size_t j = 0; j < n; j++)
+                        if (j != i && cands[j].skip != SKIP_NONE &&
+                            cg_path_is_below(s->nodes[cands[j].node].path, node->path)) {
+                                cands[i].skip = SKIP_NEVER_KILL;
+                                break;
+                        }
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                const CgroupNode *node = &s->nodes[cands[i].node];
+
+                if (cands[i].skip != SKIP_NONE)
+                        continue;
+                if (is_busy(node->path, busy))
+                        cands[i].skip = SKIP_BEING_KILLED;
+                else if (!node->populated)
+                        cands[i].skip = SKIP_NOT_POPULATED;
+                else if (cands[i].adj.value < min_adj)
+                        cands[i].skip = SKIP_BELOW_FLOOR;
+        }
+
+        if (n > 1)
+                qsort_r(cands, n, sizeof(Candidate), candidate_compare_r, (void *) s);
+
+        *ret = TAKE_PTR(cands);
+        *ret_n = n;
+        return 0;
+}
+
+ssize_t policy_pick_victim(const Candidate *cands, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (cands[i].skip == SKIP_NONE)
+                        return (ssize_t) i;
+        return -1;
+}

@@ -1,2 +1,319 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* snapshot: one best-effort read of a cgroup subtree and its processes, so
+ * that policy can be a pure function. See snapshot.h. Owns the reading
+ * order and what counts as "vanished"; never ranks, never kills, never
+ * logs above debug. */
+
+#include <time.h>
+
+#include "cgroupfs.h"
 #include "snapshot.h"
+
+typedef struct Builder {
+        const char *cg_root, *proc_root, *top;
+        Snapshot *s;
+        size_t alloc;
+        bool *events_missing;           /* per node: no cgroup.events file (fake or odd tree) */
+        ssize_t *chain;                 /* chain[d]: node index at depth d below top */
+        size_t chain_alloc;
+        size_t top_depth;
+        ssize_t top_parent;             /* last ancestor, -1 when top is "/" */
+} Builder;
+
+static size_t path_depth(const char *path) {
+        size_t d = 0;
+
+        for (const char *p = path; *p; p++)
+                if (*p == '/' && p[1] && p[1] != '/')
+                        d++;
+        return d;
+}
+
+static void node_done(CgroupNode *n) {
+        free(n->path);
+        free(n->pids);
+}
+
+static int builder_add(Builder *b, CgroupNode *n) {
+        if (b->s->n_nodes == b->alloc) {
+                size_t na = b->alloc ? b->alloc * 2 : 32;
+                CgroupNode *nn = reallocarray(b->s->nodes, na, sizeof *nn);
+                bool *nm;
+
+                if (!nn)
+                        return -ENOMEM;
+                b->s->nodes = nn;
+                nm = reallocarray(b->events_missing, na, sizeof *nm);
+                if (!nm)
+                        return -ENOMEM;
+                b->events_missing = nm;
+                b->alloc = na;
+        }
+        b->events_missing[b->s->n_nodes] = false;
+        b->s->nodes[b->s->n_nodes++] = *n;
+        *n = (CgroupNode) {};
+        return 0;
+}
+
+/* user.oomd_omit / user.oomd_avoid count only on cgroups root owns: systemd
+ * writes them there, while a delegated cgroup's owner could write them on
+ * its own cgroups to make itself unkillable. */
+static int read_xattrs(const char *root, CgroupNode *n) {
+        int omit, avoid, r;
+        uid_t uid;
+
+        omit = cg_has_xattr(root, n->path, "user.oomd_omit");
+        if (omit < 0)
+                return omit;
+        avoid = cg_has_xattr(root, n->path, "user.oomd_avoid");
+        if (avoid < 0)
+                return avoid;
+        if (!omit && !avoid)
+                return 0;
+        r = cg_get_owner(root, n->path, &uid);
+        if (r < 0)
+                return r;
+        n->xattr_omit = omit && uid == 0;
+        n->xattr_avoid = avoid && uid == 0;
+        return 0;
+}
+
+/* Per-process data. A process that exited since cgroup.procs was read is
+ * dropped; one whose files cannot be read for another reason stays, without
+ * values (the cgroup still holds it). */
+static void read_processes(const char *proc_root, CgroupNode *n) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < n->n_procs; i++) {
+                pid_t pid = n->pids[i];
+                uint64_t rss;
+                int adj, r1, r2;
+
+                r1 = proc_read_oom_score_adj(proc_root, pid, &adj);
+                r2 = proc_read_rss(proc_root, pid, &rss);
+                if (r1 == -ESRCH && r2 == -ESRCH)
+                        continue;
+                if (r1 >= 0) {
+                        if (!n->has_oom_score_adj || adj < n->min_oom_score_adj)
+                                n->min_oom_score_adj = adj;
+                        n->has_oom_score_adj = true;
+                }
+                if (r2 >= 0)
+                        n->rss_sum = rss > UINT64_MAX - n->rss_sum ? UINT64_MAX : n->rss_sum + rss;
+                n->pids[kept++] = pid;
+        }
+        n->n_procs = kept;
+}
+
+/* Fill a subtree node. Returns 0, -ENOENT/-ENODEV if the cgroup vanished
+ * (the caller leaves it out), or another negative errno. *ret_events_missing
+ * is set when the directory is there but has no cgroup.events. */
+static int read_node(const Builder *b, CgroupNode *n, bool *ret_events_missing) {
+        CgroupEvents ev;
+        int r;
+
+        /* Every cgroup2 directory has cgroup.procs, the root included: a
+         * directory without it is a cgroup that was removed after its
+         * parent was listed (or no cgroup at all). */
+        r = cg_read_procs(b->cg_root, n->path, &n->pids, &n->n_procs);
+        if (r < 0)
+                return r;
+
+        r = cg_read_events(b->cg_root, n->path, &ev);
+        if (r == -ENOENT) {
+                uid_t u;
+
+                /* Gone, or a tree without cgroup.events (kernels before 4.5,
+                 * hand-made fixtures): tell them apart by the directory. */
+                r = cg_get_owner(b->cg_root, n->path, &u);
+                if (r < 0)
+                        return r;
+                *ret_events_missing = true;
+                n->populated = n->n_procs > 0;
+        } else if (r < 0)
+                return r;
+        else
+                n->populated = ev.populated;
+
+        r = cg_read_u64(b->cg_root, n->path, "memory.current", &n->memory_current);
+        if (r >= 0) {
+                n->has_memory = true;
+                r = cg_read_u64(b->cg_root, n->path, "memory.swap.current", &n->swap_current);
+                if (r == -ENOENT)       /* no swap accounting */
+                        n->swap_current = 0;
+                else if (r < 0)
+                        return r;
+        } else if (r != -ENOENT)        /* ENOENT: no memory controller here */
+                return r;
+
+        r = read_xattrs(b->cg_root, n);
+        if (r < 0)
+                return r;
+
+        read_processes(b->proc_root, n);
+        return 0;
+}
+
+static int chain_set(Builder *b, size_t depth, ssize_t idx) {
+        if (depth >= b->chain_alloc) {
+                size_t na = MAX(depth + 1, b->chain_alloc * 2);
+                ssize_t *nc = reallocarray(b->chain, na, sizeof *nc);
+
+                if (!nc)
+                        return -ENOMEM;
+                b->chain = nc;
+                b->chain_alloc = na;
+        }
+        b->chain[depth] = idx;
+        return 0;
+}
+
+static int walk_cb(const char *root, const char *path, void *userdata) {
+        Builder *b = userdata;
+        CgroupNode n = {};
+        bool events_missing = false;
+        size_t depth = path_depth(path) - b->top_depth;
+        ssize_t parent = depth == 0 ? b->top_parent : b->chain[depth - 1];
+        int r;
+
+        n.path = strdup(path);
+        if (!n.path)
+                return -ENOMEM;
+        n.parent = parent;
+        r = read_node(b, &n, &events_missing);
+        if (r < 0) {
+                node_done(&n);
+                /* Vanished: leave it out, and its children with it. */
+                return ERRNO_IS_VANISHED(r) ? 1 : r;
+        }
+        r = builder_add(b, &n);
+        if (r < 0) {
+                node_done(&n);
+                return r;
+        }
+        b->events_missing[b->s->n_nodes - 1] = events_missing;
+        if (parent >= 0)
+                b->s->nodes[parent].has_children = true;
+        return chain_set(b, depth, (ssize_t) b->s->n_nodes - 1);
+}
+
+static int add_ancestor(Builder *b, const char *path, size_t len) {
+        CgroupNode n = {
+                .parent = b->s->n_nodes > 0 ? (ssize_t) b->s->n_nodes - 1 : -1,
+                .is_ancestor = true,
+                .has_children = true,
+        };
+        int r;
+
+        n.path = strndup(path, len);
+        if (!n.path)
+                return -ENOMEM;
+        r = read_xattrs(b->cg_root, &n);
+        if (r >= 0)
+                r = builder_add(b, &n);
+        if (r < 0)
+                node_done(&n);
+        return r;
+}
+
+/* "/", "/a", "/a/b" for top "/a/b/c": paths, parent links and xattrs, so
+ * that rules and xattrs on ancestors are inherited. */
+static int add_ancestors(Builder *b) {
+        int r;
+
+        b->top_parent = -1;
+        if (streq(b->top, "/"))
+                return 0;
+        r = add_ancestor(b, "/", 1);
+        if (r < 0)
+                return r;
+        for (const char *p = strchr(b->top + 1, '/'); p; p = strchr(p + 1, '/')) {
+                r = add_ancestor(b, b->top, (size_t) (p - b->top));
+                if (r < 0)
+                        return r;
+        }
+        b->top_parent = (ssize_t) b->s->n_nodes - 1;
+        return 0;
+}
+
+int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        _cleanup_free_ char *norm = NULL;
+        _cleanup_free_ bool *events_missing = NULL;
+        _cleanup_free_ ssize_t *chain = NULL;
+        Builder b = {};
+        struct timespec ts;
+        size_t first;
+        int r;
+
+        /* "/" or "/a/b": the same spelling the walk hands out. */
+        norm = cg_path_normalize(top);
+        if (!norm)
+                return -ENOMEM;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        b = (Builder) {
+                .cg_root = cg_root,
+                .proc_root = proc_root,
+                .top = norm,
+                .s = s,
+                .top_depth = path_depth(norm),
+        };
+
+        r = add_ancestors(&b);
+        first = s->n_nodes;
+        if (r >= 0)
+                r = cg_walk(cg_root, norm, walk_cb, &b);
+        events_missing = b.events_missing;
+        chain = b.chain;
+        if (r < 0)
+                return r;
+        /* The top itself vanished while being read. */
+        if (s->n_nodes == first)
+                return -ENOENT;
+
+        /* Without cgroup.events, "populated" still means "processes at or
+         * below": children come after their parent, so walking backwards
+         * carries it up in one pass. */
+        for (size_t i = s->n_nodes; i-- > first; ) {
+                ssize_t p = s->nodes[i].parent;
+
+                if (s->nodes[i].populated && p >= (ssize_t) first && events_missing[p])
+                        s->nodes[p].populated = true;
+        }
+
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+                return -errno;
+        s->timestamp = (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+uint64_t cgroup_node_footprint(const CgroupNode *n) {
+        if (!n->has_memory)
+                return n->rss_sum;
+        if (n->swap_current > UINT64_MAX - n->memory_current)
+                return UINT64_MAX;
+        return n->memory_current + n->swap_current;
+}
+
+ssize_t snapshot_find(const Snapshot *s, const char *path) {
+        if (!s)
+                return -1;
+        for (size_t i = 0; i < s->n_nodes; i++)
+                if (streq(s->nodes[i].path, path))
+                        return (ssize_t) i;
+        return -1;
+}
+
+Snapshot *snapshot_free(Snapshot *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_nodes; i++)
+                node_done(&s->nodes[i]);
+        free(s->nodes);
+        free(s);
+        return NULL;
+}

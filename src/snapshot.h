@@ -10,7 +10,9 @@
 
 typedef struct CgroupNode {
         char *path;             /* relative to the cgroup2 root, leading '/' */
-        ssize_t parent;         /* index into Snapshot.nodes, -1 for the top */
+        ssize_t parent;         /* index into Snapshot.nodes, -1 for the first node ("/") */
+        bool is_ancestor;       /* above the requested top: only path, parent, has_children
+                                 * and the xattrs are filled in */
         bool populated;         /* cgroup.events populated 1 (has procs below) */
         bool has_children;      /* has child cgroups */
         size_t n_procs;         /* processes directly in this cgroup */
@@ -36,7 +38,15 @@ typedef struct Snapshot {
 
 /* Read the subtree below "top" (e.g. "/" or "/user.slice"). The ancestors of
  * top are included too (with parent links), without process data, so that
- * rule inheritance and xattrs on ancestors work. */
+ * rule inheritance and xattrs on ancestors work: nodes[0] is always "/".
+ *
+ * Best effort: a cgroup that vanishes while it is read (its cgroup.procs is
+ * gone: every cgroup2 directory has one, so fake trees must write it) is
+ * left out with its subtree; a process that exited is left out of pids.
+ * Without cgroup.events, populated means "processes at or below". Without
+ * memory.current, has_memory is false. Returns 0, -ENOENT when top itself
+ * does not exist (or vanished), -ENOMEM, or the errno of a cgroup file that
+ * could not be read or parsed for another reason. */
 int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret);
 
 /* Footprint used for ranking: memory.current + swap when the memory

@@ -1,5 +1,251 @@
-/* placeholder until the module lands */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests for parse-util: every parser with valid and hostile input. */
+
+#include <check.h>
+
+#include "parse-util.h"
 #include "test-util.h"
+
+START_TEST(test_boolean) {
+        ck_assert_int_eq(parse_boolean("yes"), 1);
+        ck_assert_int_eq(parse_boolean("TRUE"), 1);
+        ck_assert_int_eq(parse_boolean("on"), 1);
+        ck_assert_int_eq(parse_boolean("1"), 1);
+        ck_assert_int_eq(parse_boolean("No"), 0);
+        ck_assert_int_eq(parse_boolean("false"), 0);
+        ck_assert_int_eq(parse_boolean("off"), 0);
+        ck_assert_int_eq(parse_boolean("0"), 0);
+        ck_assert_int_eq(parse_boolean(""), -EINVAL);
+        ck_assert_int_eq(parse_boolean(" yes"), -EINVAL);
+        ck_assert_int_eq(parse_boolean("yes "), -EINVAL);
+        ck_assert_int_eq(parse_boolean("y"), -EINVAL);
+        ck_assert_int_eq(parse_boolean("2"), -EINVAL);
+        ck_assert_int_eq(parse_boolean("yess"), -EINVAL);
+}
+END_TEST
+
+static void assert_duration(const char *s, usec_t expected) {
+        usec_t u = 4242;
+        int r = parse_duration(s, &u);
+
+        ck_assert_msg(r == 0, "parse_duration(\"%s\") = %d", s, r);
+        ck_assert_msg(u == expected, "parse_duration(\"%s\") -> %llu, expected %llu",
+                      s, (unsigned long long) u, (unsigned long long) expected);
+}
+
+static void assert_duration_fails(const char *s, int error) {
+        usec_t u = 4242;
+        int r = parse_duration(s, &u);
+
+        ck_assert_msg(r == error, "parse_duration(\"%s\") = %d, expected %d", s, r, error);
+        ck_assert_msg(u == 4242, "parse_duration(\"%s\") touched *ret on failure", s);
+}
+
+START_TEST(test_duration) {
+        assert_duration("2s", 2 * USEC_PER_SEC);
+        assert_duration("2", 2 * USEC_PER_SEC);
+        assert_duration("2sec", 2 * USEC_PER_SEC);
+        assert_duration("100ms", 100 * USEC_PER_MSEC);
+        assert_duration("7us", 7);
+        assert_duration("1min", 60 * USEC_PER_SEC);
+        assert_duration("1.5s", 1500 * USEC_PER_MSEC);
+        assert_duration("0.1s", 100 * USEC_PER_MSEC);
+        assert_duration("0.5min", 30 * USEC_PER_SEC);
+        assert_duration("1.25ms", 1250);
+        assert_duration("0.0000001s", 0);       /* below 1us: truncated */
+        assert_duration("0", 0);
+        assert_duration("1s 500ms", 1500 * USEC_PER_MSEC);
+        assert_duration("1s500ms", 1500 * USEC_PER_MSEC);
+        assert_duration("1min 2s 3ms 4us", 62 * USEC_PER_SEC + 3004);
+        assert_duration("18446744073709s", 18446744073709ULL * USEC_PER_SEC);
+
+        assert_duration_fails("", -EINVAL);
+        assert_duration_fails("s", -EINVAL);
+        assert_duration_fails("-1s", -EINVAL);
+        assert_duration_fails("+1s", -EINVAL);
+        assert_duration_fails(" 1s", -EINVAL);
+        assert_duration_fails("1s ", -EINVAL);
+        assert_duration_fails("1 s", -EINVAL);
+        assert_duration_fails("1.2.3s", -EINVAL);
+        assert_duration_fails("1.s", -EINVAL);
+        assert_duration_fails(".5s", -EINVAL);
+        assert_duration_fails("1x", -EINVAL);
+        assert_duration_fails("1sx", -EINVAL);
+        assert_duration_fails("5msec", -EINVAL);
+        assert_duration_fails("1h", -EINVAL);
+        assert_duration_fails("1s;", -EINVAL);
+        assert_duration_fails("1 500ms", -EINVAL);
+        assert_duration_fails("500ms 1", -EINVAL);
+        assert_duration_fails("99999999999999999999s", -ERANGE);
+        assert_duration_fails("18446744073710s", -ERANGE);
+        assert_duration_fails("18446744073709551615us", -ERANGE);   /* that is "infinity" */
+        assert_duration_fails("18446744073709551614us 2us", -ERANGE);
+}
+END_TEST
+
+static void assert_percent(const char *s, unsigned expected) {
+        unsigned v = 4242;
+        int r = parse_percent(s, &v);
+
+        ck_assert_msg(r == 0, "parse_percent(\"%s\") = %d", s, r);
+        ck_assert_uint_eq(v, expected);
+}
+
+static void assert_percent_fails(const char *s, int error) {
+        unsigned v = 4242;
+        int r = parse_percent(s, &v);
+
+        ck_assert_msg(r == error, "parse_percent(\"%s\") = %d, expected %d", s, r, error);
+        ck_assert_uint_eq(v, 4242);
+}
+
+START_TEST(test_percent) {
+        assert_percent("10%", 1000);
+        assert_percent("0%", 0);
+        assert_percent("100%", 10000);
+        assert_percent("2.5%", 250);
+        assert_percent("0.01%", 1);
+        assert_percent("100.00%", 10000);
+
+        assert_percent_fails("", -EINVAL);
+        assert_percent_fails("%", -EINVAL);
+        assert_percent_fails("10", -EINVAL);
+        assert_percent_fails("10%%", -EINVAL);
+        assert_percent_fails("10 %", -EINVAL);
+        assert_percent_fails(" 10%", -EINVAL);
+        assert_percent_fails("-1%", -EINVAL);
+        assert_percent_fails("0.001%", -EINVAL);
+        assert_percent_fails("1.2.3%", -EINVAL);
+        assert_percent_fails("101%", -ERANGE);
+        assert_percent_fails("100.01%", -ERANGE);
+        assert_percent_fails("99999999999999999999%", -ERANGE);
+}
+END_TEST
+
+START_TEST(test_size) {
+        uint64_t v = 0;
+
+        ck_assert_int_eq(parse_size("300", &v), 0);
+        ck_assert_uint_eq(v, 300);
+        ck_assert_int_eq(parse_size("300B", &v), 0);
+        ck_assert_uint_eq(v, 300);
+        ck_assert_int_eq(parse_size("512K", &v), 0);
+        ck_assert_uint_eq(v, 512 * 1024);
+        ck_assert_int_eq(parse_size("2M", &v), 0);
+        ck_assert_uint_eq(v, 2 * 1024 * 1024);
+        ck_assert_int_eq(parse_size("1GiB", &v), 0);
+        ck_assert_uint_eq(v, 1024ULL * 1024 * 1024);
+        ck_assert_int_eq(parse_size("1GB", &v), 0);
+        ck_assert_uint_eq(v, 1024ULL * 1024 * 1024);
+        ck_assert_int_eq(parse_size("1.5T", &v), 0);
+        ck_assert_uint_eq(v, 1536ULL * 1024 * 1024 * 1024);
+
+        v = 4242;
+        ck_assert_int_eq(parse_size("", &v), -EINVAL);
+        ck_assert_int_eq(parse_size("K", &v), -EINVAL);
+        ck_assert_int_eq(parse_size("-1K", &v), -EINVAL);
+        ck_assert_int_eq(parse_size("1.5", &v), -EINVAL);
+        ck_assert_int_eq(parse_size("1X", &v), -EINVAL);
+        ck_assert_int_eq(parse_size("1k", &v), -EINVAL);
+        ck_assert_int_eq(parse_size("1KiBx", &v), -EINVAL);
+        ck_assert_int_eq(parse_size("1 K", &v), -EINVAL);
+        ck_assert_int_eq(parse_size("1iB", &v), -EINVAL);
+        ck_assert_int_eq(parse_size("99999999999999999999", &v), -ERANGE);
+        ck_assert_int_eq(parse_size("17179869184G", &v), -ERANGE);
+        ck_assert_uint_eq(v, 4242);
+}
+END_TEST
+
+START_TEST(test_int_range) {
+        int v = 4242;
+
+        ck_assert_int_eq(parse_int_range("0", -1000, 1000, &v), 0);
+        ck_assert_int_eq(v, 0);
+        ck_assert_int_eq(parse_int_range("-1000", -1000, 1000, &v), 0);
+        ck_assert_int_eq(v, -1000);
+        ck_assert_int_eq(parse_int_range("+1000", -1000, 1000, &v), 0);
+        ck_assert_int_eq(v, 1000);
+
+        v = 4242;
+        ck_assert_int_eq(parse_int_range("1001", -1000, 1000, &v), -ERANGE);
+        ck_assert_int_eq(parse_int_range("-1001", -1000, 1000, &v), -ERANGE);
+        ck_assert_int_eq(parse_int_range("99999999999999999999", -1000, 1000, &v), -ERANGE);
+        ck_assert_int_eq(parse_int_range("4294967296", INT32_MIN, INT32_MAX, &v), -ERANGE);
+        ck_assert_int_eq(parse_int_range("", -1000, 1000, &v), -EINVAL);
+        ck_assert_int_eq(parse_int_range("-", -1000, 1000, &v), -EINVAL);
+        ck_assert_int_eq(parse_int_range(" 1", -1000, 1000, &v), -EINVAL);
+        ck_assert_int_eq(parse_int_range("1 ", -1000, 1000, &v), -EINVAL);
+        ck_assert_int_eq(parse_int_range("1.0", -1000, 1000, &v), -EINVAL);
+        ck_assert_int_eq(parse_int_range("0x10", -1000, 1000, &v), -EINVAL);
+        ck_assert_int_eq(parse_int_range("--1", -1000, 1000, &v), -EINVAL);
+        ck_assert_int_eq(parse_int_range("12abc", -1000, 1000, &v), -EINVAL);
+        ck_assert_int_eq(v, 4242);
+}
+END_TEST
+
+START_TEST(test_format_bytes) {
+        char buf[FORMAT_BYTES_MAX];
+
+        ck_assert_str_eq(format_bytes(buf, sizeof buf, 0), "0B");
+        ck_assert_str_eq(format_bytes(buf, sizeof buf, 300), "300B");
+        ck_assert_str_eq(format_bytes(buf, sizeof buf, 1023), "1023B");
+        ck_assert_str_eq(format_bytes(buf, sizeof buf, 1024), "1K");
+        ck_assert_str_eq(format_bytes(buf, sizeof buf, 512 * 1024), "512K");
+        ck_assert_str_eq(format_bytes(buf, sizeof buf, 1536), "1.5K");
+        ck_assert_str_eq(format_bytes(buf, sizeof buf, 1503238554ULL), "1.4G");
+        ck_assert_str_eq(format_bytes(buf, sizeof buf, 10ULL << 30), "10G");
+        ck_assert_str_eq(format_bytes(buf, sizeof buf, (1ULL << 30) - 1), "1024M");
+        ck_assert_str_eq(format_bytes(buf, sizeof buf, UINT64_MAX), "16E");
+}
+END_TEST
+
+START_TEST(test_format_duration) {
+        char buf[FORMAT_DURATION_MAX];
+        static const usec_t samples[] = {
+                0, 1, 999, 1000, 1500, 500 * USEC_PER_MSEC, USEC_PER_SEC, 1500 * USEC_PER_MSEC,
+                1234567, 90 * USEC_PER_SEC, 120 * USEC_PER_SEC, 18446744073709ULL * USEC_PER_SEC,
+        };
+
+        ck_assert_str_eq(format_duration(buf, sizeof buf, 2 * USEC_PER_SEC), "2s");
+        ck_assert_str_eq(format_duration(buf, sizeof buf, 500 * USEC_PER_MSEC), "500ms");
+        ck_assert_str_eq(format_duration(buf, sizeof buf, 1500 * USEC_PER_MSEC), "1.5s");
+        ck_assert_str_eq(format_duration(buf, sizeof buf, 1500), "1.5ms");
+        ck_assert_str_eq(format_duration(buf, sizeof buf, 7), "7us");
+        ck_assert_str_eq(format_duration(buf, sizeof buf, 0), "0");
+        ck_assert_str_eq(format_duration(buf, sizeof buf, 120 * USEC_PER_SEC), "2min");
+        ck_assert_str_eq(format_duration(buf, sizeof buf, 90 * USEC_PER_SEC), "90s");
+        ck_assert_str_eq(format_duration(buf, sizeof buf, 1000050), "1.00005s");
+        ck_assert_str_eq(format_duration(buf, sizeof buf, USEC_INFINITY), "infinity");
+
+        /* config_dump() depends on this: every formatted duration parses back. */
+        for (size_t i = 0; i < ELEMENTSOF(samples); i++) {
+                usec_t u = 0;
+
+                format_duration(buf, sizeof buf, samples[i]);
+                ck_assert_msg(parse_duration(buf, &u) == 0, "'%s' does not parse", buf);
+                ck_assert_msg(u == samples[i], "'%s' round-trips to %llu", buf, (unsigned long long) u);
+        }
+}
+END_TEST
+
 int main(void) {
-        return 77;
+        Suite *s = suite_create("parse-util");
+        TCase *tc = tcase_create("core");
+        SRunner *sr;
+        int failed;
+
+        tcase_add_test(tc, test_boolean);
+        tcase_add_test(tc, test_duration);
+        tcase_add_test(tc, test_percent);
+        tcase_add_test(tc, test_size);
+        tcase_add_test(tc, test_int_range);
+        tcase_add_test(tc, test_format_bytes);
+        tcase_add_test(tc, test_format_duration);
+        suite_add_tcase(s, tc);
+
+        sr = srunner_create(s);
+        srunner_run_all(sr, CK_ENV);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? 0 : 1;
 }

@@ -1,5 +1,488 @@
-/* placeholder until the module lands */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests for snapshot: fake cgroup and proc trees in a temp dir, with
+ * vanishing cgroups and processes, root-owned vs delegated xattrs, and a
+ * read-only pass over the real cgroup2 mount when there is one. */
+
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/xattr.h>
+
+#include "cgroupfs.h"
+#include "snapshot.h"
 #include "test-util.h"
+
+static char *tmp, *cg, *proc;
+
+static void setup(void) {
+        tmp = test_mkdtemp();
+        ck_assert_ptr_nonnull(tmp);
+        ck_assert_int_ge(asprintf(&cg, "%s/cg", tmp), 0);
+        ck_assert_int_ge(asprintf(&proc, "%s/proc", tmp), 0);
+        ck_assert_int_eq(test_mkdir_p(tmp, "cg"), 0);
+        ck_assert_int_eq(test_mkdir_p(tmp, "proc"), 0);
+}
+
+static void teardown(void) {
+        test_rm_rf(tmp);
+        free(tmp);
+        free(cg);
+        free(proc);
+        tmp = cg = proc = NULL;
+}
+
+/* A cgroup with its procs (NULL-less string "1\n2\n") and populated flag. */
+static void mk_cg(const char *path, const char *procs, bool populated) {
+        char rel[512];
+
+        snprintf(rel, sizeof rel, "cg%s/cgroup.procs", path);
+        ck_assert_int_eq(test_write(tmp, rel, "%s", procs), 0);
+        snprintf(rel, sizeof rel, "cg%s/cgroup.events", path);
+        ck_assert_int_eq(test_write(tmp, rel, "populated %d\nfrozen 0\n", populated), 0);
+}
+
+static void mk_file(const char *path, const char *file, const char *content) {
+        char rel[512];
+
+        snprintf(rel, sizeof rel, "cg%s/%s", path, file);
+        ck_assert_int_eq(test_write(tmp, rel, "%s", content), 0);
+}
+
+static void mk_proc(pid_t pid, int adj, uint64_t rss_kb) {
+        char rel[128];
+
+        snprintf(rel, sizeof rel, "proc/%d/oom_score_adj", (int) pid);
+        ck_assert_int_eq(test_write(tmp, rel, "%d\n", adj), 0);
+        snprintf(rel, sizeof rel, "proc/%d/status", (int) pid);
+        ck_assert_int_eq(test_write(tmp, rel, "Name:\tx\nVmRSS:\t%llu kB\n", (unsigned long long) rss_kb), 0);
+}
+
+static const CgroupNode *node(const Snapshot *s, const char *path) {
+        ssize_t i = snapshot_find(s, path);
+
+        ck_assert_msg(i >= 0, "%s not in snapshot", path);
+        return &s->nodes[i];
+}
+
+static void make_tree(void) {
+        mk_cg("", "", true);
+        mk_cg("/init.scope", "1\n", true);
+        mk_cg("/system.slice", "", true);
+        mk_cg("/system.slice/a.service", "100\n101\n", true);
+        mk_file("/system.slice/a.service", "memory.current", "1048576\n");
+        mk_file("/system.slice/a.service", "memory.swap.current", "4096\n");
+        mk_cg("/system.slice/b.service", "", false);
+        mk_cg("/user.slice", "", true);
+        mk_cg("/user.slice/u.scope", "200\n", true);
+        mk_proc(1, 0, 10);
+        mk_proc(100, 500, 1000);
+        mk_proc(101, -300, 24);
+        mk_proc(200, 0, 7);
+}
+
+START_TEST(test_build_tree) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        static const char *const order[] = {
+                "/", "/init.scope", "/system.slice", "/system.slice/a.service",
+                "/system.slice/b.service", "/user.slice", "/user.slice/u.scope",
+        };
+        const CgroupNode *n;
+
+        make_tree();
+        ck_assert_int_eq(snapshot_build(cg, proc, "/", &s), 0);
+        ck_assert_uint_eq(s->n_nodes, ELEMENTSOF(order));
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                ck_assert_str_eq(s->nodes[i].path, order[i]);
+        ck_assert_uint_gt(s->timestamp, 0);
+
+        /* parent links: every parent comes first and is the path's dirname */
+        ck_assert_int_eq(s->nodes[0].parent, -1);
+        for (size_t i = 1; i < s->n_nodes; i++) {
+                ssize_t p = s->nodes[i].parent;
+
+                ck_assert_int_ge(p, 0);
+                ck_assert_int_lt(p, (ssize_t) i);
+                ck_assert(cg_path_is_below(s->nodes[i].path, s->nodes[p].path));
+                ck_assert(!s->nodes[i].is_ancestor);
+        }
+        ck_assert_int_eq(node(s, "/system.slice/a.service")->parent, snapshot_find(s, "/system.slice"));
+
+        n = node(s, "/");
+        ck_assert(n->has_children && n->populated);
+        ck_assert_uint_eq(n->n_procs, 0);
+        ck_assert(!n->has_memory);
+        ck_assert(!n->has_oom_score_adj);
+
+        n = node(s, "/system.slice/a.service");
+        ck_assert(!n->has_children && n->populated);
+        ck_assert_uint_eq(n->n_procs, 2);
+        ck_assert_int_eq(n->pids[0], 100);
+        ck_assert_int_eq(n->pids[1], 101);
+        ck_assert(n->has_memory);
+        ck_assert_uint_eq(n->memory_current, 1048576);
+        ck_assert_uint_eq(n->swap_current, 4096);
+        ck_assert_uint_eq(n->rss_sum, 1024 * 1024);
+        ck_assert(n->has_oom_score_adj);
+        ck_assert_int_eq(n->min_oom_score_adj, -300);
+        ck_assert_uint_eq(cgroup_node_footprint(n), 1048576 + 4096);
+
+        n = node(s, "/system.slice/b.service");
+        ck_assert(!n->populated);
+        ck_assert_uint_eq(n->n_procs, 0);
+        ck_assert_ptr_null(n->pids);
+
+        /* no memory controller: footprint is the RSS sum */
+        n = node(s, "/user.slice/u.scope");
+        ck_assert(!n->has_memory);
+        ck_assert_uint_eq(n->rss_sum, 7 * 1024);
+        ck_assert_uint_eq(cgroup_node_footprint(n), 7 * 1024);
+        ck_assert_int_eq(n->min_oom_score_adj, 0);
+
+        ck_assert_int_eq(snapshot_find(s, "/nope"), -1);
+        ck_assert_int_eq(snapshot_find(s, "/system.slice/"), -1);
+}
+END_TEST
+
+START_TEST(test_build_ancestors) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        const CgroupNode *n;
+
+        make_tree();
+        mk_cg("/system.slice/a.service/sub", "101\n", true);
+        ck_assert_int_eq(snapshot_build(cg, proc, "/system.slice/a.service/", &s), 0);
+        ck_assert_uint_eq(s->n_nodes, 4);
+        ck_assert_str_eq(s->nodes[0].path, "/");
+        ck_assert_str_eq(s->nodes[1].path, "/system.slice");
+        ck_assert_str_eq(s->nodes[2].path, "/system.slice/a.service");
+        ck_assert_str_eq(s->nodes[3].path, "/system.slice/a.service/sub");
+        ck_assert_int_eq(s->nodes[0].parent, -1);
+        ck_assert_int_eq(s->nodes[1].parent, 0);
+        ck_assert_int_eq(s->nodes[2].parent, 1);
+        ck_assert_int_eq(s->nodes[3].parent, 2);
+        ck_assert(s->nodes[0].is_ancestor && s->nodes[1].is_ancestor);
+        ck_assert(!s->nodes[2].is_ancestor && !s->nodes[3].is_ancestor);
+        /* ancestors carry no process data */
+        n = &s->nodes[1];
+        ck_assert(n->has_children && !n->populated && n->n_procs == 0 && !n->has_oom_score_adj);
+        ck_assert(s->nodes[2].has_children);
+        ck_assert(!s->nodes[3].has_children);
+
+        ck_assert_int_eq(snapshot_build(cg, proc, "/system.slice/nope", &s), -ENOENT);
+        ck_assert_int_eq(snapshot_build(cg, proc, "/nope/deeper", &s), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_vanished_cgroups) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        char p[4096], t[4096];
+
+        make_tree();
+        /* Listed but removed before it was read: after rmdir a cgroup's
+         * files are gone with it, which a walker that already holds the
+         * listing sees as a directory entry without cgroup.procs. Its
+         * subtree goes with it. */
+        ck_assert_int_eq(test_mkdir_p(tmp, "cg/system.slice/gone.service/child"), 0);
+        mk_file("/system.slice/gone.service/child", "cgroup.procs", "5\n");
+        /* The same seen at open(): the entry exists, opening gives ENOENT. */
+        ck_assert_int_eq(test_mkdir_p(tmp, "cg/system.slice/dangling.service"), 0);
+        snprintf(p, sizeof p, "%s/system.slice/dangling.service/cgroup.procs", cg);
+        snprintf(t, sizeof t, "%s/nonexistent", tmp);
+        ck_assert_int_eq(symlink(t, p), 0);
+        /* and a symlink to a real cgroup is not walked at all */
+        snprintf(p, sizeof p, "%s/system.slice/link.service", cg);
+        ck_assert_int_eq(symlink("a.service", p), 0);
+
+        ck_assert_int_eq(snapshot_build(cg, proc, "/", &s), 0);
+        ck_assert_uint_eq(s->n_nodes, 7);
+        ck_assert_int_eq(snapshot_find(s, "/system.slice/gone.service"), -1);
+        ck_assert_int_eq(snapshot_find(s, "/system.slice/gone.service/child"), -1);
+        ck_assert_int_eq(snapshot_find(s, "/system.slice/dangling.service"), -1);
+        ck_assert_int_eq(snapshot_find(s, "/system.slice/link.service"), -1);
+        ck_assert_int_ge(snapshot_find(s, "/system.slice/b.service"), 0);
+        s = snapshot_free(s);
+
+        /* the top itself "vanished" */
+        ck_assert_int_eq(snapshot_build(cg, proc, "/system.slice/gone.service", &s), -ENOENT);
+        ck_assert_ptr_null(s);
+}
+END_TEST
+
+START_TEST(test_vanished_processes) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        const CgroupNode *n;
+
+        make_tree();
+        /* 300 exited after cgroup.procs was read (no /proc entry); 301's
+         * files are unreadable garbage but it is still there. */
+        mk_cg("/system.slice/c.service", "300\n100\n301\n", true);
+        ck_assert_int_eq(test_write(tmp, "proc/301/oom_score_adj", "junk\n"), 0);
+        ck_assert_int_eq(test_write(tmp, "proc/301/status", "Name:\tz\n"), 0);
+
+        ck_assert_int_eq(snapshot_build(cg, proc, "/system.slice/c.service", &s), 0);
+        n = node(s, "/system.slice/c.service");
+        ck_assert_uint_eq(n->n_procs, 2);
+        ck_assert_int_eq(n->pids[0], 100);
+        ck_assert_int_eq(n->pids[1], 301);
+        ck_assert(n->has_oom_score_adj);
+        ck_assert_int_eq(n->min_oom_score_adj, 500);
+        ck_assert_uint_eq(n->rss_sum, 1000 * 1024);
+        s = snapshot_free(s);
+
+        /* all processes gone: none left, no oom_score_adj */
+        mk_cg("/system.slice/d.service", "400\n401\n", true);
+        ck_assert_int_eq(snapshot_build(cg, proc, "/system.slice/d.service", &s), 0);
+        n = node(s, "/system.slice/d.service");
+        ck_assert_uint_eq(n->n_procs, 0);
+        ck_assert(!n->has_oom_score_adj);
+        ck_assert_uint_eq(n->rss_sum, 0);
+        /* cgroup.events said populated; that stays what the kernel said */
+        ck_assert(n->populated);
+}
+END_TEST
+
+START_TEST(test_events_missing) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        char rel[256];
+
+        /* A tree without cgroup.events: populated = processes at or below. */
+        ck_assert_int_eq(test_write(tmp, "cg/cgroup.procs", "%s", ""), 0);
+        ck_assert_int_eq(test_write(tmp, "cg/a/cgroup.procs", "%s", ""), 0);
+        ck_assert_int_eq(test_write(tmp, "cg/a/b/cgroup.procs", "%s", ""), 0);
+        ck_assert_int_eq(test_write(tmp, "cg/a/b/c/cgroup.procs", "100\n"), 0);
+        ck_assert_int_eq(test_write(tmp, "cg/e/cgroup.procs", "%s", ""), 0);
+        snprintf(rel, sizeof rel, "cg/e/f/cgroup.procs");
+        ck_assert_int_eq(test_write(tmp, rel, "%s", ""), 0);
+        mk_proc(100, 0, 1);
+
+        ck_assert_int_eq(snapshot_build(cg, proc, "/", &s), 0);
+        ck_assert(node(s, "/")->populated);
+        ck_assert(node(s, "/a")->populated);
+        ck_assert(node(s, "/a/b")->populated);
+        ck_assert(node(s, "/a/b/c")->populated);
+        ck_assert(!node(s, "/e")->populated);
+        ck_assert(!node(s, "/e/f")->populated);
+}
+END_TEST
+
+START_TEST(test_bad_files) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+
+        make_tree();
+        /* A kernel never writes this: an error, not a silent zero. */
+        mk_file("/system.slice/b.service", "memory.current", "lots\n");
+        ck_assert_int_eq(snapshot_build(cg, proc, "/", &s), -EINVAL);
+        ck_assert_ptr_null(s);
+        mk_file("/system.slice/b.service", "memory.current", "0\n");
+        mk_file("/user.slice", "cgroup.procs", "1\nx\n");
+        ck_assert_int_eq(snapshot_build(cg, proc, "/", &s), -EINVAL);
+        mk_file("/user.slice", "cgroup.procs", "");
+        mk_file("/user.slice", "cgroup.events", "populated 7\n");
+        ck_assert_int_eq(snapshot_build(cg, proc, "/", &s), -EINVAL);
+        mk_file("/user.slice", "cgroup.events", "populated 1\n");
+        ck_assert_int_eq(snapshot_build(cg, proc, "/", &s), 0);
+}
+END_TEST
+
+/* user.* xattrs in the temp dir, else in /dev/shm; NULL if neither. */
+static char *xattr_capable_root(char **ret_extra_tmp) {
+        char probe[4096];
+        char *shm;
+
+        *ret_extra_tmp = NULL;
+        snprintf(probe, sizeof probe, "%s", cg);
+        if (setxattr(probe, "user.cgreap_probe", "1", 1, 0) >= 0) {
+                (void) removexattr(probe, "user.cgreap_probe");
+                return strdup(cg);
+        }
+        shm = strdup("/dev/shm/cgreap-test-XXXXXX");
+        if (!shm || !mkdtemp(shm)) {
+                free(shm);
+                return NULL;
+        }
+        if (setxattr(shm, "user.cgreap_probe", "1", 1, 0) < 0) {
+                test_rm_rf(shm);
+                free(shm);
+                return NULL;
+        }
+        *ret_extra_tmp = shm;
+        return strdup(shm);
+}
+
+START_TEST(test_xattrs_owner) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        _cleanup_free_ char *root = NULL, *extra = NULL;
+        static const char *const dirs[] = { "", "/work.slice", "/work.slice/root.service",
+                                            "/work.slice/delegated.scope", "/work.slice/delegated.scope/inner" };
+        char p[4096];
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "test_xattrs_owner: needs root to chown, skipping\n");
+                return;
+        }
+        root = xattr_capable_root(&extra);
+        if (!root) {
+                fprintf(stderr, "test_xattrs_owner: no user.* xattrs in %s or /dev/shm, skipping\n", tmp);
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                snprintf(p, sizeof p, "%s%s", root, dirs[i]);
+                ck_assert(mkdir(p, 0755) == 0 || errno == EEXIST);
+                ck_assert_int_eq(test_write(p, "cgroup.procs", "%s", ""), 0);
+                ck_assert_int_eq(test_write(p, "cgroup.events", "populated 0\n"), 0);
+        }
+        /* root-owned: honoured, also on an ancestor of top */
+        snprintf(p, sizeof p, "%s/work.slice", root);
+        ck_assert_int_eq(setxattr(p, "user.oomd_avoid", "1", 1, 0), 0);
+        snprintf(p, sizeof p, "%s/work.slice/root.service", root);
+        ck_assert_int_eq(setxattr(p, "user.oomd_omit", "1", 1, 0), 0);
+        /* a delegated cgroup (owned by uid 1000) marking itself: ignored */
+        snprintf(p, sizeof p, "%s/work.slice/delegated.scope", root);
+        ck_assert_int_eq(setxattr(p, "user.oomd_omit", "1", 1, 0), 0);
+        ck_assert_int_eq(setxattr(p, "user.oomd_avoid", "1", 1, 0), 0);
+        ck_assert_int_eq(chown(p, 1000, 1000), 0);
+        snprintf(p, sizeof p, "%s/work.slice/delegated.scope/inner", root);
+        ck_assert_int_eq(setxattr(p, "user.oomd_omit", "1", 1, 0), 0);
+        ck_assert_int_eq(chown(p, 1000, 1000), 0);
+
+        ck_assert_int_eq(snapshot_build(root, proc, "/work.slice/delegated.scope", &s), 0);
+        ck_assert_str_eq(s->nodes[1].path, "/work.slice");
+        ck_assert(s->nodes[1].is_ancestor);
+        ck_assert(s->nodes[1].xattr_avoid);
+        ck_assert(!s->nodes[1].xattr_omit);
+        ck_assert(!node(s, "/work.slice/delegated.scope")->xattr_omit);
+        ck_assert(!node(s, "/work.slice/delegated.scope")->xattr_avoid);
+        ck_assert(!node(s, "/work.slice/delegated.scope/inner")->xattr_omit);
+        s = snapshot_free(s);
+
+        ck_assert_int_eq(snapshot_build(root, proc, "/", &s), 0);
+        ck_assert(node(s, "/work.slice/root.service")->xattr_omit);
+        ck_assert(!node(s, "/work.slice/root.service")->xattr_avoid);
+        ck_assert(node(s, "/work.slice")->xattr_avoid);
+        ck_assert(!node(s, "/")->xattr_omit);
+
+        test_rm_rf(extra);
+}
+END_TEST
+
+START_TEST(test_footprint_find_free) {
+        CgroupNode n = { .has_memory = true, .memory_current = UINT64_MAX - 1, .swap_current = 5, .rss_sum = 3 };
+
+        ck_assert_uint_eq(cgroup_node_footprint(&n), UINT64_MAX);
+        n.has_memory = false;
+        ck_assert_uint_eq(cgroup_node_footprint(&n), 3);
+        n = (CgroupNode) { .has_memory = true, .memory_current = 10, .swap_current = 0, .rss_sum = 99 };
+        ck_assert_uint_eq(cgroup_node_footprint(&n), 10);
+        ck_assert_ptr_null(snapshot_free(NULL));
+        ck_assert_int_eq(snapshot_find(NULL, "/"), -1);
+}
+END_TEST
+
+/* Real removals racing with the read: a thread creates and removes
+ * cgroups while snapshots are taken. Every snapshot must succeed and be
+ * consistent, whatever it caught. */
+static atomic_bool churn_stop;
+
+static void *churn(void *userdata) {
+        const char *root = userdata;
+        char rel[256];
+
+        for (unsigned i = 0; !churn_stop; i++) {
+                char p[4096];
+
+                snprintf(rel, sizeof rel, "churn.slice/x%u.scope", i % 8);
+                snprintf(p, sizeof p, "%s/%s", root, rel);
+                if (access(p, F_OK) == 0)
+                        test_rm_rf(p);
+                else {
+                        snprintf(rel, sizeof rel, "churn.slice/x%u.scope/cgroup.procs", i % 8);
+                        (void) test_write(root, rel, "1\n");
+                        snprintf(rel, sizeof rel, "churn.slice/x%u.scope/sub/cgroup.procs", i % 8);
+                        (void) test_write(root, rel, "%s", "");
+                }
+        }
+        return NULL;
+}
+
+START_TEST(test_concurrent_removal) {
+        pthread_t t;
+
+        make_tree();
+        mk_cg("/churn.slice", "", true);
+        churn_stop = false;
+        ck_assert_int_eq(pthread_create(&t, NULL, churn, cg), 0);
+        for (unsigned i = 0; i < 300; i++) {
+                _cleanup_snapshot_free_ Snapshot *s = NULL;
+
+                ck_assert_int_eq(snapshot_build(cg, proc, "/", &s), 0);
+                ck_assert_str_eq(s->nodes[0].path, "/");
+                ck_assert_int_ge(snapshot_find(s, "/system.slice/a.service"), 0);
+                for (size_t j = 1; j < s->n_nodes; j++) {
+                        ssize_t p = s->nodes[j].parent;
+                        const char *c = s->nodes[j].path, *slash = strrchr(c, '/');
+                        size_t pl = slash == c ? 1 : (size_t) (slash - c);
+
+                        /* the parent is exactly the dirname */
+                        ck_assert(p >= 0 && p < (ssize_t) j);
+                        ck_assert_uint_eq(strlen(s->nodes[p].path), pl);
+                        ck_assert(strncmp(s->nodes[p].path, c, pl) == 0);
+                }
+        }
+        churn_stop = true;
+        ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_real_mount) {
+        /* Read-only over the real cgroup2 mount: our own cgroup is in it
+         * and lists us. */
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        _cleanup_free_ char *mnt = NULL, *self = NULL;
+        const CgroupNode *n;
+        bool found = false;
+
+        if (cg_find_mount("/proc/self/mountinfo", &mnt) < 0 ||
+            cg_pid_get_path("/proc", getpid(), &self) < 0) {
+                fprintf(stderr, "test_real_mount: no cgroup2 mount, skipping\n");
+                return;
+        }
+        ck_assert_int_eq(snapshot_build(mnt, "/proc", self, &s), 0);
+        n = node(s, self);
+        ck_assert(!n->is_ancestor);
+        for (size_t i = 0; i < n->n_procs; i++)
+                found = found || n->pids[i] == getpid();
+        ck_assert_msg(found, "pid %d not in %s", (int) getpid(), self);
+        ck_assert(n->has_oom_score_adj);
+        ck_assert_uint_gt(n->rss_sum, 0);
+        ck_assert(n->populated);
+}
+END_TEST
+
+static Suite *snapshot_suite(void) {
+        Suite *s = suite_create("snapshot");
+        TCase *tc = tcase_create("tree");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_build_tree);
+        tcase_add_test(tc, test_build_ancestors);
+        tcase_add_test(tc, test_vanished_cgroups);
+        tcase_add_test(tc, test_vanished_processes);
+        tcase_add_test(tc, test_events_missing);
+        tcase_add_test(tc, test_bad_files);
+        tcase_add_test(tc, test_xattrs_owner);
+        tcase_add_test(tc, test_footprint_find_free);
+        tcase_add_test(tc, test_concurrent_removal);
+        tcase_add_test(tc, test_real_mount);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
 int main(void) {
-        return 77;
+        SRunner *sr = srunner_create(snapshot_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_ENV);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? 0 : 1;
 }
