@@ -55,9 +55,12 @@ done
 # ---- 2. every config key and default of the code is in cgreap.conf(5) ------------
 # "Section|Key|value" from cgreap.conf syntax: [Section NAME] headers (the
 # name is dropped, so [Monitor system] is "Monitor"), Key=value lines with an
-# optional " ; comment". [Priority] lines are rules, not keys.
+# optional " ; comment". [Priority] lines are rules, not keys. check-config
+# shows a monitor's inherited values as "#Key=value ; inherited from [X]":
+# those count as keys too.
 ini_keys() {
         awk '
+        /^#[A-Za-z]+=.*; *inherited from / { sub(/^#/, "") }
         /^[ \t]*$/ || /^[#;]/ { next }
         /^\[/ { sec = $0; sub(/^\[/, "", sec); sub(/[] ].*$/, "", sec); next }
         sec != "Priority" && index($0, "=") {
@@ -101,9 +104,13 @@ if [ "$config_ready" = yes ]; then
                 bad "cgreapctl check-config with no configuration failed: $(cat "$tmp/check-config.err")"
         fi
         [ -s "$tmp/code-keys" ] || bad "cgreapctl check-config printed no Key=value lines"
-        # Every value of an empty configuration must say it is the default.
+        # Every value of an empty configuration must say it is the default
+        # (or, in a monitor, inherited from the global one).
         if grep -E '^[A-Za-z]+=' "$tmp/check-config.out" | grep -vq '; *default'; then
                 bad "check-config with no files shows a value that is not marked default"
+        fi
+        if grep -E '^#[A-Za-z]+=' "$tmp/check-config.out" | grep -vq '; *inherited from \['; then
+                bad "check-config with no files shows a commented value that is not marked inherited"
         fi
 
         n=0
@@ -192,6 +199,17 @@ if src_has ctl.c getopt_long; then
                 grep -qw -- "$c" <<< "$help" || bad "cgreapctl --help does not mention the command $c"
                 grep -q "^\.B.* $c" "$tmp/man1.txt" || bad "cgreapctl(1) does not document the command $c"
         done
+fi
+
+# Every JSON member cgreapctl writes is named in cgreapctl(1).
+members=$(grep -o '\\"[a-z_]*\\":' "$top_srcdir/src/ctl.c" 2>/dev/null | tr -d '\\":' | sort -u || true)
+if [ -n "$members" ]; then
+        for m in $members; do
+                grep -qw -- "$m" "$tmp/man1.txt" || bad "cgreapctl writes the JSON member '$m', which cgreapctl(1) does not document"
+        done
+        echo "JSON members compared: $(wc -w <<< "$members")"
+else
+        note_skip "src/ctl.c writes no JSON yet"
 fi
 
 # ---- 5. the unit --------------------------------------------------------------
