@@ -8,7 +8,7 @@
 #
 # Needs: top_srcdir, top_builddir, CGREAPD, CGREAPCTL (set by make check).
 
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:?}/tests/lib.sh"
 : "${top_builddir:?}" "${CGREAPD:?}" "${CGREAPCTL:?}"
 
 failures=0
@@ -321,7 +321,7 @@ complete_words() {
         bad "completion of a cgroup path after explain is not /system.slice/nginx.service/"
 if src_has ctl.c getopt_long; then
         comp_opts=$(complete_words cgreapctl -)
-        for o in $(("$CGREAPCTL" --help 2>&1 || true) | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+        for o in $( ("$CGREAPCTL" --help 2>&1 || true) | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
                 grep -q -- "^$o=\?\$" <<< "$comp_opts" || bad "bash completion does not offer $o"
         done
 fi
