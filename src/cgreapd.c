@@ -1,6 +1,129 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cgreapd: command line, start-up (mlockall), exit code. Everything else
+ * lives in the manager. */
+
+#include <getopt.h>
+#include <sys/mman.h>
+#include <syslog.h>
+
+#include "log.h"
 #include "manager.h"
 
-int main(int argc, char *argv[]) {
+static ManagerOptions arg = { .proc_root = "/proc" };
+
+static void help(void) {
+        printf("%s [OPTIONS...]\n\n"
+               "Kill the least important cgroup when memory pressure builds up.\n\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show package version\n"
+               "  -c --config=FILE        Read FILE instead of %s/cgreap/cgreap.conf\n"
+               "                          (drop-in directories are still read)\n"
+               "     --root=DIR           Prefix every configuration path with DIR\n"
+               "     --cgroup-root=DIR    Use DIR as the cgroup2 mount\n"
+               "  -n --dry-run            Decide and report, but never kill\n"
+               "     --log-level=LEVEL    debug, info, notice, warning or err\n"
+               "\nSee the cgreapd(8) man page for details.\n",
+               program_invocation_short_name, SYSCONFDIR);
+}
+
+static int parse_log_level(const char *s) {
+        static const struct { const char *name; int level; } table[] = {
+                { "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "notice", LOG_NOTICE },
+                { "warning", LOG_WARNING }, { "err", LOG_ERR }, { "error", LOG_ERR },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (streq(s, table[i].name))
+                        return table[i].level;
+        return -EINVAL;
+}
+
+/* Returns >0 to go on, 0 to exit successfully, <0 on a usage error. */
+static int parse_argv(int argc, char *argv[]) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_ROOT,
+                ARG_CGROUP_ROOT,
+                ARG_LOG_LEVEL,
+        };
+        static const struct option options[] = {
+                { "help",        no_argument,       NULL, 'h'             },
+                { "version",     no_argument,       NULL, ARG_VERSION     },
+                { "config",      required_argument, NULL, 'c'             },
+                { "root",        required_argument, NULL, ARG_ROOT        },
+                { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
+                { "dry-run",     no_argument,       NULL, 'n'             },
+                { "log-level",   required_argument, NULL, ARG_LOG_LEVEL   },
+                {}
+        };
+        int c, l;
+
+        arg.config_root = getenv("CGREAP_CONF_ROOT");
+
+        while ((c = getopt_long(argc, argv, "hc:n", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("cgreapd %s\n", PACKAGE_VERSION);
+                        return 0;
+                case 'c':
+                        arg.config_file = optarg;
+                        break;
+                case ARG_ROOT:
+                        arg.config_root = optarg;
+                        break;
+                case ARG_CGROUP_ROOT:
+                        arg.cgroup_root = optarg;
+                        break;
+                case 'n':
+                        arg.force_dry_run = true;
+                        break;
+                case ARG_LOG_LEVEL:
+                        l = parse_log_level(optarg);
+                        if (l < 0) {
+                                log_error("Invalid --log-level= value '%s': expected debug, info, "
+                                          "notice, warning or err.", optarg);
+                                return -EINVAL;
+                        }
+                        log_set_max_level(l);
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        return -EINVAL;
+                }
+
+        if (optind < argc) {
+                log_error("%s takes no arguments.", program_invocation_short_name);
+                return -EINVAL;
+        }
         return 1;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        log_setup();
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+
+        r = manager_new(&arg, &m);
+        if (r < 0)
+                return 1;
+
+        /* Memory pressure is exactly when our own pages would be reclaimed
+         * and paged back in slowly: keep everything resident. ASan's shadow
+         * memory makes this impossible in sanitizer builds. */
+#if !defined(__SANITIZE_ADDRESS__)
+        if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+                log_warning_errno(errno, "Failed to lock our memory (mlockall), continuing: %m");
+#endif
+
+        r = manager_run(m);
+        return r < 0 ? 1 : 0;
 }

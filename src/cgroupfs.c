@@ -622,7 +622,7 @@ static int list_children_fd(int dfd, char ***ret) {
                         struct stat st;
 
                         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                                if (ERRNO_IS_VANISHED(errno))
+                                if (ERRNO_IS_VANISHED(-errno))
                                         continue;
                                 return -errno;
                         }
@@ -704,7 +704,7 @@ static int walk_fd(int dfd, const char *root, const char *path, cg_walk_cb cb, v
                  * the listing is not a cgroup. ENOENT: rmdir'd meanwhile. */
                 cfd = openat(dfd, *c, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
                 if (cfd < 0) {
-                        if (ERRNO_IS_VANISHED(errno) || IN_SET(errno, ENOTDIR, ELOOP))
+                        if (ERRNO_IS_VANISHED(-errno) || IN_SET(errno, ENOTDIR, ELOOP))
                                 continue;
                         return -errno;
                 }

@@ -90,5 +90,7 @@ static inline int negative_errno(void) {
 }
 
 /* A cgroup that vanished under us: ENOENT when the directory is gone,
- * ENODEV when a file of a removed cgroup is read. Never an error. */
-#define ERRNO_IS_VANISHED(r) IN_SET(abs(r), ENOENT, ENODEV, ESRCH)
+ * ENODEV when a file of a removed cgroup is read, ESRCH for a process.
+ * Never an error. Takes a negative errno return value only, so that a
+ * positive count is never mistaken for one; for errno write -errno. */
+#define ERRNO_IS_VANISHED(r) ((r) < 0 && IN_SET(-(r), ENOENT, ENODEV, ESRCH))

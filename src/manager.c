@@ -1,2 +1,729 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* manager: owns the loop and every piece of state; decides when to ask
+ * policy for a victim and hands it to the reaper. See manager.h. */
+
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/random.h>
+#include <time.h>
+#include <systemd/sd-daemon.h>
+
+#include "cgroupfs.h"
+#include "log.h"
 #include "manager.h"
+#include "parse-util.h"
+#include "policy.h"
+#include "report.h"
+#include "snapshot.h"
+
+/* One watched cgroup under one [Monitor] section. Kept apart from Monitor
+ * so that cooldowns survive a reload (monitors are rebuilt then). */
+typedef struct Entry {
+        Manager *manager;
+        Monitor *mon;
+        char *name;             /* [Monitor NAME] */
+        char *cgroup;
+        bool killing;
+        bool gone;
+        bool keep;              /* mark for sync */
+        usec_t last_kill_end;
+        usec_t last_nothing[3]; /* per Level, for the rate limit */
+} Entry;
+
+typedef struct Watch {
+        char *path;
+        sd_event_source *src;
+        bool keep;
+} Watch;
+
+struct Manager {
+        ManagerOptions opts;
+        char *opt_config_root, *opt_config_file, *opt_proc_root;
+
+        sd_event *event;
+        sd_event_source *sig_term, *sig_int, *sig_hup;
+        sd_event_source *resync;
+
+        Config *config;
+        ConfigLoadOptions load_opts;
+
+        char *cg_root;
+        char *own_cgroup;
+        bool have_memory;
+        MonitorEnv env;
+
+        Entry **entries;
+        size_t n_entries;
+        Watch *watches;
+        size_t n_watches;
+
+        Reaper *reaper;
+
+        uint64_t n_kills;
+        uint64_t n_kernel_oom_kills;
+        char last_kill[256];
+};
+
+/* What the reaper callbacks need to write the two records of one kill.
+ * Copies, because the snapshot and even the monitor may be gone by then. */
+typedef struct KillContext {
+        Manager *manager;
+        char *monitor_name, *monitor_cgroup;
+        char *cgroup, *adj_source, *trigger;
+        KillReport report;
+} KillContext;
+
+static usec_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+bool cooldown_active(usec_t last_kill_end, usec_t post_kill_delay, usec_t now) {
+        return last_kill_end > 0 && now >= last_kill_end && now - last_kill_end < post_kill_delay;
+}
+
+bool ratelimit_pass(usec_t *last, usec_t interval, usec_t now) {
+        if (*last > 0 && now >= *last && now - *last < interval)
+                return false;
+        *last = now;
+        return true;
+}
+
+static bool manager_dry_run(const Manager *m) {
+        return m->opts.force_dry_run || m->config->dry_run;
+}
+
+static void manager_update_status(Manager *m) {
+        size_t n_mon = 0;
+
+        if (!m->config->report_status)
+                return;
+        for (size_t i = 0; i < m->n_entries; i++)
+                n_mon += !m->entries[i]->gone;
+
+        char oom[64] = "";
+        if (m->n_kernel_oom_kills > 0)
+                (void) snprintf(oom, sizeof oom, ", %" PRIu64 " by the kernel", m->n_kernel_oom_kills);
+
+        (void) sd_notifyf(false, "STATUS=%sMonitoring %zu cgroup%s; %" PRIu64 " kill%s%s%s%s",
+                          manager_dry_run(m) ? "[dry run] " : "", n_mon, n_mon == 1 ? "" : "s",
+                          m->n_kills, m->n_kills == 1 ? "" : "s", oom,
+                          m->last_kill[0] ? "; last: " : "", m->last_kill);
+}
+
+/* ---- kills ---- */
+
+static KillContext *kill_context_free(KillContext *k) {
+        if (!k)
+                return NULL;
+        free(k->monitor_name);
+        free(k->monitor_cgroup);
+        free(k->cgroup);
+        free(k->adj_source);
+        free(k->trigger);
+        free(k);
+        return NULL;
+}
+
+static Entry *manager_find_entry(Manager *m, const char *name, const char *cgroup) {
+        for (size_t i = 0; i < m->n_entries; i++)
+                if (streq(m->entries[i]->name, name) && streq(m->entries[i]->cgroup, cgroup))
+                        return m->entries[i];
+        return NULL;
+}
+
+static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdata) {
+        KillContext *k = userdata;
+        Manager *m = k->manager;
+        char mem[FORMAT_BYTES_MAX];
+
+        k->report.method = kill_method_to_string(res->method_used);
+        k->report.n_pids = res->n_pids;
+        if (res->memory_before > 0)
+                k->report.memory_bytes = res->memory_before;
+
+        if (sent) {
+                if (res->error < 0) {
+                        log_warning_errno(res->error, "Failed to kill %s: %m", k->cgroup);
+                        return;
+                }
+                (void) report_kill(&k->report);
+                if (!k->report.dry_run)
+                        m->n_kills++;
+                (void) snprintf(m->last_kill, sizeof m->last_kill, "%s%s (adj %d, %s)",
+                                k->report.dry_run ? "would kill " : "",
+                                cg_path_basename(k->cgroup), k->report.adj,
+                                format_bytes(mem, sizeof mem, k->report.memory_bytes));
+                manager_update_status(m);
+                return;
+        }
+
+        k->report.mrelease = res->mrelease;
+        k->report.freed_bytes = res->freed_bytes;
+        k->report.empty_usec = res->empty_usec;
+        k->report.timed_out = res->timed_out;
+        if (res->error >= 0 && !res->vanished)
+                (void) report_reclaimed(&k->report);
+        else if (res->vanished)
+                log_debug("Victim %s vanished before it could be killed.", k->cgroup);
+
+        Entry *e = manager_find_entry(m, k->monitor_name, k->monitor_cgroup);
+        if (e) {
+                e->killing = false;
+                e->last_kill_end = now_usec();
+                if (e->mon)
+                        monitor_note_kill_done(e->mon);
+        }
+        kill_context_free(k);
+}
+
+static uint64_t random_u64(void) {
+        uint64_t v = 0;
+
+        if (getrandom(&v, sizeof v, GRND_NONBLOCK) != sizeof v)
+                v = now_usec() ^ ((uint64_t) getpid() << 32);
+        return v;
+}
+
+static void on_level(Monitor *mon, Level level, ReportReason reason, const char *trigger, void *userdata) {
+        Entry *e = userdata;
+        Manager *m = e->manager;
+        const MonitorConfig *mc = monitor_config(mon);
+        _cleanup_snapshot_free_ Snapshot *snap = NULL;
+        _cleanup_free_ Candidate *cands = NULL;
+        size_t n = 0;
+        usec_t now = now_usec();
+        int r;
+
+        if (e->killing) {
+                log_debug("Monitor %s (%s): %s pressure while a kill is under way, ignoring.",
+                          e->name, e->cgroup, level_to_string(level));
+                return;
+        }
+        if (cooldown_active(e->last_kill_end, m->config->post_kill_delay, now)) {
+                log_debug("Monitor %s (%s): %s pressure during PostKillDelay=, ignoring.",
+                          e->name, e->cgroup, level_to_string(level));
+                return;
+        }
+
+        r = snapshot_build(m->cg_root, m->opts.proc_root, e->cgroup, &snap);
+        if (r < 0) {
+                if (ERRNO_IS_VANISHED(r))
+                        return;
+                log_warning_errno(r, "Failed to read the cgroup tree below %s: %m", e->cgroup);
+                return;
+        }
+
+        int min_adj = level_min_adj(mc, level);
+        r = policy_rank(m->config, snap, e->cgroup, m->own_cgroup, min_adj, reaper_busy(m->reaper),
+                        &cands, &n);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to rank the cgroups below %s: %m", e->cgroup);
+                return;
+        }
+
+        ssize_t idx = policy_pick_victim(cands, n);
+        if (idx < 0) {
+                if (ratelimit_pass(&e->last_nothing[level], NOTHING_ELIGIBLE_INTERVAL_USEC, now))
+                        (void) report_nothing_eligible(e->name, e->cgroup, reason, trigger, min_adj, n);
+                return;
+        }
+
+        const Candidate *c = &cands[idx];
+        const CgroupNode *node = &snap->nodes[c->node];
+        char src[256];
+
+        KillContext *k = calloc(1, sizeof *k);
+        if (!k) {
+                log_oom();
+                return;
+        }
+        k->manager = m;
+        k->monitor_name = strdup(e->name);
+        k->monitor_cgroup = strdup(e->cgroup);
+        k->cgroup = strdup(node->path);
+        k->adj_source = strdup(adj_source_format(&c->adj, src, sizeof src));
+        k->trigger = strdup(trigger);
+        if (!k->monitor_name || !k->monitor_cgroup || !k->cgroup || !k->adj_source || !k->trigger) {
+                kill_context_free(k);
+                log_oom();
+                return;
+        }
+
+        k->report = (KillReport) {
+                .kill_id = random_u64(),
+                .cgroup = k->cgroup,
+                .adj = c->adj.value,
+                .adj_source = k->adj_source,
+                .reason = reason,
+                .monitor = k->monitor_name,
+                .monitor_cgroup = k->monitor_cgroup,
+                .trigger = k->trigger,
+                .memory_bytes = node->has_memory ? node->memory_current : node->rss_sum,
+                .swap_bytes = node->has_memory ? node->swap_current : 0,
+                .n_pids = node->n_procs,
+                .method = kill_method_to_string(m->config->method),
+                .dry_run = manager_dry_run(m),
+        };
+        if (e->mon)
+                monitor_pressure_avg10(e->mon, &k->report.pressure_some_avg10, &k->report.pressure_full_avg10);
+
+        KillRequest req = {
+                .cg_root = m->cg_root,
+                .cgroup = k->cgroup,
+                .method = m->config->method,
+                .release_memory = m->config->release_memory,
+                .timeout = m->config->kill_timeout,
+                .dry_run = k->report.dry_run,
+        };
+
+        log_debug("Monitor %s (%s): %s pressure (%s), victim %s adj %d (%s).", e->name, e->cgroup,
+                  level_to_string(level), trigger, k->cgroup, c->adj.value, k->adj_source);
+
+        r = reaper_kill(m->reaper, &req, on_reaper, k);
+        if (r < 0) {
+                if (r == -EBUSY || ERRNO_IS_VANISHED(r))
+                        log_debug_errno(r, "Not killing %s: %m", k->cgroup);
+                else
+                        log_warning_errno(r, "Failed to start killing %s: %m", k->cgroup);
+                kill_context_free(k);
+                return;
+        }
+        e->killing = true;
+}
+
+static void on_oom_kill(Monitor *mon, uint64_t new_kills, uint64_t total, void *userdata) {
+        Entry *e = userdata;
+
+        e->manager->n_kernel_oom_kills += new_kills;
+        (void) report_kernel_oom(e->name, e->cgroup, new_kills, total);
+        manager_update_status(e->manager);
+}
+
+static void manager_schedule_resync(Manager *m);
+
+static void on_gone(Monitor *mon, void *userdata) {
+        Entry *e = userdata;
+
+        /* Freed on the next resync, not here: we are inside its callback. */
+        e->gone = true;
+        manager_schedule_resync(e->manager);
+}
+
+/* ---- the monitor set ---- */
+
+static Entry *entry_free(Entry *e) {
+        if (!e)
+                return NULL;
+        monitor_free(e->mon);
+        free(e->name);
+        free(e->cgroup);
+        free(e);
+        return NULL;
+}
+
+static int manager_add_entry(Manager *m, const MonitorConfig *mc, const char *cgroup) {
+        static const MonitorCallbacks cbs_template = {
+                .level = on_level,
+                .oom_kill = on_oom_kill,
+                .gone = on_gone,
+        };
+        Entry *e;
+        int r;
+
+        e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        e->manager = m;
+        e->name = strdup(mc->name);
+        e->cgroup = strdup(cgroup);
+        if (!e->name || !e->cgroup) {
+                entry_free(e);
+                return -ENOMEM;
+        }
+
+        MonitorCallbacks cbs = cbs_template;
+        cbs.userdata = e;
+        r = monitor_new(&m->env, mc, cgroup, &cbs, &e->mon);
+        if (r < 0) {
+                entry_free(e);
+                return r;
+        }
+
+        Entry **l = realloc(m->entries, (m->n_entries + 1) * sizeof *l);
+        if (!l) {
+                entry_free(e);
+                return -ENOMEM;
+        }
+        m->entries = l;
+        m->entries[m->n_entries++] = e;
+        e->keep = true;
+
+        log_info("Monitoring %s (monitor %s): %u PSI trigger%s%s.", cgroup, mc->name,
+                 monitor_n_triggers(e->mon), monitor_n_triggers(e->mon) == 1 ? "" : "s",
+                 m->have_memory && !streq(cgroup, "/") ? ", memory.events" : "");
+        return 0;
+}
+
+static int on_dir_change(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        Manager *m = userdata;
+
+        if (ev->mask & IN_ISDIR || ev->mask & (IN_IGNORED | IN_DELETE_SELF))
+                manager_schedule_resync(m);
+        return 0;
+}
+
+static int manager_watch_dir(Manager *m, const char *dir) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        for (size_t i = 0; i < m->n_watches; i++)
+                if (streq(m->watches[i].path, dir)) {
+                        m->watches[i].keep = true;
+                        return 0;
+                }
+
+        p = cg_path(m->cg_root, dir, NULL);
+        if (!p)
+                return -ENOMEM;
+
+        Watch *l = realloc(m->watches, (m->n_watches + 1) * sizeof *l);
+        if (!l)
+                return -ENOMEM;
+        m->watches = l;
+
+        Watch *w = &m->watches[m->n_watches];
+        *w = (Watch) { .keep = true };
+        r = sd_event_add_inotify(m->event, &w->src, p, IN_CREATE | IN_DELETE | IN_ONLYDIR | IN_DELETE_SELF,
+                                 on_dir_change, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(w->src, "cgroup-dir-watch");
+        w->path = strdup(dir);
+        if (!w->path) {
+                sd_event_source_disable_unref(w->src);
+                return -ENOMEM;
+        }
+        m->n_watches++;
+        return 0;
+}
+
+/* Make the set of monitors match the config and the cgroups that exist:
+ * new matches get a monitor, vanished ones lose theirs. With rebuild, every
+ * monitor is recreated (after a reload: new thresholds), keeping cooldowns. */
+static int manager_sync(Manager *m, bool rebuild) {
+        for (size_t i = 0; i < m->n_entries; i++) {
+                m->entries[i]->keep = false;
+                if (rebuild)
+                        m->entries[i]->mon = monitor_free(m->entries[i]->mon);
+        }
+        for (size_t i = 0; i < m->n_watches; i++)
+                m->watches[i].keep = false;
+
+        for (size_t i = 0; i < m->config->n_monitors; i++) {
+                const MonitorConfig *mc = &m->config->monitors[i];
+                _cleanup_strv_free_ char **paths = NULL, **dirs = NULL;
+                int r;
+
+                r = monitor_glob_expand(m->cg_root, mc->cgroup, &paths, &dirs);
+                if (r < 0) {
+                        log_warning_errno(r, "Monitor %s: failed to look for cgroups matching %s: %m",
+                                          mc->name, mc->cgroup);
+                        continue;
+                }
+                for (char **d = dirs; *d; d++) {
+                        r = manager_watch_dir(m, *d);
+                        if (r < 0 && !ERRNO_IS_VANISHED(r))
+                                log_warning_errno(r, "Failed to watch %s for new cgroups: %m", *d);
+                }
+                for (char **p = paths; *p; p++) {
+                        Entry *e = manager_find_entry(m, mc->name, *p);
+
+                        if (e && !e->gone) {
+                                e->keep = true;
+                                if (!e->mon) {
+                                        MonitorCallbacks cbs = {
+                                                .level = on_level, .oom_kill = on_oom_kill,
+                                                .gone = on_gone, .userdata = e,
+                                        };
+                                        r = monitor_new(&m->env, mc, *p, &cbs, &e->mon);
+                                        if (r < 0) {
+                                                e->keep = false;
+                                                if (!ERRNO_IS_VANISHED(r))
+                                                        log_warning_errno(r, "Failed to monitor %s: %m", *p);
+                                        }
+                                }
+                                continue;
+                        }
+                        r = manager_add_entry(m, mc, *p);
+                        if (r < 0 && !ERRNO_IS_VANISHED(r))
+                                log_warning_errno(r, "Failed to monitor %s (monitor %s): %m", *p, mc->name);
+                }
+        }
+
+        size_t j = 0;
+        for (size_t i = 0; i < m->n_entries; i++) {
+                Entry *e = m->entries[i];
+
+                /* An entry whose kill is still running stays until the
+                 * reaper reports back, so the result finds its cooldown. */
+                if (e->keep || (e->killing && !e->gone && !rebuild)) {
+                        m->entries[j++] = e;
+                        continue;
+                }
+                if (e->mon || e->gone)
+                        log_info("Stopped monitoring %s (monitor %s): %s.", e->cgroup, e->name,
+                                 e->gone ? "cgroup is gone" : "no longer configured");
+                entry_free(e);
+        }
+        m->n_entries = j;
+
+        j = 0;
+        for (size_t i = 0; i < m->n_watches; i++) {
+                if (m->watches[i].keep) {
+                        m->watches[j++] = m->watches[i];
+                        continue;
+                }
+                sd_event_source_disable_unref(m->watches[i].src);
+                free(m->watches[i].path);
+        }
+        m->n_watches = j;
+
+        manager_update_status(m);
+        return 0;
+}
+
+static int on_resync(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return manager_sync(m, false);
+}
+
+static void manager_schedule_resync(Manager *m) {
+        int r;
+
+        if (!m->resync) {
+                r = sd_event_add_defer(m->event, &m->resync, on_resync, m);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to schedule a monitor resync: %m");
+                        return;
+                }
+                (void) sd_event_source_set_description(m->resync, "monitor-resync");
+        }
+        (void) sd_event_source_set_enabled(m->resync, SD_EVENT_ONESHOT);
+}
+
+/* ---- config ---- */
+
+static int manager_load_config(Manager *m, Config **ret) {
+        _cleanup_strv_free_ char **errors = NULL;
+        int r;
+
+        r = config_load(&m->load_opts, ret, &errors);
+        if (r < 0) {
+                for (char **e = errors; e && *e; e++)
+                        log_error("%s", *e);
+                if (!errors || !*errors)
+                        log_error_errno(r, "Failed to load the configuration: %m");
+                return r;
+        }
+        return 0;
+}
+
+int manager_reload(Manager *m) {
+        Config *c = NULL;
+        int r;
+
+        (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration...");
+        log_info("Reloading configuration.");
+
+        r = manager_load_config(m, &c);
+        if (r < 0) {
+                log_error("Refusing the new configuration; the running one stays in use.");
+                (void) sd_notify(false, "READY=1");
+                manager_update_status(m);
+                return -EINVAL;
+        }
+
+        /* Monitors point into the old config: drop them, then rebuild. */
+        for (size_t i = 0; i < m->n_entries; i++)
+                m->entries[i]->mon = monitor_free(m->entries[i]->mon);
+        config_free(m->config);
+        m->config = c;
+        m->env.config = c;
+
+        r = manager_sync(m, true);
+        log_info("Configuration reloaded: %zu monitor section%s, %zu priority rule%s%s.",
+                 c->n_monitors, c->n_monitors == 1 ? "" : "s", c->n_rules, c->n_rules == 1 ? "" : "s",
+                 manager_dry_run(m) ? ", dry run" : "");
+        (void) sd_notify(false, "READY=1");
+        manager_update_status(m);
+        return r;
+}
+
+/* ---- signals ---- */
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Received SIG%s, exiting.", sigabbrev_np((int) si->ssi_signo));
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
+        return sd_event_exit(m->event, 0);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) manager_reload(userdata);
+        return 0;
+}
+
+/* ---- life cycle ---- */
+
+int manager_new(const ManagerOptions *opts, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        unsigned controllers = 0;
+        sigset_t ss;
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return log_oom();
+
+        m->opts = *opts;
+        m->opt_config_root = opts->config_root ? strdup(opts->config_root) : NULL;
+        m->opt_config_file = opts->config_file ? strdup(opts->config_file) : NULL;
+        m->opt_proc_root = strdup(opts->proc_root ? opts->proc_root : "/proc");
+        if ((opts->config_root && !m->opt_config_root) || (opts->config_file && !m->opt_config_file) ||
+            !m->opt_proc_root)
+                return log_oom();
+        m->opts.config_root = m->opt_config_root;
+        m->opts.config_file = m->opt_config_file;
+        m->opts.proc_root = m->opt_proc_root;
+        m->opts.cgroup_root = NULL;
+
+        m->load_opts = (ConfigLoadOptions) {
+                .root = m->opt_config_root,
+                .main_file = m->opt_config_file,
+                .have_sys_resource = psi_have_cap_sys_resource(),
+        };
+
+        r = manager_load_config(m, &m->config);
+        if (r < 0)
+                return -EINVAL;
+
+        if (opts->cgroup_root)
+                m->cg_root = strdup(opts->cgroup_root);
+        else {
+                r = cg_find_mount("/proc/self/mountinfo", &m->cg_root);
+                if (r == -ENOMEDIUM)
+                        return log_error_errno(r, "No cgroup2 mount found in /proc/self/mountinfo: "
+                                               "cgreapd needs the unified cgroup hierarchy (cgroup v2).");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read /proc/self/mountinfo: %m");
+        }
+        if (!m->cg_root)
+                return log_oom();
+
+        r = cg_read_controllers(m->cg_root, "/", &controllers);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/cgroup.controllers: %m", m->cg_root);
+        m->have_memory = controllers & CG_CTRL_MEMORY;
+        if (!m->have_memory)
+                log_warning("The cgroup2 hierarchy at %s has no memory controller (it may be bound to "
+                            "cgroup v1): memory.events, memory.current and MemoryHighGuard= are "
+                            "unavailable; watching PSI only.", m->cg_root);
+
+        r = cg_pid_get_path(m->opts.proc_root, getpid(), &m->own_cgroup);
+        if (r < 0)
+                log_warning_errno(r, "Failed to find our own cgroup, ignoring: %m");
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+        (void) sd_event_set_watchdog(m->event, true);
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        r = sd_event_add_signal(m->event, &m->sig_term, SIGTERM, on_exit_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sig_int, SIGINT, on_exit_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sig_hup, SIGHUP, on_sighup, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install signal handlers: %m");
+        (void) sd_event_source_set_description(m->sig_term, "signal-term");
+        (void) sd_event_source_set_description(m->sig_int, "signal-int");
+        (void) sd_event_source_set_description(m->sig_hup, "signal-hup");
+
+        r = reaper_new(m->event, &m->reaper);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the reaper: %m");
+
+        m->env = (MonitorEnv) {
+                .event = m->event,
+                .cg_root = m->cg_root,
+                .proc_root = m->opts.proc_root,
+                .config = m->config,
+                .have_memory_controller = m->have_memory,
+                .have_sys_resource = m->load_opts.have_sys_resource,
+        };
+
+        r = manager_sync(m, false);
+        if (r < 0)
+                return r;
+        if (m->n_entries == 0)
+                log_warning("No cgroup matches any [Monitor] section yet; waiting for one to appear.");
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        log_info("cgreapd " PACKAGE_VERSION " running on %s%s.", m->cg_root,
+                 manager_dry_run(m) ? " (dry run: nothing will be killed)" : "");
+        (void) sd_notify(false, "READY=1");
+        manager_update_status(m);
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        for (size_t i = 0; i < m->n_entries; i++)
+                entry_free(m->entries[i]);
+        free(m->entries);
+        for (size_t i = 0; i < m->n_watches; i++) {
+                sd_event_source_disable_unref(m->watches[i].src);
+                free(m->watches[i].path);
+        }
+        free(m->watches);
+
+        reaper_free(m->reaper);
+        sd_event_source_disable_unref(m->resync);
+        sd_event_source_disable_unref(m->sig_term);
+        sd_event_source_disable_unref(m->sig_int);
+        sd_event_source_disable_unref(m->sig_hup);
+        sd_event_unref(m->event);
+
+        config_free(m->config);
+        free(m->cg_root);
+        free(m->own_cgroup);
+        free(m->opt_config_root);
+        free(m->opt_config_file);
+        free(m->opt_proc_root);
+        free(m);
+        return NULL;
+}

@@ -1,3 +1,47 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* manager: the sd-event loop that owns everything (placeholder until written). */
+
+/* manager: the one object that owns everything — the sd-event loop, the
+ * config, the monitors, the reaper, signals (SIGHUP reload, SIGTERM/SIGINT
+ * stop), the watchdog, sd_notify, and per-monitor cooldowns. It turns a
+ * level event into a kill decision by asking policy, and hands the victim to
+ * the reaper. It parses nothing itself. */
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "monitor.h"
+#include "reaper.h"
+
+typedef struct ManagerOptions {
+        const char *config_root;        /* --root */
+        const char *config_file;        /* --config */
+        const char *cgroup_root;        /* --cgroup-root; NULL = from mountinfo */
+        const char *proc_root;          /* "/proc" */
+        bool force_dry_run;             /* --dry-run */
+} ManagerOptions;
+
+typedef struct Manager Manager;
+
+/* Loads and validates the config (errors printed as "path:line: message"),
+ * finds the cgroup2 mount, and sets up the loop and all monitors.
+ * Returns 0, -EINVAL for an invalid config, -ENOMEDIUM without cgroup2. */
+int manager_new(const ManagerOptions *opts, Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) { *m = manager_free(*m); }
+
+/* Runs until SIGTERM/SIGINT. Returns 0 or negative errno. */
+int manager_run(Manager *m);
+
+/* Re-reads the config; keeps the running one when the new one is invalid.
+ * Returns 0 when the new config is in use, -EINVAL when it was refused. */
+int manager_reload(Manager *m);
+
+/* Cooldown bookkeeping (pure, exposed for tests): whether a monitor whose
+ * last kill finished at last_kill_end may act at now. */
+bool cooldown_active(usec_t last_kill_end, usec_t post_kill_delay, usec_t now);
+
+/* Rate limit for "nothing eligible" records: at most one per interval per
+ * monitor and level. */
+#define NOTHING_ELIGIBLE_INTERVAL_USEC (10 * USEC_PER_SEC)
+bool ratelimit_pass(usec_t *last, usec_t interval, usec_t now);

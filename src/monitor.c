@@ -1,2 +1,794 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* monitor: what the kernel says about one cgroup, turned into level events.
+ * Owns the trigger fds, the memory.events watch, the armed polling timer and
+ * the MemoryHighGuard= write. Chooses nothing and kills nothing. */
+
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <limits.h>
+#include <time.h>
+
+#include "log.h"
 #include "monitor.h"
+#include "parse-util.h"
+#include "policy.h"
+
+/* Trigger slots, in the order their event sources are dispatched: when
+ * several fire in one loop iteration the critical one is handled first. */
+typedef enum Slot {
+        SLOT_CRITICAL,
+        SLOT_MEDIUM,
+        SLOT_EARLY,
+        _SLOT_MAX,
+} Slot;
+
+static const char *const slot_name[_SLOT_MAX] = {
+        [SLOT_CRITICAL] = "critical",
+        [SLOT_MEDIUM] = "medium",
+        [SLOT_EARLY] = "early",
+};
+
+/* The polling history never needs more samples than the longest trigger
+ * window holds; this caps it for absurd PollInterval=1us configs. */
+#define RING_MAX 4096
+
+struct Monitor {
+        const MonitorEnv *env;
+        const MonitorConfig *mc;
+        MonitorCallbacks cbs;
+
+        char *cgroup;
+        char *pressure_path;
+
+        int trigger_fd[_SLOT_MAX];
+        sd_event_source *trigger_src[_SLOT_MAX];
+
+        sd_event_source *events_src;
+        MemoryEvents last_events;
+        bool have_events;
+
+        /* Armed polling (DESIGN §5): a timer that only exists under pressure. */
+        sd_event_source *poll_src;
+        PsiSample *ring;
+        size_t ring_size, ring_start, ring_count;
+        usec_t last_active;
+
+        PsiSample last_look;
+        bool have_last_look;
+
+        bool guard_applied;
+        bool gone;
+};
+
+const char *level_to_string(Level l) {
+        switch (l) {
+        case LEVEL_MEDIUM:
+                return "medium";
+        case LEVEL_CRITICAL:
+                return "critical";
+        default:
+                return "none";
+        }
+}
+
+int level_min_adj(const MonitorConfig *mc, Level l) {
+        if (l == LEVEL_CRITICAL)
+                return mc->critical_min_adj;
+        if (l == LEVEL_MEDIUM)
+                return mc->medium_min_adj;
+        return ADJ_MAX + 1;     /* nothing is killed without pressure */
+}
+
+bool psi_samples_cross(const PsiSample *older, const PsiSample *newer, const PsiTrigger *t) {
+        if (newer->time < older->time || newer->time - older->time > t->window_usec)
+                return false;
+        if (newer->total[t->kind] < older->total[t->kind])
+                return false;
+        return newer->total[t->kind] - older->total[t->kind] >= t->stall_usec;
+}
+
+bool psi_event_is_stale(const PsiSample *last, const PsiSample *now, const PsiTrigger *t) {
+        if (!last || now->time < last->time || now->time - last->time > t->window_usec)
+                return false;   /* no recent look: trust the kernel */
+        if (now->total[t->kind] < last->total[t->kind])
+                return false;
+        return (now->total[t->kind] - last->total[t->kind]) * 10 < t->stall_usec;
+}
+
+unsigned headroom_permyriad(uint64_t limit, uint64_t used) {
+        if (limit == 0 || used >= limit)
+                return 0;
+        /* limit can be close to 2^64 ("max" is filtered by the caller, but
+         * huge limits exist): divide first to stay in range. */
+        uint64_t free_bytes = limit - used;
+        if (free_bytes > UINT64_MAX / 10000)
+                return (unsigned) (free_bytes / (limit / 10000));
+        return (unsigned) (free_bytes * 10000 / limit);
+}
+
+static usec_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static const PsiTrigger *slot_trigger(const MonitorConfig *mc, Slot s) {
+        switch (s) {
+        case SLOT_CRITICAL:
+                return &mc->critical;
+        case SLOT_MEDIUM:
+                return &mc->medium;
+        default:
+                return &mc->early;
+        }
+}
+
+static void trigger_describe(const PsiTrigger *t, char *buf, size_t len) {
+        char w[FORMAT_DURATION_MAX];
+        unsigned permyriad = t->window_usec ? (unsigned) (t->stall_usec * 10000 / t->window_usec) : 0;
+
+        if (permyriad % 100 == 0)
+                snprintf(buf, len, "%s %u%% %s", t->kind == PSI_FULL ? "full" : "some", permyriad / 100,
+                         format_duration(w, sizeof w, t->window_usec));
+        else
+                snprintf(buf, len, "%s %u.%02u%% %s", t->kind == PSI_FULL ? "full" : "some",
+                         permyriad / 100, permyriad % 100, format_duration(w, sizeof w, t->window_usec));
+}
+
+int monitor_sample(Monitor *mon, PsiSample *ret) {
+        PsiStats st;
+        int r;
+
+        r = psi_read(mon->pressure_path, &st);
+        if (r < 0)
+                return r;
+        *ret = (PsiSample) {
+                .time = now_usec(),
+                .total = { st.some.total, st.has_full ? st.full.total : 0 },
+        };
+        return 0;
+}
+
+void monitor_pressure_avg10(const Monitor *mon, double *ret_some, double *ret_full) {
+        PsiStats st = {};
+
+        if (psi_read(mon->pressure_path, &st) < 0)
+                st = (PsiStats) {};
+        *ret_some = st.some.avg10;
+        *ret_full = st.has_full ? st.full.avg10 : 0;
+}
+
+static void monitor_gone(Monitor *mon) {
+        if (mon->gone)
+                return;
+        mon->gone = true;
+        /* Quiet every source now: an EPOLLERR fd would otherwise fire on
+         * every loop iteration until the owner gets around to freeing us. */
+        for (Slot s = 0; s < _SLOT_MAX; s++)
+                (void) sd_event_source_set_enabled(mon->trigger_src[s], SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(mon->events_src, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(mon->poll_src, SD_EVENT_OFF);
+        log_debug("Monitor %s: cgroup %s is gone.", mon->mc->name, mon->cgroup);
+        if (mon->cbs.gone)
+                mon->cbs.gone(mon, mon->cbs.userdata);  /* may free mon */
+}
+
+static void fire(Monitor *mon, Level level, ReportReason reason, const char *trigger) {
+        if (mon->cbs.level)
+                mon->cbs.level(mon, level, reason, trigger, mon->cbs.userdata);
+}
+
+/* ---- armed polling ---- */
+
+static void ring_reset(Monitor *mon) {
+        mon->ring_start = mon->ring_count = 0;
+}
+
+static void ring_push(Monitor *mon, const PsiSample *s) {
+        if (mon->ring_count < mon->ring_size)
+                mon->ring[(mon->ring_start + mon->ring_count++) % mon->ring_size] = *s;
+        else {
+                mon->ring[mon->ring_start] = *s;
+                mon->ring_start = (mon->ring_start + 1) % mon->ring_size;
+        }
+}
+
+/* The oldest sample that is still within the trigger's window of "now". */
+static const PsiSample *ring_oldest_within(const Monitor *mon, const PsiSample *now, usec_t window) {
+        for (size_t i = 0; i < mon->ring_count; i++) {
+                const PsiSample *s = &mon->ring[(mon->ring_start + i) % mon->ring_size];
+
+                if (now->time - s->time <= window)
+                        return s;
+        }
+        return NULL;
+}
+
+static bool ring_crosses(const Monitor *mon, const PsiSample *now, const PsiTrigger *t) {
+        const PsiSample *old = ring_oldest_within(mon, now, t->window_usec);
+
+        return old && psi_samples_cross(old, now, t);
+}
+
+/* Headroom check: MemAvailable for the root, the distance to memory.max or
+ * memory.high for a limited cgroup. Returns true when below MinAvailable. */
+static bool headroom_low(Monitor *mon, char *trigger, size_t len) {
+        unsigned min = mon->env->config->min_available;
+        uint64_t limit = UINT64_MAX, used = 0;
+
+        if (min == 0)
+                return false;
+
+        if (streq(mon->cgroup, "/")) {
+                uint64_t avail, total;
+
+                if (proc_read_meminfo(mon->env->proc_root, &avail, &total) < 0)
+                        return false;
+                limit = total;
+                used = total - MIN(avail, total);
+        } else {
+                uint64_t max = UINT64_MAX, high = UINT64_MAX;
+
+                if (!mon->env->have_memory_controller)
+                        return false;
+                (void) cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.max", &max);
+                (void) cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.high", &high);
+                limit = MIN(max, high);
+                if (limit == UINT64_MAX)
+                        return false;
+                if (cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.current", &used) < 0)
+                        return false;
+        }
+
+        if (headroom_permyriad(limit, used) >= min)
+                return false;
+        snprintf(trigger, len, "MinAvailable %u.%02u%%", min / 100, min % 100);
+        return true;
+}
+
+static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata);
+
+static int monitor_arm(Monitor *mon) {
+        const Config *c = mon->env->config;
+        int r;
+
+        mon->last_active = now_usec();
+        if (mon->poll_src)
+                return sd_event_source_set_enabled(mon->poll_src, SD_EVENT_ONESHOT) < 0 ? -EIO : 0;
+
+        r = sd_event_add_time_relative(mon->env->event, &mon->poll_src, CLOCK_MONOTONIC,
+                                       c->poll_interval, c->poll_interval / 10, poll_tick, mon);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(mon->poll_src, "monitor-poll");
+        log_debug("Monitor %s (%s): armed, polling every %" PRIu64 "us.", mon->mc->name, mon->cgroup,
+                  c->poll_interval);
+        return 0;
+}
+
+static void monitor_disarm(Monitor *mon) {
+        if (!mon->poll_src)
+                return;
+        mon->poll_src = sd_event_source_disable_unref(mon->poll_src);
+        ring_reset(mon);
+        log_debug("Monitor %s (%s): calm again, disarmed.", mon->mc->name, mon->cgroup);
+}
+
+bool monitor_is_armed(const Monitor *mon) {
+        return mon->poll_src;
+}
+
+static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Monitor *mon = userdata;
+        const Config *c = mon->env->config;
+        char trigger[64];
+        PsiSample now;
+        Level level = LEVEL_NONE;
+        int r;
+
+        r = monitor_sample(mon, &now);
+        if (r < 0) {
+                /* Only the cgroup directory going away means the monitor is
+                 * gone; a pressure file we cannot read (no PSI for this
+                 * cgroup) leaves the headroom checks. */
+                if (ERRNO_IS_VANISHED(r) && cg_file_exists(mon->env->cg_root, mon->cgroup, NULL) == 0) {
+                        monitor_gone(mon);
+                        return 0;
+                }
+                log_debug_errno(r, "Failed to read %s: %m", mon->pressure_path);
+        } else {
+                if (ring_crosses(mon, &now, &mon->mc->critical)) {
+                        level = LEVEL_CRITICAL;
+                        trigger_describe(&mon->mc->critical, trigger, sizeof trigger);
+                } else if (ring_crosses(mon, &now, &mon->mc->medium)) {
+                        level = LEVEL_MEDIUM;
+                        trigger_describe(&mon->mc->medium, trigger, sizeof trigger);
+                }
+                if (level != LEVEL_NONE || ring_crosses(mon, &now, &mon->mc->early))
+                        mon->last_active = now.time;
+                ring_push(mon, &now);
+                mon->last_look = now;
+                mon->have_last_look = true;
+        }
+
+        if (level == LEVEL_NONE && headroom_low(mon, trigger, sizeof trigger)) {
+                level = LEVEL_CRITICAL;
+                mon->last_active = now_usec();
+        }
+
+        if (now_usec() - mon->last_active >= c->poll_duration) {
+                monitor_disarm(mon);
+                /* fall through to fire nothing: calm */
+                return 0;
+        }
+
+        r = sd_event_source_set_time_relative(s, c->poll_interval);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Failed to re-arm the poll timer of %s: %m", mon->cgroup);
+
+        if (level != LEVEL_NONE)
+                fire(mon, level, level == LEVEL_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM,
+                     trigger);  /* may free mon: nothing after this */
+        return 0;
+}
+
+void monitor_note_kill_done(Monitor *mon) {
+        PsiSample s;
+
+        ring_reset(mon);
+        if (monitor_sample(mon, &s) >= 0) {
+                mon->last_look = s;
+                mon->have_last_look = true;
+                ring_push(mon, &s);
+        }
+}
+
+/* ---- PSI triggers ---- */
+
+static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Monitor *mon = userdata;
+        Slot slot;
+        PsiSample now;
+        char trigger[64];
+
+        for (slot = 0; slot < _SLOT_MAX; slot++)
+                if (mon->trigger_src[slot] == s)
+                        break;
+        if (slot >= _SLOT_MAX)
+                return 0;
+
+        if (revents & (EPOLLERR | EPOLLHUP)) {
+                monitor_gone(mon);
+                return 0;
+        }
+
+        (void) monitor_arm(mon);
+        if (slot == SLOT_EARLY)
+                return 0;       /* Early= only arms polling */
+
+        const PsiTrigger *t = slot_trigger(mon->mc, slot);
+        if (monitor_sample(mon, &now) >= 0) {
+                if (psi_event_is_stale(mon->have_last_look ? &mon->last_look : NULL, &now, t)) {
+                        log_debug("Monitor %s: %s trigger event is stale (no new stall since %" PRIu64
+                                  "us ago), ignoring.", mon->mc->name, slot_name[slot],
+                                  now.time - mon->last_look.time);
+                        return 0;
+                }
+                mon->last_look = now;
+                mon->have_last_look = true;
+        }
+
+        trigger_describe(t, trigger, sizeof trigger);
+        fire(mon, slot == SLOT_CRITICAL ? LEVEL_CRITICAL : LEVEL_MEDIUM,
+             slot == SLOT_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM, trigger);
+        return 0;
+}
+
+static int monitor_add_trigger(Monitor *mon, Slot slot) {
+        const PsiTrigger *t = slot_trigger(mon->mc, slot);
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = psi_trigger_open(mon->pressure_path, t);
+        if (fd < 0)
+                return fd;
+
+        r = sd_event_add_io(mon->env->event, &mon->trigger_src[slot], fd, EPOLLPRI, on_trigger, mon);
+        if (r < 0)
+                return r;
+        /* Lower value = dispatched first: critical before medium before early. */
+        (void) sd_event_source_set_priority(mon->trigger_src[slot], SD_EVENT_PRIORITY_NORMAL - 10 + (int) slot);
+        (void) sd_event_source_set_description(mon->trigger_src[slot],
+                                               slot == SLOT_CRITICAL ? "psi-critical" :
+                                               slot == SLOT_MEDIUM ? "psi-medium" : "psi-early");
+        mon->trigger_fd[slot] = TAKE_FD(fd);
+        return 0;
+}
+
+/* ---- memory.events ---- */
+
+static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        Monitor *mon = userdata;
+        MemoryEvents now;
+        int r;
+
+        if (ev->mask & (IN_IGNORED | IN_DELETE_SELF)) {
+                monitor_gone(mon);
+                return 0;
+        }
+
+        r = cg_read_memory_events(mon->env->cg_root, mon->cgroup, &now);
+        if (r < 0) {
+                if (ERRNO_IS_VANISHED(r))
+                        monitor_gone(mon);
+                else
+                        log_debug_errno(r, "Failed to read memory.events of %s: %m", mon->cgroup);
+                return 0;
+        }
+
+        MemoryEvents old = mon->last_events;
+        if (!mon->have_events) {
+                mon->last_events = now;
+                mon->have_events = true;
+                return 0;
+        }
+        /* The kernel's counters only grow; a reading where one went back
+         * was torn (or is not the kernel's) and says nothing. */
+        if (now.low < old.low || now.high < old.high || now.max < old.max || now.oom < old.oom ||
+            now.oom_kill < old.oom_kill || now.oom_group_kill < old.oom_group_kill) {
+                log_debug("Monitor %s: memory.events of %s went backwards, ignoring that reading.",
+                          mon->mc->name, mon->cgroup);
+                return 0;
+        }
+        mon->last_events = now;
+
+        if (now.oom_kill > old.oom_kill && mon->cbs.oom_kill)
+                mon->cbs.oom_kill(mon, now.oom_kill - old.oom_kill, now.oom_kill, mon->cbs.userdata);
+
+        if (now.high > old.high || now.max > old.max || now.oom > old.oom)
+                (void) monitor_arm(mon);
+
+        if (now.oom > old.oom)
+                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events oom");
+        else if (now.max > old.max)
+                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events max");
+        return 0;
+}
+
+static int monitor_watch_events(Monitor *mon) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        p = cg_path(mon->env->cg_root, mon->cgroup, "memory.events");
+        if (!p)
+                return -ENOMEM;
+        if (access(p, R_OK) < 0)
+                return negative_errno();
+
+        r = sd_event_add_inotify(mon->env->event, &mon->events_src, p, IN_MODIFY | IN_DELETE_SELF,
+                                 on_memory_events, mon);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(mon->events_src, "memory-events");
+
+        r = cg_read_memory_events(mon->env->cg_root, mon->cgroup, &mon->last_events);
+        mon->have_events = r >= 0;
+        return 0;
+}
+
+/* ---- MemoryHighGuard= ---- */
+
+static int monitor_apply_guard(Monitor *mon) {
+        uint64_t max, high;
+        char buf[32];
+        int r;
+
+        if (mon->mc->memory_high_guard == 0 || streq(mon->cgroup, "/"))
+                return 0;
+        if (!mon->env->have_memory_controller)
+                return -EOPNOTSUPP;
+
+        r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.max", &max);
+        if (r < 0)
+                return r;
+        r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.high", &high);
+        if (r < 0)
+                return r;
+        /* Only a cgroup with a hard limit and no soft limit of its own:
+         * never override what the administrator set. */
+        if (max == UINT64_MAX || high != UINT64_MAX)
+                return 0;
+
+        uint64_t guard = max / 10000 * (10000 - mon->mc->memory_high_guard);
+        snprintf(buf, sizeof buf, "%" PRIu64, guard);
+        r = cg_write_file(mon->env->cg_root, mon->cgroup, "memory.high", buf);
+        if (r < 0)
+                return r;
+        mon->guard_applied = true;
+        log_info("Monitor %s: set memory.high of %s to %s (memory.max %s less %u.%02u%%).",
+                 mon->mc->name, mon->cgroup, buf, (snprintf(buf, sizeof buf, "%" PRIu64, max), buf),
+                 mon->mc->memory_high_guard / 100, mon->mc->memory_high_guard % 100);
+        return 1;
+}
+
+static void monitor_remove_guard(Monitor *mon) {
+        int r;
+
+        if (!mon->guard_applied)
+                return;
+        mon->guard_applied = false;
+        r = cg_write_file(mon->env->cg_root, mon->cgroup, "memory.high", "max");
+        if (r < 0 && !ERRNO_IS_VANISHED(r))
+                log_warning_errno(r, "Failed to restore memory.high=max on %s: %m", mon->cgroup);
+}
+
+/* ---- life cycle ---- */
+
+int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgroup,
+                const MonitorCallbacks *cbs, Monitor **ret) {
+        Monitor *mon;
+        int r;
+
+        mon = calloc(1, sizeof *mon);
+        if (!mon)
+                return -ENOMEM;
+        *mon = (Monitor) {
+                .env = env,
+                .mc = mc,
+                .cbs = *cbs,
+                .trigger_fd = { -EBADF, -EBADF, -EBADF },
+        };
+
+        mon->cgroup = strdup(cgroup);
+        mon->pressure_path = psi_memory_pressure_path(env->cg_root, env->proc_root, cgroup);
+        if (!mon->cgroup || !mon->pressure_path) {
+                monitor_free(mon);
+                return -ENOMEM;
+        }
+
+        usec_t longest = MAX(MAX(mc->medium.window_usec, mc->critical.window_usec), mc->early.window_usec);
+        mon->ring_size = MIN((size_t) (longest / MAX(env->config->poll_interval, 1) + 2), (size_t) RING_MAX);
+        mon->ring = calloc(mon->ring_size, sizeof *mon->ring);
+        if (!mon->ring) {
+                monitor_free(mon);
+                return -ENOMEM;
+        }
+
+        for (Slot s = 0; s < _SLOT_MAX; s++) {
+                r = monitor_add_trigger(mon, s);
+                if (r < 0) {
+                        if (ERRNO_IS_VANISHED(r) && access(mon->pressure_path, F_OK) < 0 &&
+                            cg_file_exists(env->cg_root, cgroup, NULL) == 0) {
+                                monitor_free(mon);
+                                return -ENOENT;
+                        }
+                        log_warning_errno(r, "Monitor %s: cannot arm the %s PSI trigger on %s: %m",
+                                          mc->name, slot_name[s], mon->pressure_path);
+                }
+        }
+
+        if (env->have_memory_controller && !streq(cgroup, "/")) {
+                r = monitor_watch_events(mon);
+                if (r < 0 && !ERRNO_IS_VANISHED(r))
+                        log_warning_errno(r, "Monitor %s: cannot watch memory.events of %s: %m",
+                                          mc->name, cgroup);
+        } else if (!streq(cgroup, "/")) {
+                /* Without the memory controller a fake or partial tree may still
+                 * carry memory.events (tests); watch it if it is there. */
+                (void) monitor_watch_events(mon);
+        }
+
+        if (monitor_n_triggers(mon) == 0 && !mon->events_src) {
+                monitor_free(mon);
+                return -EOPNOTSUPP;
+        }
+
+        r = monitor_apply_guard(mon);
+        if (r < 0 && !ERRNO_IS_VANISHED(r))
+                log_warning_errno(r, "Monitor %s: cannot apply MemoryHighGuard= to %s: %m", mc->name, cgroup);
+
+        *ret = mon;
+        return 0;
+}
+
+Monitor *monitor_free(Monitor *mon) {
+        if (!mon)
+                return NULL;
+
+        monitor_remove_guard(mon);
+        for (Slot s = 0; s < _SLOT_MAX; s++) {
+                sd_event_source_disable_unref(mon->trigger_src[s]);
+                safe_close(mon->trigger_fd[s]);
+        }
+        sd_event_source_disable_unref(mon->events_src);
+        sd_event_source_disable_unref(mon->poll_src);
+        free(mon->ring);
+        free(mon->cgroup);
+        free(mon->pressure_path);
+        free(mon);
+        return NULL;
+}
+
+const char *monitor_cgroup(const Monitor *mon) {
+        return mon->cgroup;
+}
+
+const MonitorConfig *monitor_config(const Monitor *mon) {
+        return mon->mc;
+}
+
+void monitor_set_config(Monitor *mon, const MonitorConfig *mc) {
+        mon->mc = mc;
+}
+
+unsigned monitor_n_triggers(const Monitor *mon) {
+        unsigned n = 0;
+
+        for (Slot s = 0; s < _SLOT_MAX; s++)
+                n += mon->trigger_src[s] != NULL;
+        return n;
+}
+
+/* ---- glob expansion ---- */
+
+typedef struct ExpandState {
+        const char *glob;
+        bool deep;              /* the glob has "**": any depth may match */
+        unsigned glob_depth;    /* number of components of the glob */
+        char **paths;
+        size_t n_paths;
+        char **dirs;
+        size_t n_dirs;
+} ExpandState;
+
+static unsigned path_depth(const char *p) {
+        unsigned d = 0;
+
+        if (streq(p, "/"))
+                return 0;
+        for (; *p; p++)
+                if (*p == '/')
+                        d++;
+        return d;
+}
+
+static int strv_push(char ***l, size_t *n, const char *s) {
+        char **nl = realloc(*l, (*n + 2) * sizeof(char *));
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        nl[*n] = strdup(s);
+        if (!nl[*n])
+                return -ENOMEM;
+        nl[++*n] = NULL;
+        return 0;
+}
+
+/* Whether the first "depth" components of path match the glob's first
+ * "depth" components, i.e. whether a match could lie below path. */
+static bool glob_prefix_matches(const char *glob, const char *path, unsigned depth) {
+        char buf[PATH_MAX];
+        const char *p = glob;
+
+        if (depth == 0)
+                return true;
+        for (unsigned d = 0; *p; p++)
+                if (*p == '/' && p != glob && ++d == depth)
+                        break;
+        if ((size_t) (p - glob) >= sizeof buf)
+                return false;
+        memcpy(buf, glob, p - glob);
+        buf[p - glob] = 0;
+        if (*p == 0 && path_depth(glob) < depth)
+                return false;
+        return policy_pattern_match(buf, path);
+}
+
+static int expand_cb(const char *root, const char *path, void *userdata) {
+        ExpandState *st = userdata;
+        unsigned depth = path_depth(path);
+        int r;
+
+        if (policy_pattern_match(st->glob, path)) {
+                r = strv_push(&st->paths, &st->n_paths, path);
+                if (r < 0)
+                        return r;
+        }
+        if (!st->deep && (depth >= st->glob_depth || !glob_prefix_matches(st->glob, path, depth)))
+                return 1;       /* nothing below this one can match */
+
+        /* A later mkdir below this directory could create a match. */
+        r = strv_push(&st->dirs, &st->n_dirs, path);
+        return r < 0 ? r : 0;
+}
+
+/* The deepest existing directory above every possible match: the part of
+ * the glob before its first glob character, cut at a '/', and for a plain
+ * path its parent (so that its creation is seen). */
+static char *glob_walk_start(const char *cg_root, const char *glob) {
+        char *start = strdup(glob);
+        char *g, *slash;
+
+        if (!start)
+                return NULL;
+        g = strpbrk(start, "*?[");
+        if (g)
+                *g = 0;
+        slash = strrchr(start, '/');
+        if (slash == start)
+                start[1] = 0;
+        else if (slash)
+                *slash = 0;
+
+        while (!streq(start, "/") && cg_file_exists(cg_root, start, NULL) <= 0) {
+                slash = strrchr(start, '/');
+                if (slash == start)
+                        start[1] = 0;
+                else
+                        *slash = 0;
+        }
+        return start;
+}
+
+int monitor_glob_expand(const char *cg_root, const char *glob, char ***ret_paths, char ***ret_watch_dirs) {
+        ExpandState st = { .glob = glob };
+        _cleanup_free_ char *start = NULL;
+        int r;
+
+        if (glob[0] != '/')
+                return -EINVAL;
+
+        st.deep = strstr(glob, "**");
+        st.glob_depth = path_depth(glob);
+
+        start = glob_walk_start(cg_root, glob);
+        if (!start)
+                return -ENOMEM;
+
+        /* The ancestors of the start too: if the start itself is removed
+         * and created again (a slice stopped and started), that is where
+         * its creation shows. */
+        r = 0;
+        for (_cleanup_free_ char *up = strdup(start); r >= 0;) {
+                char *slash;
+
+                if (!up) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (streq(up, "/"))
+                        break;
+                slash = strrchr(up, '/');
+                if (slash == up)
+                        up[1] = 0;
+                else
+                        *slash = 0;
+                r = strv_push(&st.dirs, &st.n_dirs, up);
+        }
+        if (r >= 0)
+                r = cg_walk(cg_root, start, expand_cb, &st);
+        if (r >= 0 || ERRNO_IS_VANISHED(r)) {
+                r = 0;
+                if (!st.paths)
+                        st.paths = calloc(1, sizeof(char *));
+                if (!st.dirs)
+                        st.dirs = calloc(1, sizeof(char *));
+                if (!st.paths || !st.dirs)
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                strv_free(st.paths);
+                strv_free(st.dirs);
+                return r;
+        }
+
+        *ret_paths = st.paths;
+        if (ret_watch_dirs)
+                *ret_watch_dirs = st.dirs;
+        else
+                strv_free(st.dirs);
+        return 0;
+}

@@ -1,3 +1,107 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* monitor: the set of watched cgroups (placeholder until written). */
+
+/* monitor: the watch on one cgroup — its PSI triggers (one fd per level,
+ * EPOLLPRI), its memory.events (inotify), the armed fast polling of
+ * DESIGN §5, and MemoryHighGuard=. It turns what the kernel says into level
+ * events for the manager. It never chooses a victim and never kills.
+ *
+ * Also here: expanding a [Monitor] Cgroup= glob into concrete cgroups, and
+ * the pure arithmetic of polling and stale-event checks (tested alone). */
+
+#include <systemd/sd-event.h>
+
+#include "cgroupfs.h"
+#include "config.h"
+#include "psi.h"
+#include "report.h"
+
+typedef enum Level {
+        LEVEL_NONE,
+        LEVEL_MEDIUM,
+        LEVEL_CRITICAL,
+} Level;
+const char *level_to_string(Level l);
+
+/* The lowest adj that may be killed at this level (lmkd's min_score_adj). */
+int level_min_adj(const MonitorConfig *mc, Level l);
+
+typedef struct PsiSample {
+        usec_t time;            /* CLOCK_MONOTONIC */
+        uint64_t total[2];      /* indexed by PsiKind: some, full (usec) */
+} PsiSample;
+
+/* Whether a trigger's condition holds between two samples: the stall of the
+ * trigger's kind grew by at least stall_usec, over a span that is not longer
+ * than the trigger's window (the kernel's own semantic). */
+bool psi_samples_cross(const PsiSample *older, const PsiSample *newer, const PsiTrigger *t);
+
+/* A trigger event is stale when the monitor looked recently (within the
+ * trigger's window) and almost no stall of that kind happened since: the
+ * kernel's window still holds stalls that were already acted on (e.g. the
+ * ones that led to the last kill). "Almost no" = less than a tenth of the
+ * trigger's stall threshold. */
+bool psi_event_is_stale(const PsiSample *last, const PsiSample *now, const PsiTrigger *t);
+
+/* Headroom below a limit in permyriad: (limit - used) / limit. */
+unsigned headroom_permyriad(uint64_t limit, uint64_t used);
+
+typedef struct Monitor Monitor;
+
+/* Called on the event loop. trigger is a readable description of what fired:
+ * "some 10% 2s", "memory.events max", "MinAvailable 2%". */
+typedef void (*monitor_level_cb)(Monitor *mon, Level level, ReportReason reason, const char *trigger,
+                                 void *userdata);
+/* Called for each new kernel OOM kill seen in memory.events (oom_kill grew). */
+typedef void (*monitor_oom_kill_cb)(Monitor *mon, uint64_t new_kills, uint64_t total,
+                                    void *userdata);
+/* Called when the cgroup is gone (EPOLLERR, or memory.events vanished). The
+ * callback may free the monitor. */
+typedef void (*monitor_gone_cb)(Monitor *mon, void *userdata);
+
+typedef struct MonitorCallbacks {
+        monitor_level_cb level;
+        monitor_oom_kill_cb oom_kill;
+        monitor_gone_cb gone;
+        void *userdata;
+} MonitorCallbacks;
+
+typedef struct MonitorEnv {
+        sd_event *event;
+        const char *cg_root;
+        const char *proc_root;
+        const Config *config;           /* for PollInterval/Duration, MinAvailable */
+        bool have_memory_controller;
+        bool have_sys_resource;
+} MonitorEnv;
+
+/* Start watching cgroup (a concrete path) under the rules of mc. Triggers
+ * that cannot be armed are logged once and left out; a monitor with neither
+ * a trigger nor a memory.events watch is an error (-EOPNOTSUPP).
+ * env, mc and cbs must outlive the monitor. */
+int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgroup,
+                const MonitorCallbacks *cbs, Monitor **ret);
+/* Stops watching, restores memory.high if MemoryHighGuard= changed it. NULL ok. */
+Monitor *monitor_free(Monitor *mon);
+
+const char *monitor_cgroup(const Monitor *mon);
+const MonitorConfig *monitor_config(const Monitor *mon);
+/* Re-point at a new MonitorConfig after a reload (same name and cgroup). */
+void monitor_set_config(Monitor *mon, const MonitorConfig *mc);
+unsigned monitor_n_triggers(const Monitor *mon);
+bool monitor_is_armed(const Monitor *mon);
+
+/* Take a pressure sample now (used to remember the state after a kill). */
+int monitor_sample(Monitor *mon, PsiSample *ret);
+/* After a kill in this monitor finished: forget the polling history (its
+ * window holds the stalls that led to the kill) and remember a fresh sample
+ * as the last look for stale checks. */
+void monitor_note_kill_done(Monitor *mon);
+/* Read the avg10 values for reports (0 when unreadable). */
+void monitor_pressure_avg10(const Monitor *mon, double *ret_some, double *ret_full);
+
+/* Expand a Cgroup= glob into the concrete cgroup paths that exist now
+ * (sorted), and the directories whose new children could match later (for
+ * inotify IN_CREATE watches). "/" expands to "/". */
+int monitor_glob_expand(const char *cg_root, const char *glob, char ***ret_paths,
+                        char ***ret_watch_dirs);

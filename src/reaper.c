@@ -16,6 +16,7 @@
 
 #include "cgroupfs.h"
 #include "pidfd-util.h"
+#include "log.h"
 #include "reaper.h"
 
 /* Processes found after the first signal round are children whose fork was
@@ -32,10 +33,6 @@
 #define KILL_TIMEOUT_ACCURACY_USEC (10 * USEC_PER_MSEC)
 
 #define PROC_ROOT "/proc"
-
-/* ERRNO_IS_VANISHED() takes either sign, so a count of 2 would read as
- * ENOENT: only ever ask it about errors. */
-#define VANISHED(r) ((r) < 0 && ERRNO_IS_VANISHED(r))
 
 /* A batch of pidfds for the worker; it owns the fds and closes them. */
 typedef struct MreleaseJob {
@@ -172,7 +169,7 @@ static int open_verified_pidfd(const char *cgroup, pid_t pid) {
 
         r = cg_pid_get_path(PROC_ROOT, pid, &path);
         if (r < 0)
-                return VANISHED(r) ? -ESRCH : r;
+                return ERRNO_IS_VANISHED(r) ? -ESRCH : r;
         if (!cg_path_is_below(path, cgroup))
                 return -ESRCH;
 
@@ -186,7 +183,7 @@ static int collect_cb(const char *root, const char *path, void *userdata) {
         int r;
 
         r = cg_read_procs(root, path, &pids, &n);
-        if (VANISHED(r))
+        if (ERRNO_IS_VANISHED(r))
                 return 1;       /* gone, and so are its children */
         if (r < 0)
                 return r;
@@ -276,7 +273,7 @@ static int victims_kill_rounds(Victims *v, const char *cg_root, const char *cgro
 
                 from = v->n;
                 r = victims_collect(v, cg_root, cgroup);
-                if (VANISHED(r))
+                if (ERRNO_IS_VANISHED(r))
                         break;
                 if (r < 0)
                         return r;
@@ -536,8 +533,11 @@ static void kill_dispatch(Kill *k) {
                         k->cb(r, &k->result, true, k->userdata);
         }
 
-        if (!k->finished || k->mrelease_pending)
+        if (!k->finished || k->mrelease_pending) {
+                log_debug("Reaper: %s not complete yet (%s).", k->result.cgroup,
+                          k->finished ? "process_mrelease still running" : "still populated");
                 return;
+        }
 
         if (!k->dry_run)
                 kill_measure_freed(k);
@@ -566,7 +566,7 @@ static int kill_check_empty(Kill *k) {
         int r;
 
         r = cg_read_events(k->cg_root, k->result.cgroup, &ev);
-        if (VANISHED(r))
+        if (ERRNO_IS_VANISHED(r))
                 return 1;
         if (r < 0)
                 return r;
@@ -578,12 +578,12 @@ static int on_cgroup_events(sd_event_source *s, const struct inotify_event *even
         int r;
 
         r = kill_check_empty(k);
-        if (r < 0) {
-                /* Not fatal: the timeout still bounds the wait. */
-                if (k->result.error == 0)
-                        k->result.error = r;
+        log_debug("Reaper: %s cgroup.events changed: %s.", k->result.cgroup,
+                  r < 0 ? "unreadable" : r > 0 ? "empty" : "still populated");
+        if (r < 0)
+                /* Not the kill's error: a later change or the timeout
+                 * settles it, and the kill itself was sent. */
                 return 0;
-        }
         if (r == 0)
                 return 0;
 
@@ -647,6 +647,8 @@ static int on_mrelease_done(sd_event_source *s, int fd, uint32_t revents, void *
 
                 /* The kill may have timed out or been cancelled meanwhile. */
                 k = reaper_find_seq(r, j->kill_seq);
+                log_debug("Reaper: process_mrelease batch of kill %" PRIu64 " done: %zu of %zu released%s.",
+                          j->kill_seq, j->n_released, j->n, k ? "" : " (kill already finished)");
                 if (k && k->mrelease_pending) {
                         k->mrelease_pending = false;
                         k->result.n_mreleased = j->n_released;
@@ -695,7 +697,7 @@ static int kill_send(Kill *k, Victims *v) {
         if (k->result.method_used == KILL_METHOD_CGROUP_KILL) {
                 /* Atomic against fork: the kernel kills the whole subtree. */
                 r = cg_write_file(k->cg_root, cgroup, "cgroup.kill", "1");
-                if (VANISHED(r)) {
+                if (ERRNO_IS_VANISHED(r)) {
                         k->result.vanished = true;
                         return 0;
                 }
@@ -715,7 +717,7 @@ static int kill_measure(Kill *k, const Victims *v) {
         r = cg_read_u64(k->cg_root, k->result.cgroup, "memory.current", &k->result.memory_before);
         if (r >= 0)
                 return 0;
-        if (!VANISHED(r))
+        if (!ERRNO_IS_VANISHED(r))
                 return r;
 
         /* No memory controller on this cgroup: what its processes map. */
@@ -763,7 +765,7 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
                 return -EBUSY;
 
         q = cg_read_events(req->cg_root, req->cgroup, &ev);
-        if (VANISHED(q))
+        if (ERRNO_IS_VANISHED(q))
                 return -ENOENT;
         if (q < 0)
                 return q;
@@ -785,7 +787,7 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
                 return -ENOMEM;
 
         q = resolve_method(req, &k->result.method_used);
-        if (VANISHED(q))
+        if (ERRNO_IS_VANISHED(q))
                 return -ENOENT;
         if (q < 0)
                 return q;
@@ -793,7 +795,7 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
         /* Before the kill: afterwards the processes are gone and their
          * numbers free for reuse. */
         q = victims_collect(&v, req->cg_root, req->cgroup);
-        if (VANISHED(q))
+        if (ERRNO_IS_VANISHED(q))
                 return -ENOENT;
         if (q < 0)
                 return q;
@@ -823,7 +825,7 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
                 return -ENOMEM;
         /* Watch before killing, or the last change could be missed. */
         q = sd_event_add_inotify(r->event, &k->inotify_source, events, IN_MODIFY, on_cgroup_events, k);
-        if (VANISHED(q))
+        if (ERRNO_IS_VANISHED(q))
                 return -ENOENT;
         if (q < 0)
                 return q;

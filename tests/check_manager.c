@@ -1,5 +1,251 @@
-/* placeholder until the module lands */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests for the decision arithmetic of monitor and manager: level
+ * floors, trigger crossing on samples, stale events, headroom, cooldown,
+ * rate limits, and Cgroup= glob expansion over a fake tree. */
+
+#include <check.h>
+
+#include "manager.h"
+#include "monitor.h"
 #include "test-util.h"
+
+static const PsiTrigger some_10pct_2s = { .kind = PSI_SOME, .stall_usec = 200000, .window_usec = 2000000 };
+static const PsiTrigger full_5pct_2s = { .kind = PSI_FULL, .stall_usec = 100000, .window_usec = 2000000 };
+
+START_TEST(test_level_floor) {
+        MonitorConfig mc = { .medium_min_adj = 200, .critical_min_adj = 0 };
+
+        ck_assert_int_eq(level_min_adj(&mc, LEVEL_MEDIUM), 200);
+        ck_assert_int_eq(level_min_adj(&mc, LEVEL_CRITICAL), 0);
+        /* Without pressure nothing is eligible, not even adj 1000. */
+        ck_assert_int_gt(level_min_adj(&mc, LEVEL_NONE), 1000);
+        ck_assert_str_eq(level_to_string(LEVEL_CRITICAL), "critical");
+        ck_assert_str_eq(level_to_string(LEVEL_MEDIUM), "medium");
+}
+END_TEST
+
+START_TEST(test_samples_cross) {
+        PsiSample a = { .time = 1000000, .total = { 5000000, 1000000 } };
+        PsiSample b = a;
+
+        /* 200ms of "some" stall within 1s: crosses some 10% 2s */
+        b.time = a.time + 1000000;
+        b.total[PSI_SOME] = a.total[PSI_SOME] + 200000;
+        ck_assert(psi_samples_cross(&a, &b, &some_10pct_2s));
+        /* one microsecond less does not */
+        b.total[PSI_SOME] -= 1;
+        ck_assert(!psi_samples_cross(&a, &b, &some_10pct_2s));
+        /* the kind matters: no "full" stall */
+        b.total[PSI_SOME] += 1;
+        ck_assert(!psi_samples_cross(&a, &b, &full_5pct_2s));
+        b.total[PSI_FULL] = a.total[PSI_FULL] + 100000;
+        ck_assert(psi_samples_cross(&a, &b, &full_5pct_2s));
+        /* a span longer than the window never counts, however much stall */
+        b.time = a.time + 2000001;
+        b.total[PSI_SOME] = a.total[PSI_SOME] + 2000000;
+        ck_assert(!psi_samples_cross(&a, &b, &some_10pct_2s));
+        /* counters going backwards (a new cgroup with the same path) */
+        b.time = a.time + 1000;
+        b.total[PSI_SOME] = 0;
+        ck_assert(!psi_samples_cross(&a, &b, &some_10pct_2s));
+        /* time going backwards */
+        ck_assert(!psi_samples_cross(&b, &a, &some_10pct_2s));
+}
+END_TEST
+
+START_TEST(test_stale_event) {
+        PsiSample last = { .time = 10000000, .total = { 1000000, 500000 } };
+        PsiSample now = last;
+
+        /* No look at all: trust the kernel. */
+        now.time = last.time + 500000;
+        ck_assert(!psi_event_is_stale(NULL, &now, &some_10pct_2s));
+        /* Looked 0.5s ago and nothing stalled since: the kernel's window
+         * still holds old stalls, the event is stale. */
+        ck_assert(psi_event_is_stale(&last, &now, &some_10pct_2s));
+        /* A little stall (below a tenth of the threshold) is still stale. */
+        now.total[PSI_SOME] = last.total[PSI_SOME] + 19999;
+        ck_assert(psi_event_is_stale(&last, &now, &some_10pct_2s));
+        /* A tenth of the threshold or more is fresh pressure. */
+        now.total[PSI_SOME] = last.total[PSI_SOME] + 20000;
+        ck_assert(!psi_event_is_stale(&last, &now, &some_10pct_2s));
+        /* The last look is older than the window: cannot judge, not stale. */
+        now.total[PSI_SOME] = last.total[PSI_SOME];
+        now.time = last.time + 2000001;
+        ck_assert(!psi_event_is_stale(&last, &now, &some_10pct_2s));
+        /* Stale is judged on the trigger's own kind. */
+        now.time = last.time + 100000;
+        now.total[PSI_SOME] = last.total[PSI_SOME] + 1000000;
+        ck_assert(psi_event_is_stale(&last, &now, &full_5pct_2s));
+}
+END_TEST
+
+START_TEST(test_headroom) {
+        ck_assert_uint_eq(headroom_permyriad(1000, 0), 10000);
+        ck_assert_uint_eq(headroom_permyriad(1000, 980), 200);
+        ck_assert_uint_eq(headroom_permyriad(1000, 1000), 0);
+        ck_assert_uint_eq(headroom_permyriad(1000, 5000), 0);
+        ck_assert_uint_eq(headroom_permyriad(0, 0), 0);
+        /* huge limits do not overflow */
+        ck_assert_uint_eq(headroom_permyriad(UINT64_MAX - 1, 0), 10000);
+        ck_assert_uint_eq(headroom_permyriad(UINT64_MAX - 1, (UINT64_MAX - 1) / 2), 5000);
+        /* 24 GiB with 400 MiB available: 1.62% */
+        uint64_t total = 24ULL << 30;
+        ck_assert_uint_eq(headroom_permyriad(total, total - (400ULL << 20)), 162);
+}
+END_TEST
+
+START_TEST(test_cooldown) {
+        const usec_t delay = 2 * USEC_PER_SEC;
+
+        ck_assert(!cooldown_active(0, delay, 5 * USEC_PER_SEC));   /* never killed */
+        ck_assert(cooldown_active(10 * USEC_PER_SEC, delay, 10 * USEC_PER_SEC));
+        ck_assert(cooldown_active(10 * USEC_PER_SEC, delay, 12 * USEC_PER_SEC - 1));
+        ck_assert(!cooldown_active(10 * USEC_PER_SEC, delay, 12 * USEC_PER_SEC));
+        ck_assert(!cooldown_active(10 * USEC_PER_SEC, 0, 10 * USEC_PER_SEC));    /* PostKillDelay=0 */
+}
+END_TEST
+
+START_TEST(test_ratelimit) {
+        usec_t last = 0;
+        const usec_t iv = NOTHING_ELIGIBLE_INTERVAL_USEC;
+
+        ck_assert(ratelimit_pass(&last, iv, 100));
+        ck_assert(!ratelimit_pass(&last, iv, 101));
+        ck_assert(!ratelimit_pass(&last, iv, 100 + iv - 1));
+        ck_assert(ratelimit_pass(&last, iv, 100 + iv));
+        ck_assert_uint_eq(last, 100 + iv);
+}
+END_TEST
+
+static char *tree;
+
+static void tree_setup(void) {
+        tree = test_mkdtemp();
+        ck_assert_ptr_nonnull(tree);
+        ck_assert_int_eq(test_mkdir_p(tree, "init.scope"), 0);
+        ck_assert_int_eq(test_mkdir_p(tree, "system.slice/nginx.service"), 0);
+        ck_assert_int_eq(test_mkdir_p(tree, "user.slice/user-1000.slice/user@1000.service/app.slice/a.scope"), 0);
+        ck_assert_int_eq(test_mkdir_p(tree, "user.slice/user-1000.slice/session-2.scope"), 0);
+        ck_assert_int_eq(test_mkdir_p(tree, "user.slice/user-1001.slice/user@1001.service"), 0);
+        ck_assert_int_eq(test_mkdir_p(tree, "user.slice/other.slice/user@9.service"), 0);
+        ck_assert_int_eq(test_write(tree, "system.slice/nginx.service/cgroup.procs", "1\n"), 0);
+}
+
+static void tree_teardown(void) {
+        test_rm_rf(tree);
+        free(tree);
+}
+
+static bool strv_contains(char **l, const char *s) {
+        for (; l && *l; l++)
+                if (streq(*l, s))
+                        return true;
+        return false;
+}
+
+static size_t strv_len(char **l) {
+        size_t n = 0;
+
+        for (; l && *l; l++)
+                n++;
+        return n;
+}
+
+START_TEST(test_glob_root) {
+        _cleanup_strv_free_ char **paths = NULL, **dirs = NULL;
+
+        ck_assert_int_eq(monitor_glob_expand(tree, "/", &paths, &dirs), 0);
+        ck_assert_uint_eq(strv_len(paths), 1);
+        ck_assert_str_eq(paths[0], "/");
+        /* the root never appears later: nothing to watch */
+        ck_assert_uint_eq(strv_len(dirs), 0);
+}
+END_TEST
+
+START_TEST(test_glob_users) {
+        _cleanup_strv_free_ char **paths = NULL, **dirs = NULL;
+
+        ck_assert_int_eq(monitor_glob_expand(tree, "/user.slice/user-*.slice/user@*.service", &paths, &dirs), 0);
+        ck_assert_uint_eq(strv_len(paths), 2);
+        ck_assert_str_eq(paths[0], "/user.slice/user-1000.slice/user@1000.service");
+        ck_assert_str_eq(paths[1], "/user.slice/user-1001.slice/user@1001.service");
+        /* watched: the parents where a new match could be created, and not
+         * the directories that can never lead to one */
+        ck_assert(strv_contains(dirs, "/user.slice"));
+        ck_assert(strv_contains(dirs, "/user.slice/user-1000.slice"));
+        ck_assert(strv_contains(dirs, "/user.slice/user-1001.slice"));
+        ck_assert(!strv_contains(dirs, "/user.slice/other.slice"));
+        ck_assert(!strv_contains(dirs, "/user.slice/user-1000.slice/user@1000.service"));
+        ck_assert(!strv_contains(dirs, "/system.slice"));
+}
+END_TEST
+
+START_TEST(test_glob_missing_literal) {
+        _cleanup_strv_free_ char **paths = NULL, **dirs = NULL;
+
+        /* A slice that does not exist yet: no match, but its nearest
+         * existing ancestor is watched so its creation is seen. */
+        ck_assert_int_eq(monitor_glob_expand(tree, "/batch.slice", &paths, &dirs), 0);
+        ck_assert_uint_eq(strv_len(paths), 0);
+        ck_assert(strv_contains(dirs, "/"));
+
+        strv_free(paths);
+        strv_free(dirs);
+        ck_assert_int_eq(monitor_glob_expand(tree, "/machine.slice/libpod-*.scope", &paths, &dirs), 0);
+        ck_assert_uint_eq(strv_len(paths), 0);
+        ck_assert(strv_contains(dirs, "/"));
+}
+END_TEST
+
+START_TEST(test_glob_literal_and_deep) {
+        _cleanup_strv_free_ char **paths = NULL, **dirs = NULL;
+
+        ck_assert_int_eq(monitor_glob_expand(tree, "/system.slice", &paths, &dirs), 0);
+        ck_assert_uint_eq(strv_len(paths), 1);
+        ck_assert_str_eq(paths[0], "/system.slice");
+
+        strv_free(paths);
+        strv_free(dirs);
+        paths = dirs = NULL;
+        ck_assert_int_eq(monitor_glob_expand(tree, "/user.slice/**/app.slice", &paths, &dirs), 0);
+        ck_assert(strv_contains(paths, "/user.slice/user-1000.slice/user@1000.service/app.slice"));
+        ck_assert(!strv_contains(paths, "/user.slice/user-1000.slice/session-2.scope"));
+
+        /* not a path */
+        ck_assert_int_eq(monitor_glob_expand(tree, "nginx.service", &paths, &dirs), -EINVAL);
+}
+END_TEST
+
+static Suite *manager_suite(void) {
+        Suite *s = suite_create("manager");
+        TCase *tc;
+
+        tc = tcase_create("arithmetic");
+        tcase_add_test(tc, test_level_floor);
+        tcase_add_test(tc, test_samples_cross);
+        tcase_add_test(tc, test_stale_event);
+        tcase_add_test(tc, test_headroom);
+        tcase_add_test(tc, test_cooldown);
+        tcase_add_test(tc, test_ratelimit);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("glob");
+        tcase_add_checked_fixture(tc, tree_setup, tree_teardown);
+        tcase_add_test(tc, test_glob_root);
+        tcase_add_test(tc, test_glob_users);
+        tcase_add_test(tc, test_glob_missing_literal);
+        tcase_add_test(tc, test_glob_literal_and_deep);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
 int main(void) {
-        return 77;
+        SRunner *sr = srunner_create(manager_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_ENV);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? 0 : 1;
 }

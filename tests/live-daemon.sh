@@ -1,3 +1,312 @@
 #!/bin/bash
-# placeholder until written
-exit 77
+# cgreapd end to end against a fake cgroup tree on tmpfs whose cgroup.procs
+# list real processes. The test plays the kernel: it bumps memory.events
+# (inotify works on tmpfs) and, once a victim's processes are really dead,
+# empties its cgroup.procs and writes "populated 0" to cgroup.events.
+# The processes live in real cgroups of the same paths under the host's
+# cgroup2 mount, because the reaper checks /proc/PID/cgroup after opening a
+# pidfd (that is what makes it immune to pid reuse).
+# Real: the processes, the kills (Method=pidfd), the daemon's event loop and
+# its PSI triggers on /proc/pressure/memory (armed, never fired: no memory
+# pressure is ever created here), reload by SIGHUP, and its idle cost.
+. "${top_srcdir:?}/tests/lib.sh"
+
+require_root
+require_cgroup2
+[ -x "${CGREAPD:-}" ] || fail "CGREAPD is not set to the built cgreapd"
+[ -r /proc/pressure/memory ] || skip "no /proc/pressure/memory (kernel without PSI)"
+
+base=/dev/shm
+[ -d "$base" ] || base=${TMPDIR:-/tmp}
+WORK=$(mktemp -d "$base/cgreap-live-daemon-XXXXXX")
+FAKE=$WORK/cg
+CONF=$WORK/conf
+LOG=$WORK/cgreapd.log
+DAEMON=
+declare -A PIDS=()
+P=/cgreap-live-$$.slice # every cgroup of the test, fake and real, is below this
+REAL=$CG2         # real cgroups are made only below $P
+
+cleanup() {
+        [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
+        for p in "${PIDS[@]}"; do kill -9 $p 2>/dev/null; done
+        wait 2>/dev/null
+        if [ -d "$REAL$P" ]; then
+                find "$REAL$P" -depth -type d | while read -r d; do
+                        for i in 1 2 3 4 5; do rmdir "$d" 2>/dev/null && break; sleep 0.2; done
+                done
+        fi
+        if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# ---- the fake kernel ----
+
+mkcg() {        # mkcg PATH
+        mkdir -p "$FAKE$1"
+        case $1 in "$P"*) mkdir -p "$REAL$1" ;; esac
+        printf 'populated 0\nfrozen 0\n' > "$FAKE$1/cgroup.events"
+        : > "$FAKE$1/cgroup.procs"
+}
+
+# spawn PATH [OOM_SCORE_ADJ]: a real sleeping process listed in PATH.
+spawn() {
+        local adj=${2:-0} pid
+        bash -c "echo $adj > /proc/self/oom_score_adj; exec sleep 1000" &
+        pid=$!
+        echo "$pid" > "$REAL$1/cgroup.procs"
+        echo "$pid" >> "$FAKE$1/cgroup.procs"
+        printf 'populated 1\nfrozen 0\n' > "$FAKE$1/cgroup.events"
+        PIDS["$1#$pid"]=$pid
+}
+
+pids_of() { cat "$FAKE$1/cgroup.procs"; }
+
+alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; }
+
+# bump KEY: memory.events KEY += 1 on /test.slice
+bump() {
+        local f=$FAKE$P/test.slice/memory.events
+        awk -v k="$1" '$1 == k { $2 = $2 + 1 } { print }' "$f" > "$f.new"
+        cat "$f.new" > "$f"     # rewrite in place: IN_MODIFY on the watched file
+        rm -f "$f.new"
+}
+
+# Wait until every process of PATH is dead, then do what the kernel does.
+settle() {
+        local cg=$1 p i
+        for i in $(seq 100); do
+                local left=0
+                for p in $(pids_of "$cg"); do alive "$p" && left=1; done
+                [ $left = 0 ] && break
+                sleep 0.1
+        done
+        for p in $(pids_of "$cg"); do alive "$p" && fail "$cg: process $p is still alive"; done
+        : > "$FAKE$cg/cgroup.procs"
+        printf 'populated 0\nfrozen 0\n' > "$FAKE$cg/cgroup.events"
+}
+
+wait_log() {    # wait_log PATTERN [SECONDS]
+        local i
+        for i in $(seq $(( ${2:-10} * 10 ))); do
+                grep -qE -- "$1" "$LOG" && return 0
+                sleep 0.1
+        done
+        echo "---- cgreapd log ----" >&2; cat "$LOG" >&2
+        fail "timed out waiting for log line matching: $1"
+}
+
+count_log() { grep -cE -- "$1" "$LOG" || true; }
+
+start_daemon() {
+        : > "$LOG"
+        "$CGREAPD" --root="$CONF" --cgroup-root="$FAKE" --log-level=debug "$@" 2>"$LOG" &
+        DAEMON=$!
+        wait_log "Monitoring $P/test.slice \\(monitor test\\)"
+        wait_log 'Monitoring / \(monitor system\): 3 PSI triggers'
+        sleep 0.3
+}
+
+stop_daemon() {
+        kill -TERM "$DAEMON"
+        wait "$DAEMON"; local rc=$?
+        DAEMON=
+        [ $rc = 0 ] || fail "cgreapd exited with $rc after SIGTERM, expected 0"
+}
+
+field() {       # field RECORD_LINE NAME -> value
+        sed -nE "s/.* CGREAP_$2=(\"[^\"]*\"|[^ ]*).*/\1/p" <<<"$1" | tr -d '"'
+}
+
+expect_field() {        # expect_field LINE NAME VALUE
+        local v; v=$(field "$1" "$2")
+        [ "$v" = "$3" ] || fail "CGREAP_$2 is '$v', expected '$3' in: $1"
+}
+
+# ---- the tree and the config ----
+
+mkdir -p "$FAKE" "$CONF/etc/cgreap/cgreap.conf.d"
+echo "cpu io memory pids" > "$FAKE/cgroup.controllers"
+: > "$FAKE/cgroup.procs"
+mkcg /init.scope
+mkcg "$P"
+mkcg $P/test.slice
+printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE$P/test.slice/memory.events"
+for s in hog batch web db omit; do mkcg $P/test.slice/$s.service; done
+setfattr -n user.oomd_omit -v 1 "$FAKE$P/test.slice/omit.service" 2>/dev/null ||
+        skip "no user.* xattrs on $base"
+
+spawn $P/test.slice/hog.service 900       # no rule: adj from oom_score_adj
+spawn $P/test.slice/batch.service         # rule 800, two processes
+spawn $P/test.slice/batch.service
+spawn $P/test.slice/web.service           # rule 100: only at critical
+spawn $P/test.slice/db.service            # rule -1000
+spawn $P/test.slice/omit.service          # rule 900 but user.oomd_omit
+
+cat > "$CONF/etc/cgreap/cgreap.conf" <<EOF
+[Kill]
+Method=pidfd
+PostKillDelay=0
+KillTimeout=5s
+
+[Monitor system]
+Cgroup=/
+
+[Monitor test]
+Cgroup=$P/test.slice
+EOF
+cat > "$CONF/etc/cgreap/cgreap.conf.d/50-test.conf" <<EOF
+[Priority]
+$P/test.slice/batch.service = 800
+web.service = 100
+db.service = -1000
+omit.service = 900
+EOF
+
+# ---- 1. kills in priority order on memory.events ----
+
+start_daemon
+grep -q 'no memory controller' "$LOG" && fail "fake tree has memory in cgroup.controllers, daemon says otherwise"
+
+hog=$(pids_of $P/test.slice/hog.service)
+bump max
+wait_log 'Killed hog.service'
+settle $P/test.slice/hog.service
+wait_log 'Reclaimed hog.service'
+kill_line=$(grep -E '^Killed hog.service' "$LOG" | head -1)
+expect_field "$kill_line" CGROUP $P/test.slice/hog.service
+expect_field "$kill_line" UNIT hog.service
+expect_field "$kill_line" ADJ 900
+expect_field "$kill_line" ADJ_SOURCE oom_score_adj
+expect_field "$kill_line" REASON memory-events
+expect_field "$kill_line" MONITOR test
+expect_field "$kill_line" MONITOR_CGROUP $P/test.slice
+expect_field "$kill_line" TRIGGER "memory.events max"
+expect_field "$kill_line" METHOD pidfd
+expect_field "$kill_line" PIDS 1
+expect_field "$kill_line" DRY_RUN 0
+id=$(field "$kill_line" KILL_ID)
+[ -n "$id" ] || fail "kill record has no CGREAP_KILL_ID: $kill_line"
+for f in PRESSURE_SOME_AVG10 PRESSURE_FULL_AVG10 MEMORY_BYTES SWAP_BYTES; do
+        [ -n "$(field "$kill_line" $f)" ] || fail "kill record lacks CGREAP_$f: $kill_line"
+done
+rec_line=$(grep -E '^Reclaimed hog.service' "$LOG" | head -1)
+expect_field "$rec_line" KILL_ID "$id"
+for f in MRELEASE FREED_BYTES EMPTY_USEC; do
+        [ -n "$(field "$rec_line" $f)" ] || fail "reclaimed record lacks CGREAP_$f: $rec_line"
+done
+alive "$hog" && fail "hog.service process $hog survived"
+pass "memory.events max killed the highest adj (hog.service, adj 900 from oom_score_adj)"
+
+for p in $(pids_of $P/test.slice/batch.service) $(pids_of $P/test.slice/web.service) \
+         $(pids_of $P/test.slice/db.service) $(pids_of $P/test.slice/omit.service); do
+        alive "$p" || fail "process $p died with hog.service"
+done
+
+bump oom
+wait_log 'Killed batch.service'
+settle $P/test.slice/batch.service
+wait_log 'Reclaimed batch.service'
+expect_field "$(grep -E '^Killed batch.service' "$LOG")" PIDS 2
+expect_field "$(grep -E '^Killed batch.service' "$LOG")" ADJ_SOURCE "rule 50-test.conf:2"
+pass "memory.events oom killed both processes of batch.service (adj 800, rule 50-test.conf:2)"
+
+bump max
+wait_log 'Killed web.service'
+settle $P/test.slice/web.service
+wait_log 'Reclaimed web.service'
+pass "web.service (adj 100) killed at critical level"
+
+bump max
+wait_log 'nothing killed'
+for cg in db omit; do
+        for p in $(pids_of $P/test.slice/$cg.service); do
+                alive "$p" || fail "protected $cg.service process $p was killed"
+        done
+done
+[ "$(count_log '^Killed ')" = 3 ] || fail "expected exactly 3 kills, log has $(count_log '^Killed ')"
+pass "db.service (rule -1000) and omit.service (user.oomd_omit) survive; 'nothing eligible' reported"
+
+# ---- 2. idle: no wake-ups while calm ----
+
+ctx() { awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$DAEMON/status"; }
+# The last memory.events change armed fast polling; it ends PollDuration
+# (2s) after the last pressure. Calm starts there.
+for i in $(seq 100); do
+        [ "$(grep -E 'armed, polling|calm again, disarmed' "$LOG" | tail -1 | grep -c 'calm again')" = 1 ] && break
+        sleep 0.1
+done
+grep -E 'armed, polling|calm again, disarmed' "$LOG" | tail -1 | grep -q 'calm again' ||
+        fail "fast polling was never disarmed after the pressure ended"
+sleep 0.5
+before=$(ctx)
+sleep 10
+after=$(ctx)
+echo "idle: voluntary context switches $before -> $after over 10s"
+[ "$after" -le "$before" ] || fail "cgreapd woke up $((after - before)) times in 10s of calm"
+pass "idle for 10s without a single wake-up"
+
+# ---- 3. reload: a broken config is refused, a good one is used ----
+
+# late.service has no rule (adj 0, eligible at critical). The broken drop-in
+# would protect it on its line 2 and fails on line 3: if any of it were
+# applied, late.service would survive the next pressure.
+mkcg $P/test.slice/late.service
+spawn $P/test.slice/late.service
+late=$(pids_of $P/test.slice/late.service)
+printf '[Priority]\nlate.service = -1000\nlate2.service = lots\n' > "$CONF/etc/cgreap/cgreap.conf.d/60-late.conf"
+kill -HUP "$DAEMON"
+wait_log "60-late.conf:3: "
+wait_log 'Refusing the new configuration'
+bump max
+wait_log 'Killed late.service'
+settle $P/test.slice/late.service
+wait_log 'Reclaimed late.service'
+alive "$late" && fail "late.service survived"
+pass "broken reload refused with file:line; the old rules stay whole (late.service killed)"
+
+mkcg $P/test.slice/late2.service
+spawn $P/test.slice/late2.service
+late2=$(pids_of $P/test.slice/late2.service)
+printf '[Priority]\nlate2.service = -1000\n' > "$CONF/etc/cgreap/cgreap.conf.d/60-late.conf"
+kill -HUP "$DAEMON"
+wait_log 'Configuration reloaded'
+n_before=$(count_log '^Killed ')
+n_nothing=$(count_log 'nothing killed')
+bump max
+for i in $(seq 50); do [ "$(count_log 'nothing killed')" -gt "$n_nothing" ] && break; sleep 0.1; done
+[ "$(count_log '^Killed ')" = "$n_before" ] || fail "a kill happened after the reload protected late2.service"
+alive "$late2" || fail "late2.service ($late2) was killed although the reload protected it"
+pass "good reload applied: late2.service (new rule -1000) survives the next pressure"
+
+stop_daemon
+pass "SIGTERM: clean exit 0"
+
+# ---- 4. dry run: decide and report, kill nothing ----
+
+mkcg $P/test.slice/dry.service
+spawn $P/test.slice/dry.service 500
+dry=$(pids_of $P/test.slice/dry.service)
+start_daemon --dry-run
+bump max
+wait_log 'Would kill dry.service'
+line=$(grep -E '^Would kill dry.service' "$LOG" | head -1)
+expect_field "$line" DRY_RUN 1
+sleep 1
+alive "$dry" || fail "dry run killed dry.service ($dry)"
+stop_daemon
+pass "--dry-run: record with CGREAP_DRY_RUN=1 and the victim still alive"
+
+# ---- 5. bad configuration at start: exit 1 with file:line ----
+
+printf '[Kill]\nMediumMinAdj=2000\n' > "$CONF/etc/cgreap/cgreap.conf.d/70-bad.conf"
+set +e
+"$CGREAPD" --root="$CONF" --cgroup-root="$FAKE" 2>"$WORK/bad.log"
+rc=$?
+set -e
+[ $rc = 1 ] || fail "invalid config: exit code $rc, expected 1"
+grep -q "70-bad.conf:2: " "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "no file:line in the error"; }
+rm -f "$CONF/etc/cgreap/cgreap.conf.d/70-bad.conf"
+pass "invalid config at start: exit 1 and '70-bad.conf:2:'"
+
+echo "all live daemon checks passed"
