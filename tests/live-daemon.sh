@@ -28,6 +28,8 @@ P=/cgreap-live-$$.slice # every cgroup of the test, fake and real, is below this
 REAL=$CG2         # real cgroups are made only below $P
 
 cleanup() {
+        local rc=$?
+        set +e
         [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
         for p in "${PIDS[@]}"; do kill -9 $p 2>/dev/null; done
         wait 2>/dev/null
@@ -37,6 +39,7 @@ cleanup() {
                 done
         fi
         if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+        exit $rc
 }
 trap cleanup EXIT
 
