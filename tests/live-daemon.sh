@@ -188,6 +188,7 @@ expect_field "$kill_line" TRIGGER "memory.events max"
 expect_field "$kill_line" METHOD pidfd
 expect_field "$kill_line" PIDS 1
 expect_field "$kill_line" DRY_RUN 0
+[ -n "$(field "$kill_line" DECISION_USEC)" ] || fail "kill record lacks CGREAP_DECISION_USEC: $kill_line"
 id=$(field "$kill_line" KILL_ID)
 [ -n "$id" ] || fail "kill record has no CGREAP_KILL_ID: $kill_line"
 for f in PRESSURE_SOME_AVG10 PRESSURE_FULL_AVG10 MEMORY_BYTES SWAP_BYTES; do
