@@ -266,6 +266,7 @@ static void on_level(Monitor *mon, Level level, ReportReason reason, const char 
                 .n_pids = node->n_procs,
                 .method = kill_method_to_string(m->config->method),
                 .dry_run = manager_dry_run(m),
+                .decision_usec = now_usec() - now,
         };
         if (e->mon)
                 monitor_pressure_avg10(e->mon, &k->report.pressure_some_avg10, &k->report.pressure_full_avg10);

@@ -34,6 +34,13 @@
 
 #define PROC_ROOT "/proc"
 
+/* Ample for a loop of process_mrelease() calls; ASan needs more. */
+#if defined(__SANITIZE_ADDRESS__)
+#define REAPER_WORKER_STACK_SIZE (1024 * 1024)
+#else
+#define REAPER_WORKER_STACK_SIZE (128 * 1024)
+#endif
+
 /* A batch of pidfds for the worker; it owns the fds and closes them. */
 typedef struct MreleaseJob {
         struct MreleaseJob *next;
@@ -419,7 +426,18 @@ static int worker_start(Reaper *r) {
         k = pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (k != 0)
                 return -k;
-        k = pthread_create(&r->thread, NULL, worker_main, r);
+        /* cgreapd mlockall()s itself, so every stack page is resident:
+         * the worker only makes syscalls and needs a fraction of the
+         * default 8 MiB. */
+        pthread_attr_t attr;
+        k = pthread_attr_init(&attr);
+        if (k != 0) {
+                (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+                return -k;
+        }
+        (void) pthread_attr_setstacksize(&attr, REAPER_WORKER_STACK_SIZE);
+        k = pthread_create(&r->thread, &attr, worker_main, r);
+        (void) pthread_attr_destroy(&attr);
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (k != 0)
                 return -k;

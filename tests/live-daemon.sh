@@ -28,6 +28,8 @@ P=/cgreap-live-$$.slice # every cgroup of the test, fake and real, is below this
 REAL=$CG2         # real cgroups are made only below $P
 
 cleanup() {
+        local rc=$?
+        set +e
         [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
         for p in "${PIDS[@]}"; do kill -9 $p 2>/dev/null; done
         wait 2>/dev/null
@@ -37,6 +39,7 @@ cleanup() {
                 done
         fi
         if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+        exit $rc
 }
 trap cleanup EXIT
 
@@ -185,6 +188,7 @@ expect_field "$kill_line" TRIGGER "memory.events max"
 expect_field "$kill_line" METHOD pidfd
 expect_field "$kill_line" PIDS 1
 expect_field "$kill_line" DRY_RUN 0
+[ -n "$(field "$kill_line" DECISION_USEC)" ] || fail "kill record lacks CGREAP_DECISION_USEC: $kill_line"
 id=$(field "$kill_line" KILL_ID)
 [ -n "$id" ] || fail "kill record has no CGREAP_KILL_ID: $kill_line"
 for f in PRESSURE_SOME_AVG10 PRESSURE_FULL_AVG10 MEMORY_BYTES SWAP_BYTES; do
