@@ -186,6 +186,9 @@ def analyze_rep(scenario, agent, d):
                 if x[0] >= first["t"] and (x[c] < 0 or x[c] <= FREED_SHARE * m0):
                     r["freed_s"] = (x[0] - first["t"]) / 1e6
                     break
+    # The observer runs SCHED_FIFO and mlocked, yet under thrashing the
+    # emulated guest can stop it too: its longest gap says how blind it was.
+    r["observer_gap_ms"] = max((b[0] - a[0] for a, b in zip(ep, ep[1:])), default=0) / 1000
     if ep:
         r["psi_full_s"] = (ep[-1][col["global_full_us"]] - ep[0][col["global_full_us"]]) / 1e6
         r["psi_some_s"] = (ep[-1][col["global_some_us"]] - ep[0][col["global_some_us"]]) / 1e6
@@ -387,7 +390,7 @@ def main():
 
     os.makedirs(args.results, exist_ok=True)
     keys = ["scenario", "agent", "rep", "end", "oom_kills", "killed", "onset_s", "first_kill_s", "onset_to_kill_s",
-            "freed_s", "stall_ms", "psi_full_s", "psi_some_s", "web_alive", "episode_s",
+            "freed_s", "stall_ms", "psi_full_s", "psi_some_s", "web_alive", "episode_s", "observer_gap_ms",
             "cpu_ms", "ctxsw", "rss_kb", "vmlck_kb"]
     with open(os.path.join(args.results, "reps.tsv"), "w") as f:
         f.write("\t".join(keys) + "\n")

@@ -22,6 +22,9 @@ CG=/sys/fs/cgroup
 T=/sys/kernel/tracing
 U=/run/systemd/system
 mkdir -p "$R"
+# The observer (this script, the sampler) must outlive every kill: agents
+# and the kernel choose among the workloads only.
+echo -1000 >/proc/self/oom_score_adj
 exec > >(tee -a "$R/bench.log") 2>&1
 
 say() { echo "bench[$agent/$scenario] $(cut -d' ' -f1 /proc/uptime)s: $*"; }
@@ -227,6 +230,8 @@ pressure_rep() {
 	wait_until 90 holds bench-web.service "$WEB_MB" || say "web did not reach ${WEB_MB}M"
 	wait_until 90 holds bench-batch.service "$BATCH_MB" || say "batch did not reach ${BATCH_MB}M"
 	sleep 3
+	# What systemd-oomd watches (evidence that it was configured right).
+	[ "$agent" = systemd-oomd ] && oomctl >"$d/oomctl.txt" 2>&1
 
 	"$B/benchtool" sample "$d/samples.tsv" 20 psi:global:/proc/pressure/memory mem \
 		"psi:scope:$SCOPE_PSI" \
