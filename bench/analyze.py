@@ -104,11 +104,13 @@ def trace_events(path, pids):
                 victims[int(f_["pid"])] = t
             elif ev == "signal_generate":
                 pid = int(f_["pid"])
-                if pid in pids:
-                    sigs.append({"t": t, "sig": int(f_["sig"]), "unit": pids[pid], "comm": comm})
+                # benchtool names its processes after their unit, so a
+                # process that died before its pid was noted is known too.
+                unit = pids.get(pid) or (f_["comm"][6:] if f_["comm"].startswith("bench-") else None)
+                if unit:
+                    sigs.append({"t": t, "sig": int(f_["sig"]), "unit": unit, "comm": comm, "pid": pid})
     for s in sigs:
-        pid = [p for p, u in pids.items() if u == s["unit"]]
-        kt = [victims[p] for p in pid if p in victims]
+        kt = [victims[s["pid"]]] if s["pid"] in victims else []
         who = killer_of(s["comm"])
         if kt and abs(kt[0] - s["t"]) < 200_000 and s["sig"] == 9:
             who = "kernel"

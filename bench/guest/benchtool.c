@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* benchtool: the workload and the observer of cgreap's benchmarks, one small
- * static-free C program so that every agent is measured by the same code.
+ * C program so that every agent is measured by the same code.
  * Built on the host (baseline x86-64: no -march=native, the guest CPU is
  * qemu64) and shipped into the guest with the benchmark payload.
  *
  *   benchtool probe  NAME HOLD_MB OUTFILE   latency probe of the protected service
- *   benchtool grow   NAME SIZE_MB RATE_MBPS FILL   allocate at a rate, then hold
+ *   benchtool grow   NAME SIZE_MB RATE_MBPS FILL [busy]   allocate, then hold
  *   benchtool spin   NAME                   burn CPU forever
  *   benchtool sample OUTFILE INTERVAL_MS SPEC...   the observer (see below)
  *   benchtool now                           CLOCK_MONOTONIC in microseconds
@@ -140,7 +140,10 @@ static int cmd_probe(int argc, char **argv) {
  * it forever. FILL says what goes into each page: "touch" writes one byte (no
  * swap involved: only the allocation speed matters), "half" fills half of
  * each page with pseudo-random bytes so that zram compresses it about 2:1,
- * as real heap data would (a page of one repeated word costs zram nothing). */
+ * as real heap data would (a page of one repeated word costs zram nothing).
+ * "busy" keeps writing its pages once grown instead of sleeping: a process
+ * that is always runnable gets no sleeper's credit from the scheduler when
+ * it is killed, so at a low cpu.weight it really is starved of CPU. */
 static uint64_t xorshift(uint64_t *s) {
         uint64_t x = *s;
 
@@ -151,10 +154,11 @@ static uint64_t xorshift(uint64_t *s) {
 }
 
 static int cmd_grow(int argc, char **argv) {
-        if (argc != 4) {
-                fprintf(stderr, "usage: benchtool grow NAME SIZE_MB RATE_MBPS touch|half\n");
+        if (argc != 4 && !(argc == 5 && strcmp(argv[4], "busy") == 0)) {
+                fprintf(stderr, "usage: benchtool grow NAME SIZE_MB RATE_MBPS touch|half [busy]\n");
                 return 2;
         }
+        int busy = argc == 5;
         set_name(argv[0]);
         size_t len = parse_ul(argv[1], "size") * MIB;
         unsigned long rate = parse_ul(argv[2], "rate");
@@ -187,6 +191,9 @@ static int cmd_grow(int argc, char **argv) {
                                 sleep_us(due - t);
                 }
         }
+        while (busy)
+                for (size_t p = 0; p < len; p += PAGE)
+                        buf[p]++;
         for (;;)
                 pause();
 }
