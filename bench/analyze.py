@@ -188,6 +188,9 @@ def analyze_rep(scenario, agent, d):
                 if x[0] >= first["t"] and (x[c] < 0 or x[c] <= FREED_SHARE * m0):
                     r["freed_s"] = (x[0] - first["t"]) / 1e6
                     break
+            else:
+                # Still held when the observer stopped: at least this long.
+                r["not_freed_s"] = (rows[-1][0] - first["t"]) / 1e6
     # The observer runs SCHED_FIFO and mlocked, yet under thrashing the
     # emulated guest can stop it too: its longest gap says how blind it was.
     r["observer_gap_ms"] = max((b[0] - a[0] for a, b in zip(ep, ep[1:])), default=0) / 1000
@@ -246,6 +249,15 @@ def common(vals):
     return "; ".join(f"{k} ×{n}" for k, n in c.most_common())
 
 
+def freed_cell(rs):
+    known = [r for r in rs if r.get("freed_s") is not None]
+    held = [r["not_freed_s"] for r in rs if r.get("not_freed_s") is not None]
+    if not held:
+        return fmt([r.get("freed_s") for r in rs], 2)
+    cell = fmt([r["freed_s"] for r in known], 2) + f" [{len(known)}/{len(rs)}]; " if known else ""
+    return cell + f"**not freed** in {len(held)}/{len(rs)} (still held {min(held):.0f}+ s later)"
+
+
 def pressure_table(reps, scenario, agents):
     lines = ["| agent | kernel OOM kills | killed, in order (by whom) | pressure onset → first kill (s) "
              "| kill → memory freed (s) | worst stall of the protected service (ms) | PSI full during the episode (s) "
@@ -257,7 +269,7 @@ def pressure_table(reps, scenario, agents):
             continue
         alive = sum(1 for r in rs if r["web_alive"])
         lines.append(f"| {AGENT_NAMES[a]} | {fmt([r['oom_kills'] for r in rs], 0)} | {common([r['killed'] for r in rs])} "
-                     f"| {fmt([r['onset_to_kill_s'] for r in rs], 2)} | {fmt([r['freed_s'] for r in rs], 2)} "
+                     f"| {fmt([r['onset_to_kill_s'] for r in rs], 2)} | {freed_cell(rs)} "
                      f"| {fmt([r['stall_ms'] for r in rs], 0)} | {fmt([r['psi_full_s'] for r in rs], 2)} "
                      f"| {alive}/{len(rs)} |")
     return "\n".join(lines)
@@ -392,7 +404,7 @@ def main():
 
     os.makedirs(args.results, exist_ok=True)
     keys = ["scenario", "agent", "rep", "end", "oom_kills", "killed", "onset_s", "first_kill_s", "onset_to_kill_s",
-            "freed_s", "stall_ms", "psi_full_s", "psi_some_s", "web_alive", "episode_s", "observer_gap_ms",
+            "freed_s", "not_freed_s", "stall_ms", "psi_full_s", "psi_some_s", "web_alive", "episode_s", "observer_gap_ms",
             "cpu_ms", "ctxsw", "rss_kb", "vmlck_kb"]
     with open(os.path.join(args.results, "reps.tsv"), "w") as f:
         f.write("\t".join(keys) + "\n")

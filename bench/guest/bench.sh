@@ -65,10 +65,10 @@ slice)  # everything in a slice at MemoryMax=400M; the hog needs 300M of it
 	WEB_MB=48 BATCH_MB=150 HOG_MB=300 LIMIT=45
 	WEB_SLICE=bench-limited.slice BATCH_SLICE=bench-limited.slice HOG_SLICE=bench-limited.slice
 	SCOPE_PSI=$CG/bench.slice/bench-limited.slice/memory.pressure ;;
-cpu)    # the victim has cpu.weight 1 beside two spinners and the hog at 10000
+cpu)    # the victim has cpu.weight 1 beside a spinner on each CPU and the hog at 10000
 	# batch keeps writing its pages (always runnable: no sleeper's credit
 	# when it is killed) and the spinners start once it holds its memory.
-	BATCH_MB=500 HOG_MB=1700 BATCH_WEIGHT=1 BUSY_WEIGHT=10000 SPINNERS=2 LIMIT=90 BATCH_HOLD=busy ;;
+	BATCH_MB=500 HOG_MB=1700 BATCH_WEIGHT=1 BUSY_WEIGHT=10000 SPINNERS=2 LIMIT=60 BATCH_HOLD=busy ;;
 idle) ;;
 *) say "unknown scenario $scenario"; exit 2 ;;
 esac
@@ -102,6 +102,9 @@ write_units() {
 	unit bench-batch.service "$BATCH_SLICE" "$BATCH_WEIGHT" "$B/benchtool grow bench-batch $BATCH_MB 0 touch $BATCH_HOLD"
 	unit bench-hog.service "$HOG_SLICE" "$BUSY_WEIGHT" "$B/benchtool grow bench-hog $HOG_MB $HOG_RATE $HOG_FILL"
 	unit bench-spin@.service bench.slice "$BUSY_WEIGHT" "$B/benchtool spin bench-spin"
+	# One spinner pinned to each CPU: wherever the victim runs, it shares
+	# its CPU with a task of 10000 times its weight.
+	echo "CPUAffinity=%i" >>"$U/bench-spin@.service"
 	unit bench-idle@.service bench.slice 100 "/bin/sleep infinity"
 	systemctl daemon-reload
 }
@@ -211,11 +214,24 @@ all_stop() {
 # The end of an episode: the hog is gone, or (slice, cpu) it holds all it
 # wanted and the preferred victim's memory is back.
 episode_over() {
-	is_active bench-hog.service || return 0
 	case $scenario in
-	slice | cpu) holds bench-hog.service "$HOG_MB" && ! is_active bench-batch.service ;;
-	*) return 1 ;;
+	slice) ! is_active bench-hog.service || { holds bench-hog.service "$HOG_MB" && ! is_active bench-batch.service; } ;;
+	# cpu: also until a killed batch has its memory back (or the limit):
+	# that is what the scenario measures.
+	cpu) { ! is_active bench-hog.service || holds bench-hog.service "$HOG_MB"; } && batch_settled ;;
+	*) ! is_active bench-hog.service ;;
 	esac
+}
+# The preferred victim is untouched, gone, or killed with its memory freed
+# (a starved process holds its memory until it gets the CPU to exit, unless
+# someone unmaps it for it).
+batch_settled() {
+	local pend
+	[ -d "/proc/$BATCH_PID" ] || return 0
+	pend=$(awk '$1 == "SigPnd:" || $1 == "ShdPnd:" { print $2 }' "/proc/$BATCH_PID/status" 2>/dev/null | paste -s -d ' ')
+	# SIGKILL is bit 9 (0x100), SIGTERM bit 15 (0x4000).
+	for m in $pend; do (( (16#$m & 0x4100) != 0 )) && { [ "$(cg_mem bench-batch.service)" -lt $((BATCH_MB * 1024 * 1024 / 10)) ]; return; }; done
+	return 0
 }
 
 # ------------------------------------------------------------ repetitions
@@ -231,7 +247,7 @@ pressure_rep() {
 	systemctl start bench-web.service bench-batch.service
 	wait_until 90 holds bench-web.service "$WEB_MB" || say "web did not reach ${WEB_MB}M"
 	wait_until 90 holds bench-batch.service "$BATCH_MB" || say "batch did not reach ${BATCH_MB}M"
-	for i in $(seq 1 "$SPINNERS"); do systemctl start "bench-spin@$i.service"; done
+	for i in $(seq 0 $((SPINNERS - 1))); do systemctl start "bench-spin@$i.service"; done
 	sleep 3
 	# What systemd-oomd watches (evidence that it was configured right).
 	[ "$agent" = systemd-oomd ] && oomctl >"$d/oomctl.txt" 2>&1
@@ -247,9 +263,15 @@ pressure_rep() {
 	{
 		echo "oom_kill_before $(oom_kills)"
 		for u in $WORK_UNITS; do echo "pid ${u%.service} $(prop "$u" MainPID)"; done
-		for i in $(seq 1 "$SPINNERS"); do echo "pid spin$i $(prop "bench-spin@$i.service" MainPID)"; done
+		for i in $(seq 0 $((SPINNERS - 1))); do echo "pid spin$i $(prop "bench-spin@$i.service" MainPID)"; done
 		echo "swap_total_kb $(awk '$1 == "SwapTotal:" { print $2 }' /proc/meminfo)"
+		echo "bench_subtree_control $(paste -s -d, "$CG/bench.slice/cgroup.subtree_control")"
+		# How much CPU the preferred victim gets (the cpu scenario starves it).
+		echo "batch_usage_usec_1 $(awk '$1 == "usage_usec" { print $2 }' "$(cg_of "$BATCH_SLICE" bench-batch.service)/cpu.stat")"
+		sleep 1
+		echo "batch_usage_usec_2 $(awk '$1 == "usage_usec" { print $2 }' "$(cg_of "$BATCH_SLICE" bench-batch.service)/cpu.stat")"
 	} >"$d/meta.txt"
+	BATCH_PID=$(prop bench-batch.service MainPID)
 	systemctl kill -s USR1 bench-web.service
 	t0=$(now)
 	systemctl start --no-block bench-hog.service
