@@ -330,9 +330,16 @@ def plot(reps, scenarios, agents, path):
         for i, a in enumerate(agents):
             xs, ys, lo, hi = [], [], [], []
             for k, s in enumerate(ps):
-                vals = [r[key] for r in reps if r["scenario"] == s and r["agent"] == a and r.get(key) is not None]
+                rs = [r for r in reps if r["scenario"] == s and r["agent"] == a]
+                vals = [r[key] for r in rs if r.get(key) is not None]
+                held = key == "freed_s" and any(r.get("not_freed_s") is not None for r in rs)
+                if held:        # never freed: at least as long as we looked
+                    vals += [r["not_freed_s"] for r in rs if r.get("not_freed_s") is not None]
                 if not vals:
                     continue
+                if held:
+                    ax.text(k + (i - (len(agents) - 1) / 2) * width, max(vals), "not\nfreed", ha="center",
+                            va="bottom", fontsize=7)
                 if floor:       # log scale: nothing below the resolution
                     vals = [max(v, floor) for v in vals]
                 m = statistics.median(vals)
