@@ -81,7 +81,7 @@ done
 		r=$(first_record "$MSGID_RECLAIMED" "$c" CGREAP_KILL_ID="$id")
 		printf '  %-26s %5s  %-22s %8dms %9dM %7dms\n' "$(field "$k" CGREAP_UNIT)" "$(field "$k" CGREAP_ADJ)" \
 			"$(field "$k" CGREAP_ADJ_SOURCE)" $((($(record_usec "$k") - t0) / 1000)) \
-			$(($(field "$r" CGREAP_FREED_BYTES) >> 20)) $(($(field "$r" CGREAP_EMPTY_USEC) / 1000))
+			$(($(nfield "$r" CGREAP_FREED_BYTES) >> 20)) $(($(nfield "$r" CGREAP_EMPTY_USEC) / 1000))
 	done
 	echo "  (after: from the leak's start to the kill; emptied: from the kill to an empty cgroup)"
 	echo

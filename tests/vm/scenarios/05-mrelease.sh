@@ -30,7 +30,7 @@ CONF
 
 # round METHOD N EXPECTED_METHOD_FIELD
 round() {
-	local c victim=vmt-s5-victim-$2 grow=vmt-s5-grow-$2 before kill rec id freed oom0
+	local c victim=vmt-s5-victim-$2 grow=vmt-s5-grow-$2 before kill rec id freed empty oom0
 	say "round $2: Method=$1"
 	conf "$1"
 	cgreapd_reload || bad "cgreapd did not log the reload"
@@ -52,7 +52,8 @@ round() {
 	expect_eq "METHOD" "$3" "$(field "$rec" CGREAP_METHOD)"
 	expect_eq "MRELEASE" yes "$(field "$rec" CGREAP_MRELEASE)"
 	freed=$(field "$rec" CGREAP_FREED_BYTES)
-	say "victim held $((before >> 20))M; freed $((${freed:-0} >> 20))M in $(($(field "$rec" CGREAP_EMPTY_USEC) / 1000))ms"
+	empty=$(field "$rec" CGREAP_EMPTY_USEC)
+	say "victim held $((before >> 20))M; freed $((${freed:-0} >> 20))M in $((${empty:-0} / 1000))ms"
 	expect_range "FREED_BYTES as % of what the victim held" 80 120 $((${freed:-0} * 100 / before))
 	systemctl stop "$grow.service"
 }
