@@ -78,7 +78,7 @@ done
 	printf '  %-26s %5s  %-22s %10s %10s %9s\n' "killed, in order" "adj" "adj from" "after" "freed" "emptied"
 	records "$MSGID_KILL" "$c" | while read -r k; do
 		id=$(field "$k" CGREAP_KILL_ID)
-		r=$(first_record "$MSGID_RECLAIMED" "$c" CGREAP_KILL_ID="$id")
+		r=$(wait_record "$MSGID_RECLAIMED" "$c" CGREAP_KILL_ID="$id")
 		printf '  %-26s %5s  %-22s %8dms %9dM %7dms\n' "$(field "$k" CGREAP_UNIT)" "$(field "$k" CGREAP_ADJ)" \
 			"$(field "$k" CGREAP_ADJ_SOURCE)" $((($(record_usec "$k") - t0) / 1000)) \
 			$(($(nfield "$r" CGREAP_FREED_BYTES) >> 20)) $(($(nfield "$r" CGREAP_EMPTY_USEC) / 1000))

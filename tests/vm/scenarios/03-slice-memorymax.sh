@@ -53,7 +53,7 @@ expect_eq "kills" vmt-s3-low.service "$(killed_list "$c")"
 expect_eq "slice memory.events oom_kill" "$slice_oom0" "$(memevent "$sp" oom_kill)"
 expect_eq "kernel OOM kills (/proc/vmstat)" "$oom0" "$(oom_kills)"
 expect_range "slice memory.events high (the guard throttled)" $((high0 + 1)) "" "$(memevent "$sp" high)"
-kill=$(first_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s3-low.service)
+kill=$(wait_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s3-low.service)
 if [ -n "$kill" ]; then
 	show_record "$kill"
 	expect_eq "MONITOR" testslice "$(field "$kill" CGREAP_MONITOR)"

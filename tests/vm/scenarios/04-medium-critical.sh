@@ -48,7 +48,7 @@ say "phase 1: medium pressure only"
 # 60 + 60 + 150 (+ stress-ng's own) > 200; without X still > 200.
 vmt_churn vmt-s4-g 150M --slice=vmt-s4.slice
 wait_until 120 is_dead vmt-s4-x.service || bad "vmt-s4-x still runs after 120s"
-kx=$(first_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s4-x.service)
+kx=$(wait_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s4-x.service)
 [ -n "$kx" ] && describe_kill "$kx" | indent
 expect_eq "X killed for" pressure-medium "$(field "$kx" CGREAP_REASON)"
 c1=$(jcursor)
@@ -66,7 +66,7 @@ c2=$(jcursor)
 conf "Critical=full 10% 2s"
 cgreapd_reload || bad "cgreapd did not log the reload"
 wait_until 120 is_dead vmt-s4-y.service || bad "vmt-s4-y still runs after 120s at critical pressure"
-ky=$(first_record "$MSGID_KILL" "$c2" CGREAP_UNIT=vmt-s4-y.service)
+ky=$(wait_record "$MSGID_KILL" "$c2" CGREAP_UNIT=vmt-s4-y.service)
 [ -n "$ky" ] && describe_kill "$ky" | indent
 expect_eq "Y killed for" pressure-critical "$(field "$ky" CGREAP_REASON)"
 sleep 3

@@ -56,7 +56,7 @@ expect_killed vmt-s8-victim.service
 expect_alive vmt-s8-keep.service
 expect_alive vmt-s8-protected.service
 expect_eq "kills" vmt-s8-victim.service "$(killed_list "$c")"
-kill=$(first_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s8-victim.service)
+kill=$(wait_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s8-victim.service)
 expect_eq "MONITOR" late "$(field "$kill" CGREAP_MONITOR)"
 expect_eq "MONITOR_CGROUP" "$sp" "$(field "$kill" CGREAP_MONITOR_CGROUP)"
 expect_eq "ADJ" 700 "$(field "$kill" CGREAP_ADJ)"

@@ -367,3 +367,10 @@ nfield() {
 	v=$(field "$1" "$2")
 	[[ $v =~ ^-?[0-9]+$ ]] && echo "$v" || echo 0
 }
+# wait_record MESSAGE_ID CURSOR [FIELD=VALUE...]: the first such record,
+# waiting up to 15s for it (a unit can be seen dead before the agent's
+# record reaches the journal). Empty when none came.
+wait_record() {
+	wait_until 15 has_records "$@" || true
+	first_record "$@"
+}
