@@ -328,7 +328,8 @@ killed_units() { records "$MSGID_KILL" "$1" | jq -r '.CGREAP_UNIT // .CGREAP_CGR
 record_usec() { nfield "$1" __REALTIME_TIMESTAMP; }
 indent() { sed 's/^/        /'; }
 # unit_journal_has UNIT MESSAGE_ID: 'journalctl -u UNIT' shows such a record.
-unit_journal_has() { journalctl -q -o json -u "$1" | jq -e --arg id "$2" 'select(.MESSAGE_ID == $id)' >/dev/null; }
+# (jq -s: jq 1.6's -e forgets a match followed by non-matching inputs.)
+unit_journal_has() { journalctl -q -o json -u "$1" | jq -e -s --arg id "$2" 'any(.[]; .MESSAGE_ID == $id)' >/dev/null; }
 # unit_journal_x_shows UNIT TEXT: 'journalctl -x -u UNIT' shows TEXT.
 unit_journal_x_shows() { journalctl -q -x --no-pager -u "$1" | grep -q -F -- "$2"; }
 status_shows_text() { systemctl --no-pager status cgreapd | grep -q -F 'Status: "'; }
