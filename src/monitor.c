@@ -174,9 +174,9 @@ static void monitor_gone(Monitor *mon) {
                 mon->cbs.gone(mon, mon->cbs.userdata);  /* may free mon */
 }
 
-static void fire(Monitor *mon, Level level, ReportReason reason, const char *trigger) {
+static void fire(Monitor *mon, Level level, ReportReason reason, const char *trigger, bool fresh) {
         if (mon->cbs.level)
-                mon->cbs.level(mon, level, reason, trigger, mon->cbs.userdata);
+                mon->cbs.level(mon, level, reason, trigger, fresh, mon->cbs.userdata);
 }
 
 /* ---- armed polling ---- */
@@ -285,6 +285,7 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         char trigger[64];
         PsiSample now;
         Level level = LEVEL_NONE;
+        bool fresh = false;
         int r;
 
         r = monitor_sample(mon, &now);
@@ -312,8 +313,11 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 mon->have_last_look = true;
         }
 
-        if (level == LEVEL_NONE && headroom_low(mon, trigger, sizeof trigger)) {
+        /* Headroom wins over a stall level: it is a fact of this instant and
+         * is acted on even during PostKillDelay=. */
+        if (headroom_low(mon, trigger, sizeof trigger)) {
                 level = LEVEL_CRITICAL;
+                fresh = true;
                 mon->last_active = now_usec();
         }
 
@@ -331,7 +335,7 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
         if (level != LEVEL_NONE)
                 fire(mon, level, level == LEVEL_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM,
-                     trigger);  /* may free mon: nothing after this */
+                     trigger, fresh);   /* may free mon: nothing after this */
         return 0;
 }
 
@@ -383,7 +387,7 @@ static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userda
 
         trigger_describe(t, trigger, sizeof trigger);
         fire(mon, slot == SLOT_CRITICAL ? LEVEL_CRITICAL : LEVEL_MEDIUM,
-             slot == SLOT_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM, trigger);
+             slot == SLOT_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM, trigger, false);
         return 0;
 }
 
@@ -452,9 +456,9 @@ static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, 
                 (void) monitor_arm(mon);
 
         if (now.oom > old.oom)
-                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events oom");
+                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events oom", true);
         else if (now.max > old.max)
-                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events max");
+                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events max", true);
         return 0;
 }
 

@@ -149,7 +149,8 @@ spawn $P/test.slice/omit.service          # rule 900 but user.oomd_omit
 cat > "$CONF/etc/cgreap/cgreap.conf" <<EOF
 [Kill]
 Method=pidfd
-PostKillDelay=0
+# memory.events bumps are readings of the moment: they must not wait
+PostKillDelay=30s
 KillTimeout=5s
 
 [Monitor system]
