@@ -135,6 +135,9 @@ mkcg /init.scope
 mkcg "$P"
 mkcg $P/test.slice
 printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE$P/test.slice/memory.events"
+echo 1073741824 > "$FAKE$P/test.slice/memory.max"
+echo max > "$FAKE$P/test.slice/memory.high"
+guard=$(( 1073741824 / 10000 * 9500 )); guard=$(( guard - guard % 4096 ))
 for s in hog batch web db omit; do mkcg $P/test.slice/$s.service; done
 setfattr -n user.oomd_omit -v 1 "$FAKE$P/test.slice/omit.service" 2>/dev/null ||
         skip "no user.* xattrs on $base"
@@ -158,6 +161,7 @@ Cgroup=/
 
 [Monitor test]
 Cgroup=$P/test.slice
+MemoryHighGuard=5%
 EOF
 cat > "$CONF/etc/cgreap/cgreap.conf.d/50-test.conf" <<EOF
 [Priority]
@@ -171,6 +175,16 @@ EOF
 
 start_daemon
 grep -q 'no memory controller' "$LOG" && fail "fake tree has memory in cgroup.controllers, daemon says otherwise"
+
+# ---- MemoryHighGuard=: set, and set again after systemd-style resets ----
+
+high() { cat "$FAKE$P/test.slice/memory.high"; }
+[ "$(high)" = "$guard" ] || fail "MemoryHighGuard=5%: memory.high is '$(high)', expected $guard"
+echo max > "$FAKE$P/test.slice/memory.high"       # what systemd does when a unit starts
+for i in $(seq 50); do [ "$(high)" = "$guard" ] && break; sleep 0.1; done
+[ "$(high)" = "$guard" ] || fail "memory.high reset to max was not re-applied (is '$(high)')"
+wait_log 're-applied memory.high'
+pass "MemoryHighGuard=5%: memory.high=$guard, and again after a reset to max"
 
 hog=$(pids_of $P/test.slice/hog.service)
 bump max
@@ -286,6 +300,8 @@ pass "good reload applied: late2.service (new rule -1000) survives the next pres
 
 stop_daemon
 pass "SIGTERM: clean exit 0"
+[ "$(high)" = max ] || fail "memory.high not restored to max on exit (is '$(high)')"
+pass "MemoryHighGuard=: memory.high restored to max on exit"
 
 # ---- 4. dry run: decide and report, kill nothing ----
 
