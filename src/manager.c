@@ -402,7 +402,8 @@ static int manager_watch_dir(Manager *m, const char *dir) {
 
         Watch *w = &m->watches[m->n_watches];
         *w = (Watch) { .keep = true };
-        r = sd_event_add_inotify(m->event, &w->src, p, IN_CREATE | IN_DELETE | IN_ONLYDIR | IN_DELETE_SELF,
+        r = sd_event_add_inotify(m->event, &w->src, p, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+                                 IN_ONLYDIR | IN_DELETE_SELF,
                                  on_dir_change, m);
         if (r < 0)
                 return r;

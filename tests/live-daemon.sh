@@ -162,6 +162,9 @@ Cgroup=/
 [Monitor test]
 Cgroup=$P/test.slice
 MemoryHighGuard=5%
+
+[Monitor apps]
+Cgroup=$P/apps.slice/app-*.scope
 EOF
 cat > "$CONF/etc/cgreap/cgreap.conf.d/50-test.conf" <<EOF
 [Priority]
@@ -245,6 +248,28 @@ for cg in db omit; do
 done
 [ "$(count_log '^Killed ')" = 3 ] || fail "expected exactly 3 kills, log has $(count_log '^Killed ')"
 pass "db.service (rule -1000) and omit.service (user.oomd_omit) survive; 'nothing eligible' reported"
+
+# ---- cgroups that appear later are monitored without a restart ----
+
+# Built aside and moved in: a real cgroup appears with all its files at once.
+mkcg $P/apps.slice
+mkcg /new-staging
+printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE/new-staging/memory.events"
+mv "$FAKE/new-staging" "$FAKE$P/apps.slice/app-late-1.scope"
+mkdir -p "$REAL$P/apps.slice/app-late-1.scope"
+wait_log "Monitoring $P/apps.slice/app-late-1.scope \\(monitor apps\\)"
+spawn $P/apps.slice/app-late-1.scope
+late_app=$(pids_of $P/apps.slice/app-late-1.scope)
+f=$FAKE$P/apps.slice/app-late-1.scope/memory.events
+sed 's/^max 0/max 1/' "$f" > "$f.new"; cat "$f.new" > "$f"; rm -f "$f.new"
+wait_log 'Killed app-late-1.scope'
+settle $P/apps.slice/app-late-1.scope
+expect_field "$(grep -E '^Killed app-late-1.scope' "$LOG")" MONITOR apps
+alive "$late_app" && fail "app-late-1.scope survived"
+pass "a cgroup created after start is monitored (glob app-*.scope) and acted on"
+rm -rf "$FAKE$P/apps.slice/app-late-1.scope"
+wait_log "Stopped monitoring $P/apps.slice/app-late-1.scope"
+pass "... and dropped when it goes away"
 
 # ---- 2. idle: no wake-ups while calm ----
 
