@@ -322,6 +322,7 @@ static char *record_add_kill_fields(Record *rec, const KillReport *k) {
         if (k->method)
                 record_add(rec, "CGREAP_METHOD=%s", k->method);
         record_add(rec, "CGREAP_DRY_RUN=%d", k->dry_run ? 1 : 0);
+        record_add(rec, "CGREAP_DECISION_USEC=%" PRIu64, k->decision_usec);
 
         return unit;
 }

@@ -57,6 +57,7 @@ typedef struct KillReport {
         size_t n_pids;
         const char *method;             /* "cgroup-kill" | "pidfd" */
         bool dry_run;
+        usec_t decision_usec;           /* from the event's dispatch to the victim chosen */
         /* reclaimed record only */
         int mrelease;                   /* see KillResult.mrelease */
         uint64_t freed_bytes;

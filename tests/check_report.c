@@ -106,6 +106,7 @@ static KillReport firefox_report(void) {
                 .swap_bytes = GIB(0.15),
                 .n_pids = 17,
                 .method = "cgroup-kill",
+                .decision_usec = 1234,
                 .mrelease = 1,
                 .freed_bytes = GIB(1.4),
                 .empty_usec = 41 * USEC_PER_MSEC,
@@ -145,6 +146,7 @@ START_TEST(test_kill_user_unit) {
         assert_field(c, "CGREAP_PIDS", "17");
         assert_field(c, "CGREAP_METHOD", "cgroup-kill");
         assert_field(c, "CGREAP_DRY_RUN", "0");
+        assert_field(c, "CGREAP_DECISION_USEC", "1234");
 
         /* Not known when the signal goes out: documented as absent. */
         assert_no_field(c, "CGREAP_FREED_BYTES");
@@ -152,8 +154,8 @@ START_TEST(test_kill_user_unit) {
         assert_no_field(c, "CGREAP_MRELEASE");
         assert_no_field(c, "CGREAP_TIMED_OUT");
 
-        /* 3 header + 2 object units + 16 CGREAP_ + MESSAGE */
-        ck_assert_uint_eq(c->n, 22);
+        /* 3 header + 2 object units + 17 CGREAP_ + MESSAGE */
+        ck_assert_uint_eq(c->n, 23);
 }
 END_TEST
 
@@ -187,7 +189,7 @@ START_TEST(test_kill_system_unit) {
         assert_field(c, "MESSAGE",
                      "Killed batch.service (adj 800, 512K): critical memory pressure on /system.slice "
                      "(trigger full 10% 2s, avg10 some 80% full 32%)");
-        ck_assert_uint_eq(c->n, 21);
+        ck_assert_uint_eq(c->n, 22);
 }
 END_TEST
 
@@ -308,7 +310,7 @@ START_TEST(test_reclaimed) {
                 assert_field(c, "CGREAP_DRY_RUN", "0");
                 assert_field(c, "OBJECT_SYSTEMD_USER_UNIT", "app-firefox-3211.scope");
                 /* 3 header + 2 object + 16 kill + 4 reclaim + MESSAGE */
-                ck_assert_uint_eq(c->n, 26);
+                ck_assert_uint_eq(c->n, 27);
         }
 }
 END_TEST
@@ -484,8 +486,8 @@ START_TEST(test_format_line) {
         ck_assert_ptr_nonnull(strstr(line, " CGREAP_CGROUP=/evil\\x0a.service "));
         ck_assert_ptr_nonnull(strstr(line, " CGREAP_TRIGGER=\"some 10% 2s\" "));
         ck_assert_ptr_nonnull(strstr(line, " CGREAP_ADJ_SOURCE=\"rule 50-desktop.conf:7\" "));
-        ck_assert_msg(strstr(line, " CGREAP_DRY_RUN=0") == line + strlen(line) - strlen(" CGREAP_DRY_RUN=0"),
-                      "%s", line);
+        ck_assert_msg(strstr(line, " CGREAP_DECISION_USEC=1234") ==
+                      line + strlen(line) - strlen(" CGREAP_DECISION_USEC=1234"), "%s", line);
         /* Journal plumbing stays out of the human line. */
         ck_assert_ptr_null(strstr(line, "MESSAGE_ID"));
         ck_assert_ptr_null(strstr(line, "PRIORITY"));

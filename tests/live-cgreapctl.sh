@@ -77,6 +77,12 @@ OTHER_AGENTS=$(pgrep -x cgreapd || true)
 if [ -z "$OTHER_AGENTS" ]; then
         cp "$(command -v sleep)" "$TMP/cgreapd"
         spawn_in agent.service "$TMP/cgreapd"
+        # cgreapctl finds the agent by its name, which it has only once the
+        # forked shell has exec'd.
+        for _ in $(seq 50); do
+                [ "$(cat "/proc/$PID/comm" 2>/dev/null)" = cgreapd ] && break
+                sleep 0.1
+        done
 fi
 
 if grep -qw memory "$CG2/cgroup.controllers"; then
