@@ -44,7 +44,7 @@ t0=$(date +%s%6N)
 vmt_grow vmt-s3-keep 220M --slice=vmt-s3.slice
 wait_until 120 is_dead vmt-s3-low.service || bad "vmt-s3-low still runs after 120s"
 wait_mem vmt-s3-keep.service $((215 << 20)) 60
-sleep 2
+settle
 
 records "$MSGID_KILL" "$c" | while read -r r; do describe_kill "$r" | indent; done
 expect_killed vmt-s3-low.service

@@ -50,6 +50,9 @@ round() {
 	wait_until 20 has_records "$MSGID_RECLAIMED" "$c" CGREAP_UNIT="$victim.service" ||
 		bad "no reclaimed record for $victim within 20s of its death"
 	expect_killed "$victim.service"
+	settle
+	expect_alive "$grow.service"
+	expect_eq "kills in round $2" "$victim.service" "$(killed_list "$c")"
 	expect_eq "kernel OOM kills" "$oom0" "$(oom_kills)"
 	kill=$(wait_record "$MSGID_KILL" "$c" CGREAP_UNIT="$victim.service")
 	id=$(field "$kill" CGREAP_KILL_ID)

@@ -50,7 +50,7 @@ slice_oom0=$(memevent "$sp" oom_kill)
 c=$(jcursor)
 vmt_grow vmt-s8-victim 250M --slice=vmt-s8-late.slice
 wait_until 120 is_dead vmt-s8-victim.service || bad "vmt-s8-victim still runs after 120s"
-sleep 2
+settle
 records "$MSGID_KILL" "$c" | while read -r r; do describe_kill "$r" | indent; done
 expect_killed vmt-s8-victim.service
 expect_alive vmt-s8-keep.service

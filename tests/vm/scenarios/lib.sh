@@ -375,3 +375,7 @@ wait_record() {
 	wait_until 15 has_records "$@" || true
 	first_record "$@"
 }
+# After a kill: wait longer than PostKillDelay (2s), so that a second,
+# needless kill (a stale stall event acted on once the delay is over)
+# would show up in what the scenario checks next.
+settle() { sleep 5; }
