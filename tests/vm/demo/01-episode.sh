@@ -56,19 +56,23 @@ done
 wait_until 15 has_records "$MSGID_RECLAIMED" "$c" CGREAP_UNIT=vmt-demo-leak.service || true
 sleep 1
 
-title "5. What cgreap wrote to the journal (journalctl MESSAGE_ID=...)"
-journalctl -q --no-pager -o short-precise --after-cursor="$c" _SYSTEMD_UNIT=cgreapd.service | indent
+title "5. What cgreap wrote to the journal (journalctl -u cgreapd)"
+journalctl -q --no-pager -o short-precise --since "@$((t0 / 1000000))" -u cgreapd.service | indent
 echo
 echo "        journalctl -u vmt-demo-batch.service:"
 journalctl -q --no-pager -o short-precise -u vmt-demo-batch.service | tail -n 5 | indent
 echo
-echo "        One record in full (journalctl -o verbose):"
+echo "        The first reclaimed record's fields (journalctl -o verbose):"
 first=$(first_record "$MSGID_RECLAIMED" "$c")
 show_record "$first"
 
 title "6. Who survived"
 for u in database webapp batch leak; do
-	printf '        %-28s %s\n' "vmt-demo-$u.service" "$(unit_prop "vmt-demo-$u.service" ActiveState) ($(unit_end "vmt-demo-$u.service"))"
+	if is_active "vmt-demo-$u.service"; then
+		printf '        %-28s %s\n' "vmt-demo-$u.service" "running, holds $(($(unit_mem "vmt-demo-$u.service") >> 20))M"
+	else
+		printf '        %-28s %s\n' "vmt-demo-$u.service" "$(unit_end "vmt-demo-$u.service")"
+	fi
 done
 
 # The numbers, from the records.

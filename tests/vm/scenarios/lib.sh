@@ -275,7 +275,7 @@ cgreapd_log() {
 cgreapd_logged() { cgreapd_log "$1" | grep -q -E -- "$2"; }
 
 # Show every field of a record, for the log.
-show_record() { jq -r 'to_entries[] | select(.key | test("^(CGREAP_|MESSAGE$|MESSAGE_ID|OBJECT_SYSTEMD|PRIORITY)")) | "        \(.key)=\(.value)"' <<<"$1"; }
+show_record() { jq -r 'to_entries | sort_by(.key)[] | select(.key | test("^(CGREAP_|MESSAGE$|MESSAGE_ID|OBJECT_SYSTEMD|PRIORITY)")) | "        \(.key)=\(.value)"' <<<"$1"; }
 
 # Every DESIGN §8 field must be present in a reclaimed record.
 expect_all_fields() {
