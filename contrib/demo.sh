@@ -60,7 +60,9 @@ rc=0
 if [ -f "$results/01-episode.log" ]; then
 	step "The episode, as it happened in the guest"
 	# The log's own timestamps and ok/FAIL lines are for the test; show the story.
-	grep -v -E '^ *[0-9.]+s  (ok |scenario |PASS$)' "$results/01-episode.log" | sed -n '/^---/,$p'
+	# (Its last section, the summary, comes at the very end.)
+	grep -v -E '^ *[0-9.]+s  (ok |scenario |PASS$)' "$results/01-episode.log" |
+		sed -n '/^---/,$p' | awk '/^  7\. Summary/ { exit } { if (NR > 1) print held; held = $0 }'
 fi
 
 if [ -f "$results/demo-summary.txt" ]; then

@@ -332,7 +332,9 @@ int cg_write_file(const char *root, const char *path, const char *file, const ch
 
         if (!p)
                 return -ENOMEM;
-        fd = open(p, O_WRONLY|O_CLOEXEC|O_NOCTTY);
+        /* O_TRUNC is ignored by cgroupfs (as for "echo > file" in a shell)
+         * and makes a test tree of plain files read back what was written. */
+        fd = open(p, O_WRONLY|O_TRUNC|O_CLOEXEC|O_NOCTTY);
         if (fd < 0)
                 return -errno;
         /* One write(): cgroup files take one value per write and report

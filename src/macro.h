@@ -51,6 +51,7 @@ static inline bool streq_ptr(const char *a, const char *b) {
 
 /* Take ownership out of a variable that has a cleanup attribute. */
 #define TAKE_PTR(p) ({ __typeof__(p) _tp = (p); (p) = NULL; _tp; })
+#define TAKE_STRUCT(s) ({ __typeof__(s) _ts = (s); memset(&(s), 0, sizeof(s)); _ts; })
 #define TAKE_FD(fd) ({ int _tf = (fd); (fd) = -EBADF; _tf; })
 
 static inline void freep(void *p) { free(*(void **) p); }

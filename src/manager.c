@@ -187,7 +187,8 @@ static uint64_t random_u64(void) {
         return v;
 }
 
-static void on_level(Monitor *mon, Level level, ReportReason reason, const char *trigger, void *userdata) {
+static void on_level(Monitor *mon, Level level, ReportReason reason, const char *trigger, bool fresh,
+                     void *userdata) {
         Entry *e = userdata;
         Manager *m = e->manager;
         const MonitorConfig *mc = monitor_config(mon);
@@ -202,7 +203,11 @@ static void on_level(Monitor *mon, Level level, ReportReason reason, const char 
                           e->name, e->cgroup, level_to_string(level));
                 return;
         }
-        if (cooldown_active(e->last_kill_end, m->config->post_kill_delay, now)) {
+        /* PostKillDelay= guards against stall windows that still count the
+         * stalls from before the last kill; a fresh reading needs no such
+         * guard, and waiting would hand a fast allocator to the kernel's
+         * OOM killer. */
+        if (!fresh && cooldown_active(e->last_kill_end, m->config->post_kill_delay, now)) {
                 log_debug("Monitor %s (%s): %s pressure during PostKillDelay=, ignoring.",
                           e->name, e->cgroup, level_to_string(level));
                 return;
@@ -397,7 +402,8 @@ static int manager_watch_dir(Manager *m, const char *dir) {
 
         Watch *w = &m->watches[m->n_watches];
         *w = (Watch) { .keep = true };
-        r = sd_event_add_inotify(m->event, &w->src, p, IN_CREATE | IN_DELETE | IN_ONLYDIR | IN_DELETE_SELF,
+        r = sd_event_add_inotify(m->event, &w->src, p, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+                                 IN_ONLYDIR | IN_DELETE_SELF,
                                  on_dir_change, m);
         if (r < 0)
                 return r;

@@ -57,6 +57,8 @@ struct Monitor {
         bool have_last_look;
 
         bool guard_applied;
+        uint64_t guard_written;         /* the memory.high value we wrote */
+        sd_event_source *guard_src;     /* inotify on memory.high */
         bool gone;
 };
 
@@ -169,14 +171,15 @@ static void monitor_gone(Monitor *mon) {
                 (void) sd_event_source_set_enabled(mon->trigger_src[s], SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(mon->events_src, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(mon->poll_src, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(mon->guard_src, SD_EVENT_OFF);
         log_debug("Monitor %s: cgroup %s is gone.", mon->mc->name, mon->cgroup);
         if (mon->cbs.gone)
                 mon->cbs.gone(mon, mon->cbs.userdata);  /* may free mon */
 }
 
-static void fire(Monitor *mon, Level level, ReportReason reason, const char *trigger) {
+static void fire(Monitor *mon, Level level, ReportReason reason, const char *trigger, bool fresh) {
         if (mon->cbs.level)
-                mon->cbs.level(mon, level, reason, trigger, mon->cbs.userdata);
+                mon->cbs.level(mon, level, reason, trigger, fresh, mon->cbs.userdata);
 }
 
 /* ---- armed polling ---- */
@@ -285,6 +288,7 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         char trigger[64];
         PsiSample now;
         Level level = LEVEL_NONE;
+        bool fresh = false;
         int r;
 
         r = monitor_sample(mon, &now);
@@ -312,8 +316,11 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 mon->have_last_look = true;
         }
 
-        if (level == LEVEL_NONE && headroom_low(mon, trigger, sizeof trigger)) {
+        /* Headroom wins over a stall level: it is a fact of this instant and
+         * is acted on even during PostKillDelay=. */
+        if (headroom_low(mon, trigger, sizeof trigger)) {
                 level = LEVEL_CRITICAL;
+                fresh = true;
                 mon->last_active = now_usec();
         }
 
@@ -331,7 +338,7 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
         if (level != LEVEL_NONE)
                 fire(mon, level, level == LEVEL_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM,
-                     trigger);  /* may free mon: nothing after this */
+                     trigger, fresh);   /* may free mon: nothing after this */
         return 0;
 }
 
@@ -383,7 +390,7 @@ static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userda
 
         trigger_describe(t, trigger, sizeof trigger);
         fire(mon, slot == SLOT_CRITICAL ? LEVEL_CRITICAL : LEVEL_MEDIUM,
-             slot == SLOT_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM, trigger);
+             slot == SLOT_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM, trigger, false);
         return 0;
 }
 
@@ -452,9 +459,9 @@ static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, 
                 (void) monitor_arm(mon);
 
         if (now.oom > old.oom)
-                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events oom");
+                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events oom", true);
         else if (now.max > old.max)
-                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events max");
+                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events max", true);
         return 0;
 }
 
@@ -481,15 +488,20 @@ static int monitor_watch_events(Monitor *mon) {
 
 /* ---- MemoryHighGuard= ---- */
 
-static int monitor_apply_guard(Monitor *mon) {
-        uint64_t max, high;
+/* memory.high = memory.max less the guard, rounded down to a page. */
+static uint64_t guard_value(uint64_t max, unsigned guard_permyriad) {
+        uint64_t v = max / 10000 * (10000 - guard_permyriad);
+
+        return v - v % 4096;
+}
+
+/* Write the guard if the cgroup has a hard limit and no soft limit of its
+ * own (or ours, from an earlier memory.max): never override a memory.high
+ * that the administrator set. Returns 1 if written, 0 if not applicable. */
+static int monitor_write_guard(Monitor *mon) {
+        uint64_t max, high, guard;
         char buf[32];
         int r;
-
-        if (mon->mc->memory_high_guard == 0 || streq(mon->cgroup, "/"))
-                return 0;
-        if (!mon->env->have_memory_controller)
-                return -EOPNOTSUPP;
 
         r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.max", &max);
         if (r < 0)
@@ -497,29 +509,92 @@ static int monitor_apply_guard(Monitor *mon) {
         r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.high", &high);
         if (r < 0)
                 return r;
-        /* Only a cgroup with a hard limit and no soft limit of its own:
-         * never override what the administrator set. */
-        if (max == UINT64_MAX || high != UINT64_MAX)
+        if (max == UINT64_MAX)
+                return 0;
+        guard = guard_value(max, mon->mc->memory_high_guard);
+        if (high == guard)
+                return 0;
+        if (high != UINT64_MAX && !(mon->guard_applied && high == mon->guard_written))
                 return 0;
 
-        uint64_t guard = max / 10000 * (10000 - mon->mc->memory_high_guard);
         snprintf(buf, sizeof buf, "%" PRIu64, guard);
         r = cg_write_file(mon->env->cg_root, mon->cgroup, "memory.high", buf);
         if (r < 0)
                 return r;
-        mon->guard_applied = true;
-        log_info("Monitor %s: set memory.high of %s to %s (memory.max %s less %u.%02u%%).",
-                 mon->mc->name, mon->cgroup, buf, (snprintf(buf, sizeof buf, "%" PRIu64, max), buf),
+        mon->guard_written = guard;
+        log_info("Monitor %s: %s memory.high of %s to %" PRIu64 " (memory.max %" PRIu64 " less %u.%02u%%).",
+                 mon->mc->name, mon->guard_applied ? "re-applied" : "set", mon->cgroup, guard, max,
                  mon->mc->memory_high_guard / 100, mon->mc->memory_high_guard % 100);
+        mon->guard_applied = true;
+        return 1;
+}
+
+/* systemd writes memory.high=max again whenever it (re)applies the unit's
+ * cgroup settings (a unit starting in the slice, daemon-reload): watch the
+ * file and put the guard back. A value that is neither max nor ours is the
+ * administrator's: then the guard steps aside for good. */
+static int on_memory_high(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        Monitor *mon = userdata;
+        uint64_t high;
+        int r;
+
+        if (ev->mask & (IN_IGNORED | IN_DELETE_SELF))
+                return 0;       /* the cgroup is going; its other watches say so */
+
+        r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.high", &high);
+        if (r < 0)
+                return 0;
+        if (high == mon->guard_written)
+                return 0;       /* our own write */
+        if (high != UINT64_MAX) {
+                log_info("Monitor %s: memory.high of %s was set to %" PRIu64 " by someone else; "
+                         "MemoryHighGuard= leaves it alone.", mon->mc->name, mon->cgroup, high);
+                mon->guard_applied = false;
+                mon->guard_src = sd_event_source_disable_unref(mon->guard_src);
+                return 0;
+        }
+
+        r = monitor_write_guard(mon);
+        if (r < 0 && !ERRNO_IS_VANISHED(r))
+                log_warning_errno(r, "Monitor %s: failed to re-apply MemoryHighGuard= to %s: %m",
+                                  mon->mc->name, mon->cgroup);
+        return 0;
+}
+
+static int monitor_apply_guard(Monitor *mon) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        if (mon->mc->memory_high_guard == 0 || streq(mon->cgroup, "/"))
+                return 0;
+        if (!mon->env->have_memory_controller)
+                return -EOPNOTSUPP;
+
+        r = monitor_write_guard(mon);
+        if (r <= 0)
+                return r;
+
+        p = cg_path(mon->env->cg_root, mon->cgroup, "memory.high");
+        if (!p)
+                return -ENOMEM;
+        r = sd_event_add_inotify(mon->env->event, &mon->guard_src, p, IN_MODIFY, on_memory_high, mon);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(mon->guard_src, "memory-high-guard");
         return 1;
 }
 
 static void monitor_remove_guard(Monitor *mon) {
+        uint64_t high;
         int r;
 
+        mon->guard_src = sd_event_source_disable_unref(mon->guard_src);
         if (!mon->guard_applied)
                 return;
         mon->guard_applied = false;
+        /* Only undo what is still ours. */
+        if (cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.high", &high) < 0 || high != mon->guard_written)
+                return;
         r = cg_write_file(mon->env->cg_root, mon->cgroup, "memory.high", "max");
         if (r < 0 && !ERRNO_IS_VANISHED(r))
                 log_warning_errno(r, "Failed to restore memory.high=max on %s: %m", mon->cgroup);

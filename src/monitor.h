@@ -49,9 +49,12 @@ unsigned headroom_permyriad(uint64_t limit, uint64_t used);
 typedef struct Monitor Monitor;
 
 /* Called on the event loop. trigger is a readable description of what fired:
- * "some 10% 2s", "memory.events max", "MinAvailable 2%". */
+ * "some 10% 2s", "memory.events max", "MinAvailable 2%". fresh is true when
+ * the event rests on a reading of this instant (headroom below MinAvailable=,
+ * a memory.events counter that just grew) rather than on a stall window,
+ * which may still hold the stalls from before the last kill. */
 typedef void (*monitor_level_cb)(Monitor *mon, Level level, ReportReason reason, const char *trigger,
-                                 void *userdata);
+                                 bool fresh, void *userdata);
 /* Called for each new kernel OOM kill seen in memory.events (oom_kill grew). */
 typedef void (*monitor_oom_kill_cb)(Monitor *mon, uint64_t new_kills, uint64_t total,
                                     void *userdata);

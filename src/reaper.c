@@ -6,6 +6,7 @@
  * worker thread. The thread owns the pidfds it is given and hands results
  * back through an eventfd; it never touches a Kill. */
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -41,13 +42,23 @@
 #define REAPER_WORKER_STACK_SIZE (128 * 1024)
 #endif
 
-/* A batch of pidfds for the worker; it owns the fds and closes them. */
+/* A batch of pidfds for the worker; it owns the fds and closes them.
+ *
+ * When the worker also sends the kill (kill_cgroup or signal_each), it calls
+ * process_mrelease() microseconds after the signal, before the victims are
+ * scheduled: once a victim runs its exit path and drops its mm, the call
+ * can only answer ESRCH, and the unmapping is left to the victim's own,
+ * possibly CPU-starved, context. This is lmkd's reaper design. */
 typedef struct MreleaseJob {
         struct MreleaseJob *next;
         uint64_t kill_seq;
         int *fds;
         size_t n;
+        char *kill_root, *kill_cgroup;  /* write "1" to its cgroup.kill first, or NULL */
+        bool signal_each;       /* SIGKILL every pidfd first (Method=pidfd) */
         /* results, written by the worker */
+        int kill_error;         /* writing cgroup.kill failed */
+        size_t n_signalled;
         size_t n_released;
         int error;              /* first error that is not ESRCH/EINVAL, or -ENOSYS */
 } MreleaseJob;
@@ -75,6 +86,12 @@ struct Reaper {
         bool worker_enosys;             /* worker thread only */
 };
 
+typedef struct Victims {
+        int *fds;
+        pid_t *pids;
+        size_t n, alloc;
+} Victims;
+
 struct Kill {
         Reaper *reaper;
         Kill *next;
@@ -91,17 +108,13 @@ struct Kill {
 
         sd_event_source *inotify_source, *timer_source, *defer_source;
 
+        Victims victims;        /* pids seen, while the worker holds the fds */
+
         bool mrelease_pending;
         bool empty;             /* populated 0 seen (or the cgroup is gone) */
         bool finished;          /* empty or timed out: completion may be reported */
         bool sent_reported;
 };
-
-typedef struct Victims {
-        int *fds;
-        pid_t *pids;
-        size_t n, alloc;
-} Victims;
 
 static usec_t now_usec(void) {
         struct timespec ts;
@@ -332,6 +345,8 @@ static void job_free(MreleaseJob *j) {
         for (size_t i = 0; i < j->n; i++)
                 safe_close(j->fds[i]);
         free(j->fds);
+        free(j->kill_root);
+        free(j->kill_cgroup);
         free(j);
 }
 
@@ -366,6 +381,20 @@ static int mrelease_one(Reaper *r, int fd) {
 }
 
 static void job_run(Reaper *r, MreleaseJob *j) {
+        if (j->kill_cgroup) {
+                j->kill_error = cg_write_file(j->kill_root, j->kill_cgroup, "cgroup.kill", "1");
+                /* cgroup.kill refused for another reason than the cgroup
+                 * being gone: the pidfds still reach every process we saw. */
+                if (j->kill_error < 0 && !ERRNO_IS_VANISHED(j->kill_error))
+                        j->signal_each = true;
+        }
+        if (j->signal_each)
+                /* All signals first: the victims die in parallel while the
+                 * memory of each is released in turn. */
+                for (size_t i = 0; i < j->n; i++)
+                        if (pidfd_kill(j->fds[i], SIGKILL) >= 0)
+                                j->n_signalled++;
+
         for (size_t i = 0; i < j->n; i++) {
                 int k = mrelease_one(r, j->fds[i]);
 
@@ -489,6 +518,7 @@ static Kill *kill_free(Kill *k) {
         sd_event_source_disable_unref(k->inotify_source);
         sd_event_source_disable_unref(k->timer_source);
         sd_event_source_disable_unref(k->defer_source);
+        victims_done(&k->victims);
         free(k->cg_root);
         kill_result_done(&k->result);
         free(k);
@@ -642,6 +672,8 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+static void kill_after_worker(Kill *k, const MreleaseJob *j);
+
 static int on_mrelease_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Reaper *r = userdata;
         MreleaseJob *done;
@@ -667,6 +699,8 @@ static int on_mrelease_done(sd_event_source *s, int fd, uint32_t revents, void *
                 k = reaper_find_seq(r, j->kill_seq);
                 log_debug("Reaper: process_mrelease batch of kill %" PRIu64 " done: %zu of %zu released%s.",
                           j->kill_seq, j->n_released, j->n, k ? "" : " (kill already finished)");
+                if (k && (j->kill_cgroup || j->signal_each))
+                        kill_after_worker(k, j);
                 if (k && k->mrelease_pending) {
                         k->mrelease_pending = false;
                         k->result.n_mreleased = j->n_released;
@@ -678,8 +712,9 @@ static int on_mrelease_done(sd_event_source *s, int fd, uint32_t revents, void *
         return 0;
 }
 
-/* Hand the pidfds to the worker (v is emptied of them). */
-static int kill_start_mrelease(Kill *k, Victims *v) {
+/* Hand the pidfds to the worker, which also sends the kill when with_kill
+ * (v keeps the pids, for the pidfd method's later rounds). */
+static int kill_start_mrelease(Kill *k, Victims *v, bool with_kill) {
         Reaper *r = k->reaper;
         MreleaseJob *j;
         int q;
@@ -695,17 +730,74 @@ static int kill_start_mrelease(Kill *k, Victims *v) {
         if (!j)
                 return -ENOMEM;
         j->kill_seq = k->seq;
-        j->fds = TAKE_PTR(v->fds);
         j->n = v->n;
-        v->n = v->alloc = 0;
+        if (with_kill) {
+                if (k->result.method_used == KILL_METHOD_CGROUP_KILL) {
+                        j->kill_root = strdup(k->cg_root);
+                        j->kill_cgroup = strdup(k->result.cgroup);
+                        if (!j->kill_root || !j->kill_cgroup) {
+                                free(j->kill_root);
+                                free(j->kill_cgroup);
+                                free(j);
+                                return -ENOMEM;
+                        }
+                } else
+                        j->signal_each = true;
+        }
+
+        /* The worker owns the fds from here; v keeps its pids and gets
+         * closed placeholders, so that later rounds know who was seen. */
+        j->fds = v->fds;
+        v->fds = calloc(v->alloc, sizeof(int));
+        if (!v->fds) {
+                v->fds = j->fds;
+                j->fds = NULL;
+                j->n = 0;
+                job_free(j);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < v->alloc; i++)
+                v->fds[i] = -EBADF;
 
         q = worker_enqueue(r, j);
         if (q < 0) {
+                /* Give the fds back: the caller still has to kill. */
+                free(v->fds);
+                v->fds = j->fds;
+                j->fds = NULL;
+                j->n = 0;
                 job_free(j);
                 return q;
         }
         k->mrelease_pending = true;
-        return 0;
+        return 1;
+}
+
+/* The worker sent the kill: what the loop does after it. */
+static void kill_after_worker(Kill *k, const MreleaseJob *j) {
+        int q;
+
+        if (j->kill_error < 0 && ERRNO_IS_VANISHED(j->kill_error)) {
+                k->result.vanished = true;
+                kill_mark_empty(k);
+                return;
+        }
+        if (j->kill_error < 0)
+                log_debug_errno(j->kill_error, "Reaper: writing cgroup.kill of %s failed, killed by pidfd: %m",
+                                k->result.cgroup);
+
+        /* cgroup.kill is atomic against fork; signals to pidfds are not:
+         * catch what the victims forked before they died. */
+        if (k->result.method_used == KILL_METHOD_PIDFD || j->kill_error < 0) {
+                q = victims_kill_rounds(&k->victims, k->cg_root, k->result.cgroup, k->victims.n,
+                                        REAPER_PIDFD_MAX_ROUNDS);
+                if (q < 0 && !ERRNO_IS_VANISHED(q) && k->result.error == 0)
+                        k->result.error = q;
+        }
+        victims_done(&k->victims);
+
+        if (!k->finished && kill_check_empty(k) > 0)
+                kill_mark_empty(k);
 }
 
 static int kill_send(Kill *k, Victims *v) {
@@ -861,20 +953,31 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
         }
 
         k->result.kill_usec = now_usec();
-        q = kill_send(k, &v);
-        if (q < 0)
-                return q;
 
-        /* Already empty (it had no process, or they died at once): no
-         * further cgroup.events change would tell us. */
-        if (k->result.vanished || kill_check_empty(k) > 0)
-                kill_mark_empty(k);
-
-        if (req->release_memory) {
-                q = kill_start_mrelease(k, &v);
+        /* With ReleaseMemory=, the worker sends the kill and releases
+         * right after it; otherwise (or if the worker cannot take it) the
+         * kill goes out from here. */
+        q = req->release_memory ? kill_start_mrelease(k, &v, true) : 0;
+        if (q > 0)
+                k->victims = TAKE_STRUCT(v);
+        else {
                 if (q < 0)
-                        /* The kill stands; only the early unmapping is lost. */
                         k->result.mrelease = q;
+                q = kill_send(k, &v);
+                if (q < 0)
+                        return q;
+
+                /* Already empty (it had no process, or they died at once):
+                 * no further cgroup.events change would tell us. */
+                if (k->result.vanished || kill_check_empty(k) > 0)
+                        kill_mark_empty(k);
+
+                if (req->release_memory && k->result.mrelease == 0) {
+                        q = kill_start_mrelease(k, &v, false);
+                        if (q < 0)
+                                /* The kill stands; only the early unmapping is lost. */
+                                k->result.mrelease = q;
+                }
         }
 
         k->next = r->kills;

@@ -13,9 +13,11 @@
  *     pidfd_send_signal(SIGKILL) rounds: signal, re-read cgroup.procs of the
  *     subtree, signal what is new (children whose fork was in flight), until
  *     a re-read shows nothing unsignalled (bounded).
- *  3. ReleaseMemory=yes: process_mrelease() on every pidfd, on a worker
- *     thread (it blocks while it unmaps); results come back to the event loop
- *     through an eventfd.
+ *  3. ReleaseMemory=yes: a worker thread sends that kill itself and calls
+ *     process_mrelease() on every pidfd right after it (it blocks while it
+ *     unmaps), before the victims run their exit path and drop their mm;
+ *     results come back to the event loop through an eventfd. Without
+ *     ReleaseMemory= the kill goes out from the loop.
  *  4. Wait for cgroup.events "populated 0" (inotify), bounded by KillTimeout.
  *  5. Call the done callback once with the outcome.
  *

@@ -135,6 +135,9 @@ mkcg /init.scope
 mkcg "$P"
 mkcg $P/test.slice
 printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE$P/test.slice/memory.events"
+echo 1073741824 > "$FAKE$P/test.slice/memory.max"
+echo max > "$FAKE$P/test.slice/memory.high"
+guard=$(( 1073741824 / 10000 * 9500 )); guard=$(( guard - guard % 4096 ))
 for s in hog batch web db omit; do mkcg $P/test.slice/$s.service; done
 setfattr -n user.oomd_omit -v 1 "$FAKE$P/test.slice/omit.service" 2>/dev/null ||
         skip "no user.* xattrs on $base"
@@ -149,7 +152,8 @@ spawn $P/test.slice/omit.service          # rule 900 but user.oomd_omit
 cat > "$CONF/etc/cgreap/cgreap.conf" <<EOF
 [Kill]
 Method=pidfd
-PostKillDelay=0
+# memory.events bumps are readings of the moment: they must not wait
+PostKillDelay=30s
 KillTimeout=5s
 
 [Monitor system]
@@ -157,6 +161,10 @@ Cgroup=/
 
 [Monitor test]
 Cgroup=$P/test.slice
+MemoryHighGuard=5%
+
+[Monitor apps]
+Cgroup=$P/apps.slice/app-*.scope
 EOF
 cat > "$CONF/etc/cgreap/cgreap.conf.d/50-test.conf" <<EOF
 [Priority]
@@ -170,6 +178,16 @@ EOF
 
 start_daemon
 grep -q 'no memory controller' "$LOG" && fail "fake tree has memory in cgroup.controllers, daemon says otherwise"
+
+# ---- MemoryHighGuard=: set, and set again after systemd-style resets ----
+
+high() { cat "$FAKE$P/test.slice/memory.high"; }
+[ "$(high)" = "$guard" ] || fail "MemoryHighGuard=5%: memory.high is '$(high)', expected $guard"
+echo max > "$FAKE$P/test.slice/memory.high"       # what systemd does when a unit starts
+for i in $(seq 50); do [ "$(high)" = "$guard" ] && break; sleep 0.1; done
+[ "$(high)" = "$guard" ] || fail "memory.high reset to max was not re-applied (is '$(high)')"
+wait_log 're-applied memory.high'
+pass "MemoryHighGuard=5%: memory.high=$guard, and again after a reset to max"
 
 hog=$(pids_of $P/test.slice/hog.service)
 bump max
@@ -231,6 +249,28 @@ done
 [ "$(count_log '^Killed ')" = 3 ] || fail "expected exactly 3 kills, log has $(count_log '^Killed ')"
 pass "db.service (rule -1000) and omit.service (user.oomd_omit) survive; 'nothing eligible' reported"
 
+# ---- cgroups that appear later are monitored without a restart ----
+
+# Built aside and moved in: a real cgroup appears with all its files at once.
+mkcg $P/apps.slice
+mkcg /new-staging
+printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE/new-staging/memory.events"
+mv "$FAKE/new-staging" "$FAKE$P/apps.slice/app-late-1.scope"
+mkdir -p "$REAL$P/apps.slice/app-late-1.scope"
+wait_log "Monitoring $P/apps.slice/app-late-1.scope \\(monitor apps\\)"
+spawn $P/apps.slice/app-late-1.scope
+late_app=$(pids_of $P/apps.slice/app-late-1.scope)
+f=$FAKE$P/apps.slice/app-late-1.scope/memory.events
+sed 's/^max 0/max 1/' "$f" > "$f.new"; cat "$f.new" > "$f"; rm -f "$f.new"
+wait_log 'Killed app-late-1.scope'
+settle $P/apps.slice/app-late-1.scope
+expect_field "$(grep -E '^Killed app-late-1.scope' "$LOG")" MONITOR apps
+alive "$late_app" && fail "app-late-1.scope survived"
+pass "a cgroup created after start is monitored (glob app-*.scope) and acted on"
+rm -rf "$FAKE$P/apps.slice/app-late-1.scope"
+wait_log "Stopped monitoring $P/apps.slice/app-late-1.scope"
+pass "... and dropped when it goes away"
+
 # ---- 2. idle: no wake-ups while calm ----
 
 ctx() { awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$DAEMON/status"; }
@@ -285,6 +325,8 @@ pass "good reload applied: late2.service (new rule -1000) survives the next pres
 
 stop_daemon
 pass "SIGTERM: clean exit 0"
+[ "$(high)" = max ] || fail "memory.high not restored to max on exit (is '$(high)')"
+pass "MemoryHighGuard=: memory.high restored to max on exit"
 
 # ---- 4. dry run: decide and report, kill nothing ----
 

@@ -56,19 +56,23 @@ done
 wait_until 15 has_records "$MSGID_RECLAIMED" "$c" CGREAP_UNIT=vmt-demo-leak.service || true
 sleep 1
 
-title "5. What cgreap wrote to the journal (journalctl MESSAGE_ID=...)"
-journalctl -q --no-pager -o short-precise --after-cursor="$c" _SYSTEMD_UNIT=cgreapd.service | indent
+title "5. What cgreap wrote to the journal (journalctl -u cgreapd)"
+journalctl -q --no-pager -o short-precise --since "@$((t0 / 1000000))" -u cgreapd.service | indent
 echo
 echo "        journalctl -u vmt-demo-batch.service:"
 journalctl -q --no-pager -o short-precise -u vmt-demo-batch.service | tail -n 5 | indent
 echo
-echo "        One record in full (journalctl -o verbose):"
+echo "        The first reclaimed record's fields (journalctl -o verbose):"
 first=$(first_record "$MSGID_RECLAIMED" "$c")
 show_record "$first"
 
 title "6. Who survived"
 for u in database webapp batch leak; do
-	printf '        %-28s %s\n' "vmt-demo-$u.service" "$(unit_prop "vmt-demo-$u.service" ActiveState) ($(unit_end "vmt-demo-$u.service"))"
+	if is_active "vmt-demo-$u.service"; then
+		printf '        %-28s %s\n' "vmt-demo-$u.service" "running, holds $(($(unit_mem "vmt-demo-$u.service") >> 20))M"
+	else
+		printf '        %-28s %s\n' "vmt-demo-$u.service" "$(unit_end "vmt-demo-$u.service")"
+	fi
 done
 
 # The numbers, from the records.
@@ -78,10 +82,10 @@ done
 	printf '  %-26s %5s  %-22s %10s %10s %9s\n' "killed, in order" "adj" "adj from" "after" "freed" "emptied"
 	records "$MSGID_KILL" "$c" | while read -r k; do
 		id=$(field "$k" CGREAP_KILL_ID)
-		r=$(first_record "$MSGID_RECLAIMED" "$c" CGREAP_KILL_ID="$id")
+		r=$(wait_record "$MSGID_RECLAIMED" "$c" CGREAP_KILL_ID="$id")
 		printf '  %-26s %5s  %-22s %8dms %9dM %7dms\n' "$(field "$k" CGREAP_UNIT)" "$(field "$k" CGREAP_ADJ)" \
 			"$(field "$k" CGREAP_ADJ_SOURCE)" $((($(record_usec "$k") - t0) / 1000)) \
-			$(($(field "$r" CGREAP_FREED_BYTES) >> 20)) $(($(field "$r" CGREAP_EMPTY_USEC) / 1000))
+			$(($(nfield "$r" CGREAP_FREED_BYTES) >> 20)) $(($(nfield "$r" CGREAP_EMPTY_USEC) / 1000))
 	done
 	echo "  (after: from the leak's start to the kill; emptied: from the kill to an empty cgroup)"
 	echo

@@ -44,7 +44,7 @@ t0=$(date +%s%6N)
 vmt_grow vmt-s3-keep 220M --slice=vmt-s3.slice
 wait_until 120 is_dead vmt-s3-low.service || bad "vmt-s3-low still runs after 120s"
 wait_mem vmt-s3-keep.service $((215 << 20)) 60
-sleep 2
+settle
 
 records "$MSGID_KILL" "$c" | while read -r r; do describe_kill "$r" | indent; done
 expect_killed vmt-s3-low.service
@@ -53,7 +53,7 @@ expect_eq "kills" vmt-s3-low.service "$(killed_list "$c")"
 expect_eq "slice memory.events oom_kill" "$slice_oom0" "$(memevent "$sp" oom_kill)"
 expect_eq "kernel OOM kills (/proc/vmstat)" "$oom0" "$(oom_kills)"
 expect_range "slice memory.events high (the guard throttled)" $((high0 + 1)) "" "$(memevent "$sp" high)"
-kill=$(first_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s3-low.service)
+kill=$(wait_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s3-low.service)
 if [ -n "$kill" ]; then
 	show_record "$kill"
 	expect_eq "MONITOR" testslice "$(field "$kill" CGREAP_MONITOR)"

@@ -61,9 +61,10 @@ round() {
 	c=$(jcursor)
 	vmt_grow "$1" 200M --slice=vmt-s6.slice
 	wait_until 120 any_dead "$2.service" "$3.service" || bad "neither $2 nor $3 died within 120s"
-	sleep 2
+	settle
 	expect_eq "$4" "$2.service" "$(killed_list "$c")"
 	expect_alive "$3.service"
+	expect_alive "$1.service"
 	systemctl stop "$1.service"
 }
 

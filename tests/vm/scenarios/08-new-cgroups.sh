@@ -50,13 +50,13 @@ slice_oom0=$(memevent "$sp" oom_kill)
 c=$(jcursor)
 vmt_grow vmt-s8-victim 250M --slice=vmt-s8-late.slice
 wait_until 120 is_dead vmt-s8-victim.service || bad "vmt-s8-victim still runs after 120s"
-sleep 2
+settle
 records "$MSGID_KILL" "$c" | while read -r r; do describe_kill "$r" | indent; done
 expect_killed vmt-s8-victim.service
 expect_alive vmt-s8-keep.service
 expect_alive vmt-s8-protected.service
 expect_eq "kills" vmt-s8-victim.service "$(killed_list "$c")"
-kill=$(first_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s8-victim.service)
+kill=$(wait_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s8-victim.service)
 expect_eq "MONITOR" late "$(field "$kill" CGREAP_MONITOR)"
 expect_eq "MONITOR_CGROUP" "$sp" "$(field "$kill" CGREAP_MONITOR_CGROUP)"
 expect_eq "ADJ" 700 "$(field "$kill" CGREAP_ADJ)"

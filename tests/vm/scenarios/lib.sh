@@ -235,12 +235,26 @@ vmt_dropin() {
 
 # ------------------------------------------------------------------ journal
 jcursor() { journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p'; }
-# records MESSAGE_ID CURSOR [MATCH...]: the matching records after CURSOR, one
-# JSON object a line.
+# journal_after CURSOR [FIELD=VALUE...]: the journal entries after CURSOR
+# that have every FIELD=VALUE, one JSON object a line. The matching is done
+# here, not by journalctl: systemd 252's journalctl skips the first matching
+# entry when --after-cursor is combined with matches.
+journal_after() {
+	local c=$1 m i=0 filter="." args=()
+	shift
+	for m in "$@"; do
+		args+=(--arg "k$i" "${m%%=*}" --arg "v$i" "${m#*=}")
+		filter+=" | select(.[\$k$i] == \$v$i)"
+		i=$((i + 1))
+	done
+	journalctl -q --no-pager -o json --after-cursor="$c" | jq -c "${args[@]}" "$filter"
+}
+# records MESSAGE_ID CURSOR [FIELD=VALUE...]: the records of one kind after
+# CURSOR.
 records() {
 	local id=$1 c=$2
 	shift 2
-	journalctl -q --no-pager -o json --after-cursor="$c" MESSAGE_ID="$id" "$@"
+	journal_after "$c" MESSAGE_ID="$id" "$@"
 }
 # field JSON NAME: a field of one record ("" when absent).
 field() { jq -r --arg f "$2" '.[$f] // "" | if type == "array" then "(binary)" else tostring end' <<<"$1"; }
@@ -252,14 +266,16 @@ first_record() { records "$@" | head -n 1; }
 # cgreapd's own log lines after CURSOR, as text.
 # An empty CURSOR means the whole boot.
 cgreapd_log() {
-	local after=()
-	[ -z "$1" ] || after=(--after-cursor="$1")
-	journalctl -q --no-pager -b -o cat "${after[@]}" _SYSTEMD_UNIT=cgreapd.service
+	if [ -n "$1" ]; then
+		journal_after "$1" _SYSTEMD_UNIT=cgreapd.service | jq -r .MESSAGE
+	else
+		journalctl -q --no-pager -b -o cat _SYSTEMD_UNIT=cgreapd.service
+	fi
 }
 cgreapd_logged() { cgreapd_log "$1" | grep -q -E -- "$2"; }
 
 # Show every field of a record, for the log.
-show_record() { jq -r 'to_entries[] | select(.key | test("^(CGREAP_|MESSAGE$|MESSAGE_ID|OBJECT_SYSTEMD|PRIORITY)")) | "        \(.key)=\(.value)"' <<<"$1"; }
+show_record() { jq -r 'to_entries | sort_by(.key)[] | select(.key | test("^(CGREAP_|MESSAGE$|MESSAGE_ID|OBJECT_SYSTEMD|PRIORITY)")) | "        \(.key)=\(.value)"' <<<"$1"; }
 
 # Every DESIGN §8 field must be present in a reclaimed record.
 expect_all_fields() {
@@ -276,7 +292,8 @@ cgreapd_reload() {
 	local c
 	c=$(jcursor)
 	systemctl reload cgreapd || return 1
-	wait_until 20 cgreapd_logged "$c" '[Rr]eload|[Cc]onfig'
+	# "Configuration reloaded: ..." or "Refusing the new configuration ...".
+	wait_until 20 cgreapd_logged "$c" 'onfiguration reloaded|new configuration'
 }
 
 # Free memory, in bytes.
@@ -308,10 +325,11 @@ describe_kill() {
 # The units named by the kill records after CURSOR, in order, one a line.
 killed_units() { records "$MSGID_KILL" "$1" | jq -r '.CGREAP_UNIT // .CGREAP_CGROUP'; }
 # Seconds (with ms) between two journal records' realtime stamps.
-record_usec() { field "$1" __REALTIME_TIMESTAMP; }
+record_usec() { nfield "$1" __REALTIME_TIMESTAMP; }
 indent() { sed 's/^/        /'; }
 # unit_journal_has UNIT MESSAGE_ID: 'journalctl -u UNIT' shows such a record.
-unit_journal_has() { journalctl -q -o json -u "$1" | jq -e --arg id "$2" 'select(.MESSAGE_ID == $id)' >/dev/null; }
+# (jq -s: jq 1.6's -e forgets a match followed by non-matching inputs.)
+unit_journal_has() { journalctl -q -o json -u "$1" | jq -e -s --arg id "$2" 'any(.[]; .MESSAGE_ID == $id)' >/dev/null; }
 # unit_journal_x_shows UNIT TEXT: 'journalctl -x -u UNIT' shows TEXT.
 unit_journal_x_shows() { journalctl -q -x --no-pager -u "$1" | grep -q -F -- "$2"; }
 status_shows_text() { systemctl --no-pager status cgreapd | grep -q -F 'Status: "'; }
@@ -344,3 +362,20 @@ any_dead() {
 }
 # The same, space-separated on one line.
 killed_list() { killed_units "$1" | paste -s -d ' '; }
+# nfield JSON NAME: a numeric field, 0 when absent (safe in $(( ))).
+nfield() {
+	local v
+	v=$(field "$1" "$2")
+	[[ $v =~ ^-?[0-9]+$ ]] && echo "$v" || echo 0
+}
+# wait_record MESSAGE_ID CURSOR [FIELD=VALUE...]: the first such record,
+# waiting up to 15s for it (a unit can be seen dead before the agent's
+# record reaches the journal). Empty when none came.
+wait_record() {
+	wait_until 15 has_records "$@" || true
+	first_record "$@"
+}
+# After a kill: wait longer than PostKillDelay (2s), so that a second,
+# needless kill (a stale stall event acted on once the delay is over)
+# would show up in what the scenario checks next.
+settle() { sleep 5; }
