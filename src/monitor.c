@@ -58,7 +58,7 @@ struct Monitor {
 
         bool guard_applied;
         uint64_t guard_written;         /* the memory.high value we wrote */
-        sd_event_source *guard_src;     /* inotify on memory.high */
+        sd_event_source *guard_src[2];  /* inotify on memory.high and memory.max */
         bool gone;
 };
 
@@ -171,7 +171,8 @@ static void monitor_gone(Monitor *mon) {
                 (void) sd_event_source_set_enabled(mon->trigger_src[s], SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(mon->events_src, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(mon->poll_src, SD_EVENT_OFF);
-        (void) sd_event_source_set_enabled(mon->guard_src, SD_EVENT_OFF);
+        for (size_t i = 0; i < ELEMENTSOF(mon->guard_src); i++)
+                (void) sd_event_source_set_enabled(mon->guard_src[i], SD_EVENT_OFF);
         log_debug("Monitor %s: cgroup %s is gone.", mon->mc->name, mon->cgroup);
         if (mon->cbs.gone)
                 mon->cbs.gone(mon, mon->cbs.userdata);  /* may free mon */
@@ -495,11 +496,14 @@ static uint64_t guard_value(uint64_t max, unsigned guard_permyriad) {
         return v - v % 4096;
 }
 
-/* Write the guard if the cgroup has a hard limit and no soft limit of its
- * own (or ours, from an earlier memory.max): never override a memory.high
- * that the administrator set. Returns 1 if written, 0 if not applicable. */
-static int monitor_write_guard(Monitor *mon) {
+/* Bring memory.high in line with memory.max: guard = max less the
+ * configured share. Only a memory.high that is "max" or ours is touched, so a
+ * soft limit the administrator set stays. When the hard limit goes away, our
+ * guard goes with it. Idempotent: our own write, seen again through inotify,
+ * changes nothing. Returns 1 if it wrote, 0 if nothing needed doing. */
+static int monitor_sync_guard(Monitor *mon) {
         uint64_t max, high, guard;
+        bool ours;
         char buf[32];
         int r;
 
@@ -509,60 +513,64 @@ static int monitor_write_guard(Monitor *mon) {
         r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.high", &high);
         if (r < 0)
                 return r;
-        if (max == UINT64_MAX)
+        ours = mon->guard_applied && high == mon->guard_written;
+
+        if (high != UINT64_MAX && !ours) {
+                if (mon->guard_applied)
+                        log_info("Monitor %s: memory.high of %s was set to %" PRIu64 " by someone else; "
+                                 "MemoryHighGuard= leaves it alone.", mon->mc->name, mon->cgroup, high);
+                mon->guard_applied = false;
                 return 0;
+        }
+
+        if (max == UINT64_MAX) {
+                if (!ours)
+                        return 0;
+                r = cg_write_file(mon->env->cg_root, mon->cgroup, "memory.high", "max");
+                if (r < 0)
+                        return r;
+                mon->guard_applied = false;
+                log_info("Monitor %s: memory.max of %s was lifted; memory.high is max again.",
+                         mon->mc->name, mon->cgroup);
+                return 1;
+        }
+
         guard = guard_value(max, mon->mc->memory_high_guard);
         if (high == guard)
-                return 0;
-        if (high != UINT64_MAX && !(mon->guard_applied && high == mon->guard_written))
                 return 0;
 
         snprintf(buf, sizeof buf, "%" PRIu64, guard);
         r = cg_write_file(mon->env->cg_root, mon->cgroup, "memory.high", buf);
         if (r < 0)
                 return r;
-        mon->guard_written = guard;
         log_info("Monitor %s: %s memory.high of %s to %" PRIu64 " (memory.max %" PRIu64 " less %u.%02u%%).",
                  mon->mc->name, mon->guard_applied ? "re-applied" : "set", mon->cgroup, guard, max,
                  mon->mc->memory_high_guard / 100, mon->mc->memory_high_guard % 100);
+        mon->guard_written = guard;
         mon->guard_applied = true;
         return 1;
 }
 
 /* systemd writes memory.high=max again whenever it (re)applies the unit's
- * cgroup settings (a unit starting in the slice, daemon-reload): watch the
- * file and put the guard back. A value that is neither max nor ours is the
- * administrator's: then the guard steps aside for good. */
-static int on_memory_high(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+ * cgroup settings (a unit starting in the slice, daemon-reload), and
+ * memory.max changes with MemoryMax= (systemctl set-property, a slice that
+ * got its limit after cgreapd saw it): watch both files and follow. */
+static int on_guard_file(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
         Monitor *mon = userdata;
-        uint64_t high;
         int r;
 
         if (ev->mask & (IN_IGNORED | IN_DELETE_SELF))
                 return 0;       /* the cgroup is going; its other watches say so */
 
-        r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.high", &high);
-        if (r < 0)
-                return 0;
-        if (high == mon->guard_written)
-                return 0;       /* our own write */
-        if (high != UINT64_MAX) {
-                log_info("Monitor %s: memory.high of %s was set to %" PRIu64 " by someone else; "
-                         "MemoryHighGuard= leaves it alone.", mon->mc->name, mon->cgroup, high);
-                mon->guard_applied = false;
-                mon->guard_src = sd_event_source_disable_unref(mon->guard_src);
-                return 0;
-        }
-
-        r = monitor_write_guard(mon);
+        r = monitor_sync_guard(mon);
         if (r < 0 && !ERRNO_IS_VANISHED(r))
-                log_warning_errno(r, "Monitor %s: failed to re-apply MemoryHighGuard= to %s: %m",
+                log_warning_errno(r, "Monitor %s: failed to apply MemoryHighGuard= to %s: %m",
                                   mon->mc->name, mon->cgroup);
         return 0;
 }
 
 static int monitor_apply_guard(Monitor *mon) {
-        _cleanup_free_ char *p = NULL;
+        static const char *const files[] = { "memory.high", "memory.max" };
         int r;
 
         if (mon->mc->memory_high_guard == 0 || streq(mon->cgroup, "/"))
@@ -570,25 +578,27 @@ static int monitor_apply_guard(Monitor *mon) {
         if (!mon->env->have_memory_controller)
                 return -EOPNOTSUPP;
 
-        r = monitor_write_guard(mon);
-        if (r <= 0)
-                return r;
+        /* Watch first, so that no change between the first sync and the
+         * watch goes unseen. */
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *p = cg_path(mon->env->cg_root, mon->cgroup, files[i]);
 
-        p = cg_path(mon->env->cg_root, mon->cgroup, "memory.high");
-        if (!p)
-                return -ENOMEM;
-        r = sd_event_add_inotify(mon->env->event, &mon->guard_src, p, IN_MODIFY, on_memory_high, mon);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_description(mon->guard_src, "memory-high-guard");
-        return 1;
+                if (!p)
+                        return -ENOMEM;
+                r = sd_event_add_inotify(mon->env->event, &mon->guard_src[i], p, IN_MODIFY, on_guard_file, mon);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(mon->guard_src[i], "memory-high-guard");
+        }
+        return monitor_sync_guard(mon);
 }
 
 static void monitor_remove_guard(Monitor *mon) {
         uint64_t high;
         int r;
 
-        mon->guard_src = sd_event_source_disable_unref(mon->guard_src);
+        for (size_t i = 0; i < ELEMENTSOF(mon->guard_src); i++)
+                mon->guard_src[i] = sd_event_source_disable_unref(mon->guard_src[i]);
         if (!mon->guard_applied)
                 return;
         mon->guard_applied = false;

@@ -189,6 +189,28 @@ for i in $(seq 50); do [ "$(high)" = "$guard" ] && break; sleep 0.1; done
 wait_log 're-applied memory.high'
 pass "MemoryHighGuard=5%: memory.high=$guard, and again after a reset to max"
 
+# The guard follows memory.max: a new limit, no limit, a limit again.
+guard2=$(( 2147483648 / 10000 * 9500 )); guard2=$(( guard2 - guard2 % 4096 ))
+echo 2147483648 > "$FAKE$P/test.slice/memory.max"
+for i in $(seq 50); do [ "$(high)" = "$guard2" ] && break; sleep 0.1; done
+[ "$(high)" = "$guard2" ] || fail "memory.max raised to 2G: memory.high is '$(high)', expected $guard2"
+echo max > "$FAKE$P/test.slice/memory.max"
+for i in $(seq 50); do [ "$(high)" = max ] && break; sleep 0.1; done
+[ "$(high)" = max ] || fail "memory.max lifted: memory.high is '$(high)', expected max"
+wait_log 'memory.max of .* was lifted'
+echo 1073741824 > "$FAKE$P/test.slice/memory.max"
+for i in $(seq 50); do [ "$(high)" = "$guard" ] && break; sleep 0.1; done
+[ "$(high)" = "$guard" ] || fail "memory.max set again: memory.high is '$(high)', expected $guard"
+echo 500000000 > "$FAKE$P/test.slice/memory.high"  # the administrator's own
+echo 1610612736 > "$FAKE$P/test.slice/memory.max"
+sleep 0.5
+[ "$(high)" = 500000000 ] || fail "an administrator's memory.high was overwritten: '$(high)'"
+echo max > "$FAKE$P/test.slice/memory.high"
+echo 1073741824 > "$FAKE$P/test.slice/memory.max"
+for i in $(seq 50); do [ "$(high)" = "$guard" ] && break; sleep 0.1; done
+[ "$(high)" = "$guard" ] || fail "guard not back after the administrator's memory.high went: '$(high)'"
+pass "MemoryHighGuard= follows memory.max (raised, lifted, set again) and leaves an administrator's memory.high alone"
+
 hog=$(pids_of $P/test.slice/hog.service)
 bump max
 wait_log 'Killed hog.service'

@@ -71,6 +71,21 @@ wait_until 10 cg_file_near "$sp" memory.high "$guard" || true
 expect_range "slice memory.high 10s after systemd reset it" $((guard - 8192)) $((guard + 8192)) \
 	"$(cg_file "$sp" memory.high)"
 
+# The guard follows MemoryMax= when the administrator changes it, and goes
+# when the limit goes.
+systemctl set-property --runtime vmt-s3.slice MemoryMax=400M
+guard4=$(guard_value $((400 << 20)) 5)
+wait_until 10 cg_file_near "$sp" memory.high "$guard4" || true
+expect_range "slice memory.high after set-property MemoryMax=400M" $((guard4 - 8192)) $((guard4 + 8192)) \
+	"$(cg_file "$sp" memory.high)"
+systemctl set-property --runtime vmt-s3.slice MemoryMax=infinity
+wait_until 10 cg_file_is "$sp" memory.high max || true
+expect_eq "slice memory.high after set-property MemoryMax=infinity" max "$(cg_file "$sp" memory.high)"
+systemctl set-property --runtime vmt-s3.slice MemoryMax=300M
+wait_until 10 cg_file_near "$sp" memory.high "$guard" || true
+expect_range "slice memory.high after set-property MemoryMax=300M" $((guard - 8192)) $((guard + 8192)) \
+	"$(cg_file "$sp" memory.high)"
+
 # Without the monitor, cgreap gives memory.high back to systemd's value.
 rm -f "$CONF_D/90-s3-vmtest.conf"
 cgreapd_reload || bad "cgreapd did not log the reload"
