@@ -3,6 +3,9 @@
  * lives in the manager. */
 
 #include <getopt.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <syslog.h>
 
@@ -102,6 +105,33 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* Everything a kill needs must already be resident when the kill comes:
+ * an allocation that has to fault in new pages at that moment may be the
+ * one that makes the kernel's OOM killer act first. Touch the stack a kill
+ * may use, and give malloc a heap it keeps (no trimming, no mmap chunks for
+ * snapshot-sized buffers), before mlockall() pins both. */
+#define STACK_RESERVE (256 * 1024)
+#define HEAP_RESERVE (1024 * 1024)
+
+static void _noinline_ prefault_stack(void) {
+        volatile char stack[STACK_RESERVE];
+
+        for (size_t i = 0; i < sizeof stack; i += 4096)
+                stack[i] = 0;
+}
+
+static void reserve_memory(void) {
+        void *p;
+
+        (void) mallopt(M_TRIM_THRESHOLD, 4 * HEAP_RESERVE);
+        (void) mallopt(M_MMAP_THRESHOLD, 2 * HEAP_RESERVE);
+        p = malloc(HEAP_RESERVE);
+        if (p)
+                memset(p, 0, HEAP_RESERVE);
+        free(p);
+        prefault_stack();
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -119,6 +149,7 @@ int main(int argc, char *argv[]) {
         /* Memory pressure is exactly when our own pages would be reclaimed
          * and paged back in slowly: keep everything resident. ASan's shadow
          * memory makes this impossible in sanitizer builds. */
+        reserve_memory();
 #if !defined(__SANITIZE_ADDRESS__)
         if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
                 log_warning_errno(errno, "Failed to lock our memory (mlockall), continuing: %m");

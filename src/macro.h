@@ -24,6 +24,7 @@ typedef uint64_t usec_t;
 
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _cleanup_(f) __attribute__((cleanup(f)))
+#define _noinline_ __attribute__((noinline))
 #define _unused_ __attribute__((unused))
 #define _pure_ __attribute__((pure))
 #define _warn_unused_result_ __attribute__((warn_unused_result))

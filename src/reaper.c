@@ -1032,6 +1032,14 @@ int reaper_new(sd_event *e, Reaper **ret) {
                 goto fail;
         (void) sd_event_source_set_description(r->eventfd_source, "reaper-mrelease-done");
 
+        /* Start the worker now, not at the first kill: creating a thread
+         * maps and (under mlockall) faults in its stack, and under memory
+         * pressure that allocation alone can wake the kernel's OOM killer
+         * before our kill goes out. Seen in the benchmark guest. */
+        q = worker_start(r);
+        if (q < 0)
+                goto fail;
+
         *ret = r;
         return 0;
 

@@ -11,6 +11,15 @@ cgroup2_mount() {
 }
 
 require_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
+
+# The live script tests each start processes named cgreapd (the daemon, or a
+# stand-in), and cgreapctl protects the cgroup of the one it finds: one at a
+# time, also under 'make -j check'. Processes the tests start inherit the
+# lock, hence the bound on the wait.
+live_test_lock() {
+        exec 9>/run/cgreap-live-tests.lock
+        flock -w 300 9 || fail "another live test (or what it left running) holds /run/cgreap-live-tests.lock"
+}
 require_cgroup2() {
         CG2=$(cgroup2_mount)
         [ -n "$CG2" ] || skip "no cgroup2 mount in /proc/self/mountinfo"

@@ -8,6 +8,7 @@
 . "$top_srcdir/tests/lib.sh"
 
 require_root
+live_test_lock
 require_cgroup2
 [ -n "${CGREAPCTL:-}" ] && [ -x "$CGREAPCTL" ] || skip "CGREAPCTL does not name the built cgreapctl"
 command -v jq >/dev/null || skip "jq is not installed"

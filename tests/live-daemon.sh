@@ -12,6 +12,7 @@
 . "${top_srcdir:?}/tests/lib.sh"
 
 require_root
+live_test_lock
 require_cgroup2
 [ -x "${CGREAPD:-}" ] || fail "CGREAPD is not set to the built cgreapd"
 [ -r /proc/pressure/memory ] || skip "no /proc/pressure/memory (kernel without PSI)"
