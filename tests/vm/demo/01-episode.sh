@@ -79,21 +79,24 @@ done
 {
 	echo "cgreap demo: one memory-pressure episode in a Debian 12 guest (2 CPUs, 2 GiB, no swap)"
 	echo
-	printf '  %-26s %5s  %-22s %10s %10s %9s\n' "killed, in order" "adj" "adj from" "after" "freed" "emptied"
+	printf '  %-26s %5s  %-18s %9s %8s %8s %9s\n' "killed, in order" "adj" "adj from" "after" "freed" "emptied" "mrelease"
 	records "$MSGID_KILL" "$c" | while read -r k; do
 		id=$(field "$k" CGREAP_KILL_ID)
 		r=$(wait_record "$MSGID_RECLAIMED" "$c" CGREAP_KILL_ID="$id")
-		printf '  %-26s %5s  %-22s %8dms %9dM %7dms\n' "$(field "$k" CGREAP_UNIT)" "$(field "$k" CGREAP_ADJ)" \
+		printf '  %-26s %5s  %-18s %7dms %7dM %6dms %9s\n' "$(field "$k" CGREAP_UNIT)" "$(field "$k" CGREAP_ADJ)" \
 			"$(field "$k" CGREAP_ADJ_SOURCE)" $((($(record_usec "$k") - t0) / 1000)) \
-			$(($(nfield "$r" CGREAP_FREED_BYTES) >> 20)) $(($(nfield "$r" CGREAP_EMPTY_USEC) / 1000))
+			$(($(nfield "$r" CGREAP_FREED_BYTES) >> 20)) $(($(nfield "$r" CGREAP_EMPTY_USEC) / 1000)) \
+			"$(field "$r" CGREAP_MRELEASE)"
 	done
-	echo "  (after: from the leak's start to the kill; emptied: from the kill to an empty cgroup)"
+	echo "  (after: from the leak's start to the kill; emptied: from the kill to an empty cgroup;"
+	echo "   mrelease yes: process_mrelease() freed the memory at once, no: the victim was already"
+	echo "   exiting and freeing it itself)"
 	echo
 	for u in database webapp; do
 		printf '  survived: %-26s %s\n' "vmt-demo-$u.service" "$(unit_prop "vmt-demo-$u.service" ActiveState)"
 	done
 	echo "  kernel OOM killer kills during the episode: $(($(oom_kills) - oom0))"
-	echo "  process_mrelease used: $(field "$first" CGREAP_MRELEASE)   kill method: $(field "$first" CGREAP_METHOD)"
+	echo "  kill method: $(field "$first" CGREAP_METHOD)"
 } >"$summary"
 title "7. Summary"
 indent <"$summary"
