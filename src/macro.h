@@ -22,6 +22,11 @@ typedef uint64_t usec_t;
 #define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
 #define NSEC_PER_USEC ((uint64_t) 1000ULL)
 
+/* a + b, saturating at USEC_INFINITY. */
+static inline usec_t usec_add(usec_t a, usec_t b) {
+        return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
+}
+
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _noinline_ __attribute__((noinline))

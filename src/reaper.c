@@ -42,6 +42,18 @@
 #define REAPER_WORKER_STACK_SIZE (128 * 1024)
 #endif
 
+/* What a round of pidfd signals reached: the signals delivered, and the
+ * first error that was not ESRCH (already dead). */
+typedef struct SignalTally {
+        size_t n_signalled;
+        int error;
+} SignalTally;
+
+static void tally_error(SignalTally *t, int r) {
+        if (r < 0 && r != -ESRCH && t->error == 0)
+                t->error = r;
+}
+
 /* A batch of pidfds for the worker; it owns the fds and closes them.
  *
  * When the worker also sends the kill (kill_cgroup or signal_each), it calls
@@ -51,14 +63,18 @@
  * possibly CPU-starved, context. This is lmkd's reaper design. */
 typedef struct MreleaseJob {
         struct MreleaseJob *next;
+        struct MreleaseJob *ack_next;   /* on Reaper.acked, once the kill is out */
         uint64_t kill_seq;
         int *fds;
         size_t n;
         char *kill_root, *kill_cgroup;  /* write "1" to its cgroup.kill first, or NULL */
         bool signal_each;       /* SIGKILL every pidfd first (Method=pidfd) */
-        /* results, written by the worker */
+        /* kill results, written by the worker before it acks; the loop
+         * reads them once the job is on Reaper.acked */
         int kill_error;         /* writing cgroup.kill failed */
-        size_t n_signalled;
+        SignalTally tally;      /* the pidfd signals */
+        usec_t kill_usec;
+        /* release results, written by the worker before the job is done */
         size_t n_released;
         int error;              /* first error that is not ESRCH/EINVAL, or -ENOSYS */
 } MreleaseJob;
@@ -83,6 +99,8 @@ struct Reaper {
         bool stop;                      /* under lock */
         MreleaseJob *queue, *queue_tail; /* under lock */
         MreleaseJob *done;              /* under lock */
+        MreleaseJob *acked;             /* under lock; jobs whose kill is out (also
+                                         * owned by the worker or on done) */
         bool worker_enosys;             /* worker thread only */
 };
 
@@ -111,7 +129,9 @@ struct Kill {
         Victims victims;        /* pids seen, while the worker holds the fds */
 
         bool mrelease_pending;
+        bool kill_pending;      /* the worker has not said yet what its kill reached */
         bool empty;             /* populated 0 seen (or the cgroup is gone) */
+        usec_t empty_at;        /* ... at this CLOCK_MONOTONIC time */
         bool finished;          /* empty or timed out: completion may be reported */
         bool sent_reported;
 };
@@ -121,10 +141,6 @@ static usec_t now_usec(void) {
 
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
-static usec_t usec_add(usec_t a, usec_t b) {
-        return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
 }
 
 /* ---- victims: pidfds of a subtree ---- */
@@ -211,10 +227,11 @@ static int collect_cb(const char *root, const char *path, void *userdata) {
         for (size_t i = 0; i < n; i++) {
                 int fd;
 
-                /* Never ourselves: policy protects our cgroup, but a pidfd
-                 * round must not depend on that. */
+                /* Never ourselves: policy protects our cgroup, but the
+                 * reaper must not depend on that. cgroup.kill would take us
+                 * with the victim, so the whole kill is refused. */
                 if (pids[i] == c->self)
-                        continue;
+                        return -EDEADLK;
                 if (c->known && bsearch(&pids[i], c->known, c->n_known, sizeof(pid_t), pid_compare))
                         continue;
 
@@ -261,35 +278,36 @@ static int victims_collect(Victims *v, const char *cg_root, const char *cgroup) 
         return (int) MIN(v->n - before, (size_t) INT_MAX);
 }
 
-/* SIGKILL fds[from..n). Returns the number of signals delivered, or the
- * first real error if none was (ESRCH means already dead: not an error). */
-static int victims_kill(const Victims *v, size_t from) {
-        int sent = 0, error = 0;
+/* SIGKILL fds[i] for i in [from, n). A pidfd whose signal was refused, or
+ * whose process had already exited, is closed: nothing to release there.
+ * Shared by the loop and the worker (no logging, no allocation). */
+static void pidfds_kill(int *fds, size_t from, size_t n, SignalTally *t) {
+        for (size_t i = from; i < n; i++) {
+                int r;
 
-        for (size_t i = from; i < v->n; i++) {
-                int r = pidfd_kill(v->fds[i], SIGKILL);
-
-                if (r >= 0)
-                        sent++;
-                else if (r != -ESRCH && error == 0)
-                        error = r;
+                if (fds[i] < 0)
+                        continue;
+                r = pidfd_kill(fds[i], SIGKILL);
+                if (r >= 0) {
+                        t->n_signalled++;
+                        continue;
+                }
+                tally_error(t, r);
+                fds[i] = safe_close(fds[i]);
         }
-        return sent == 0 && error < 0 ? error : sent;
 }
 
 /* Signal everything from 'from' on, then re-read the subtree and signal
  * what appeared, until a re-read shows no process that was not signalled
  * yet (every process left is dying and cannot fork) or max_rounds passed.
- * Returns the number of signals delivered. */
+ * What was reached goes to *t. Returns 0, or the error of a re-read that
+ * failed (the signals before it still count). */
 static int victims_kill_rounds(Victims *v, const char *cg_root, const char *cgroup, size_t from,
-                               unsigned max_rounds) {
-        int total = 0, r;
+                               unsigned max_rounds, SignalTally *t) {
+        int r;
 
         for (unsigned round = 0; round < max_rounds; round++) {
-                r = victims_kill(v, from);
-                if (r < 0)
-                        return r;
-                total += r;
+                pidfds_kill(v->fds, from, v->n, t);
 
                 from = v->n;
                 r = victims_collect(v, cg_root, cgroup);
@@ -300,7 +318,7 @@ static int victims_kill_rounds(Victims *v, const char *cg_root, const char *cgro
                 if (r == 0)
                         break;
         }
-        return total;
+        return 0;
 }
 
 int reaper_collect_pidfds(const char *cg_root, const char *cgroup, int **ret_fds, pid_t **ret_pids,
@@ -324,6 +342,7 @@ int reaper_collect_pidfds(const char *cg_root, const char *cgroup, int **ret_fds
 }
 
 int reaper_kill_pidfd_rounds(const char *cg_root, const char *cgroup, unsigned max_rounds) {
+        SignalTally t = {};
         Victims v = {};
         int r;
 
@@ -332,9 +351,11 @@ int reaper_kill_pidfd_rounds(const char *cg_root, const char *cgroup, unsigned m
 
         r = victims_collect(&v, cg_root, cgroup);
         if (r >= 0)
-                r = victims_kill_rounds(&v, cg_root, cgroup, 0, max_rounds);
+                r = victims_kill_rounds(&v, cg_root, cgroup, 0, max_rounds, &t);
         victims_done(&v);
-        return r;
+        if (t.n_signalled > 0)
+                return (int) MIN(t.n_signalled, (size_t) INT_MAX);
+        return r < 0 ? r : t.error;
 }
 
 /* ---- process_mrelease worker ---- */
@@ -380,23 +401,45 @@ static int mrelease_one(Reaper *r, int fd) {
         return k;
 }
 
+/* Tell the loop what the kill reached, before the (slow) releases. */
+static void worker_ack(Reaper *r, MreleaseJob *j) {
+        pthread_mutex_lock(&r->lock);
+        j->ack_next = r->acked;
+        r->acked = j;
+        pthread_mutex_unlock(&r->lock);
+        (void) eventfd_write(r->eventfd, 1);
+}
+
 static void job_run(Reaper *r, MreleaseJob *j) {
+        bool with_kill = j->kill_cgroup || j->signal_each;
+
         if (j->kill_cgroup) {
                 j->kill_error = cg_write_file(j->kill_root, j->kill_cgroup, "cgroup.kill", "1");
                 /* cgroup.kill refused for another reason than the cgroup
                  * being gone: the pidfds still reach every process we saw. */
                 if (j->kill_error < 0 && !ERRNO_IS_VANISHED(j->kill_error))
                         j->signal_each = true;
+                else if (j->kill_error < 0)
+                        /* Gone: nothing to kill, nothing to release. */
+                        for (size_t i = 0; i < j->n; i++)
+                                j->fds[i] = safe_close(j->fds[i]);
         }
         if (j->signal_each)
                 /* All signals first: the victims die in parallel while the
-                 * memory of each is released in turn. */
-                for (size_t i = 0; i < j->n; i++)
-                        if (pidfd_kill(j->fds[i], SIGKILL) >= 0)
-                                j->n_signalled++;
+                 * memory of each is released in turn. A process the signal
+                 * did not reach is not released either (it is not dying). */
+                pidfds_kill(j->fds, 0, j->n, &j->tally);
+        if (with_kill) {
+                j->kill_usec = now_usec();
+                worker_ack(r, j);
+        }
 
         for (size_t i = 0; i < j->n; i++) {
-                int k = mrelease_one(r, j->fds[i]);
+                int k;
+
+                if (j->fds[i] < 0)
+                        continue;
+                k = mrelease_one(r, j->fds[i]);
 
                 if (k >= 0)
                         j->n_released++;
@@ -569,11 +612,18 @@ static void kill_measure_freed(Kill *k) {
         k->result.freed_bytes = k->result.memory_before > after ? k->result.memory_before - after : 0;
 }
 
-/* Report what is due, in order: "sent" once, then "complete" once when the
- * cgroup is empty (or timed out) and no process_mrelease batch is still out.
- * Callbacks always run from the event loop, never inside reaper_kill(). */
+/* Report what is due, in order: "sent" once the kill is out (for the
+ * worker's kill: once it said what the kill reached), then "complete" once
+ * when the cgroup is empty (or timed out, or the kill reached nothing) and
+ * no process_mrelease batch is still out. Callbacks always run from the
+ * event loop, never inside reaper_kill(). */
 static void kill_dispatch(Kill *k) {
         Reaper *r = k->reaper;
+
+        if (k->kill_pending) {
+                log_debug("Reaper: %s: the worker has not sent the kill yet.", k->result.cgroup);
+                return;
+        }
 
         if (!k->sent_reported) {
                 k->sent_reported = true;
@@ -587,7 +637,9 @@ static void kill_dispatch(Kill *k) {
                 return;
         }
 
-        if (!k->dry_run)
+        if (k->empty)
+                k->result.empty_usec = k->empty_at > k->result.kill_usec ? k->empty_at - k->result.kill_usec : 0;
+        if (!k->dry_run && k->result.error == 0 && !k->result.vanished)
                 kill_measure_freed(k);
 
         /* Unlinked first: the callback sees the cgroup as not busy any more
@@ -598,14 +650,31 @@ static void kill_dispatch(Kill *k) {
         kill_free(k);
 }
 
+static void kill_stop_waiting(Kill *k) {
+        k->finished = true;
+        k->timer_source = sd_event_source_disable_unref(k->timer_source);
+        k->inotify_source = sd_event_source_disable_unref(k->inotify_source);
+}
+
 static void kill_mark_empty(Kill *k) {
         if (k->finished)
                 return;
         k->empty = true;
-        k->finished = true;
-        k->result.empty_usec = now_usec() - k->result.kill_usec;
-        k->timer_source = sd_event_source_disable_unref(k->timer_source);
-        k->inotify_source = sd_event_source_disable_unref(k->inotify_source);
+        /* empty_usec is computed at completion: the worker's kill time may
+         * not be known yet when the cgroup empties. */
+        k->empty_at = now_usec();
+        kill_stop_waiting(k);
+}
+
+/* The kill reached nothing (-ENOENT: every process had exited; else why
+ * not): no kill. Nothing is dying, so no release result is waited for. */
+static void kill_mark_failed(Kill *k, int error) {
+        if (error == -ENOENT)
+                k->result.vanished = true;
+        else
+                k->result.error = error;
+        k->mrelease_pending = false;
+        kill_stop_waiting(k);
 }
 
 /* 1 if the cgroup is empty or gone, 0 if populated, <0 on error. */
@@ -619,6 +688,37 @@ static int kill_check_empty(Kill *k) {
         if (r < 0)
                 return r;
         return !ev.populated;
+}
+
+/* KillTimeout= counts from the moment the kill went out. The timer source
+ * exists (disabled) from the start, so that arming it cannot fail once the
+ * kill is out; then the cgroup may already be empty, and no further
+ * cgroup.events change would tell us. */
+static void kill_sent(Kill *k) {
+        if (k->timer_source && !k->finished) {
+                (void) sd_event_source_set_time(k->timer_source, usec_add(k->result.kill_usec, k->timeout));
+                (void) sd_event_source_set_enabled(k->timer_source, SD_EVENT_ONESHOT);
+        }
+        if (!k->finished && kill_check_empty(k) > 0)
+                kill_mark_empty(k);
+}
+
+/* What a kill reached. Returns 0 when it was a kill (n_signalled, and
+ * signal_error for processes it could not reach, are set), -ENOENT when
+ * every process had exited before it, or the error that kept it from
+ * reaching any process. */
+static int kill_outcome(Kill *k, bool cgroup_killed, const SignalTally *t) {
+        if (cgroup_killed) {
+                /* The kernel signals the whole subtree. */
+                k->result.n_signalled = k->result.n_pids;
+                return 0;
+        }
+        if (t->n_signalled > 0) {
+                k->result.n_signalled = t->n_signalled;
+                k->result.signal_error = t->error;
+                return 0;
+        }
+        return t->error < 0 ? t->error : -ENOENT;
 }
 
 static int on_cgroup_events(sd_event_source *s, const struct inotify_event *event, void *userdata) {
@@ -672,19 +772,69 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static void kill_after_worker(Kill *k, const MreleaseJob *j);
+/* The worker sent the kill: what it reached, and what the loop does after
+ * it. */
+static void kill_after_worker(Kill *k, const MreleaseJob *j) {
+        bool cgroup_killed = j->kill_cgroup && j->kill_error == 0;
+        SignalTally t = j->tally;
+        int q;
 
-static int on_mrelease_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        k->kill_pending = false;
+        k->result.kill_usec = j->kill_usec;
+
+        if (j->kill_cgroup && ERRNO_IS_VANISHED(j->kill_error)) {
+                kill_mark_failed(k, -ENOENT);
+                victims_done(&k->victims);
+                kill_dispatch(k);
+                return;
+        }
+        if (j->kill_cgroup && j->kill_error < 0)
+                log_debug_errno(j->kill_error, "Reaper: writing cgroup.kill of %s failed, killed by pidfd: %m",
+                                k->result.cgroup);
+
+        /* cgroup.kill is atomic against fork; signals to pidfds are not:
+         * catch what the victims forked before they died. */
+        if (!cgroup_killed) {
+                q = victims_kill_rounds(&k->victims, k->cg_root, k->result.cgroup, k->victims.n,
+                                        REAPER_PIDFD_MAX_ROUNDS, &t);
+                tally_error(&t, q);
+        }
+        victims_done(&k->victims);
+
+        q = kill_outcome(k, cgroup_killed, &t);
+        log_debug("Reaper: the worker's kill of %s reached %zu of %zu processes%s%s.", k->result.cgroup,
+                  k->result.n_signalled, k->result.n_pids, t.error < 0 ? ": " : "",
+                  t.error < 0 ? strerror(-t.error) : "");
+        if (q < 0)
+                kill_mark_failed(k, q);
+        else
+                kill_sent(k);
+        kill_dispatch(k);
+}
+
+static int on_worker_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Reaper *r = userdata;
-        MreleaseJob *done;
+        MreleaseJob *acked, *done;
         eventfd_t v;
 
         (void) eventfd_read(fd, &v);
 
         pthread_mutex_lock(&r->lock);
+        acked = r->acked;
+        r->acked = NULL;
         done = r->done;
         r->done = NULL;
         pthread_mutex_unlock(&r->lock);
+
+        /* Kills first: a job may be on both lists, and its kill came first.
+         * The jobs on acked belong to the worker or to done: not freed here. */
+        for (MreleaseJob *j = acked; j; j = j->ack_next) {
+                /* The kill may have been cancelled meanwhile. */
+                Kill *k = reaper_find_seq(r, j->kill_seq);
+
+                if (k && k->kill_pending)
+                        kill_after_worker(k, j);
+        }
 
         while (done) {
                 MreleaseJob *j = done;
@@ -699,8 +849,6 @@ static int on_mrelease_done(sd_event_source *s, int fd, uint32_t revents, void *
                 k = reaper_find_seq(r, j->kill_seq);
                 log_debug("Reaper: process_mrelease batch of kill %" PRIu64 " done: %zu of %zu released%s.",
                           j->kill_seq, j->n_released, j->n, k ? "" : " (kill already finished)");
-                if (k && (j->kill_cgroup || j->signal_each))
-                        kill_after_worker(k, j);
                 if (k && k->mrelease_pending) {
                         k->mrelease_pending = false;
                         k->result.n_mreleased = j->n_released;
@@ -713,7 +861,9 @@ static int on_mrelease_done(sd_event_source *s, int fd, uint32_t revents, void *
 }
 
 /* Hand the pidfds to the worker, which also sends the kill when with_kill
- * (v keeps the pids, for the pidfd method's later rounds). */
+ * (v keeps the pids, for the pidfd method's later rounds). Returns 1 when
+ * the worker has the job, 0 when there is nothing for it (process_mrelease
+ * is known to be missing, or no pidfd), <0 when it could not take it. */
 static int kill_start_mrelease(Kill *k, Victims *v, bool with_kill) {
         Reaper *r = k->reaper;
         MreleaseJob *j;
@@ -770,54 +920,33 @@ static int kill_start_mrelease(Kill *k, Victims *v, bool with_kill) {
                 return q;
         }
         k->mrelease_pending = true;
+        k->kill_pending = with_kill;
         return 1;
 }
 
-/* The worker sent the kill: what the loop does after it. */
-static void kill_after_worker(Kill *k, const MreleaseJob *j) {
-        int q;
-
-        if (j->kill_error < 0 && ERRNO_IS_VANISHED(j->kill_error)) {
-                k->result.vanished = true;
-                kill_mark_empty(k);
-                return;
-        }
-        if (j->kill_error < 0)
-                log_debug_errno(j->kill_error, "Reaper: writing cgroup.kill of %s failed, killed by pidfd: %m",
-                                k->result.cgroup);
-
-        /* cgroup.kill is atomic against fork; signals to pidfds are not:
-         * catch what the victims forked before they died. */
-        if (k->result.method_used == KILL_METHOD_PIDFD || j->kill_error < 0) {
-                q = victims_kill_rounds(&k->victims, k->cg_root, k->result.cgroup, k->victims.n,
-                                        REAPER_PIDFD_MAX_ROUNDS);
-                if (q < 0 && !ERRNO_IS_VANISHED(q) && k->result.error == 0)
-                        k->result.error = q;
-        }
-        victims_done(&k->victims);
-
-        if (!k->finished && kill_check_empty(k) > 0)
-                kill_mark_empty(k);
-}
-
+/* The kill from the loop. Returns 0 when it reached processes, -ENOENT
+ * when the victim was gone, or the error that kept it from reaching any
+ * process (then nothing was signalled). */
 static int kill_send(Kill *k, Victims *v) {
-        const char *cgroup = k->result.cgroup;
+        SignalTally t = {};
         int r;
+
+        k->result.kill_usec = now_usec();
 
         if (k->result.method_used == KILL_METHOD_CGROUP_KILL) {
                 /* Atomic against fork: the kernel kills the whole subtree. */
-                r = cg_write_file(k->cg_root, cgroup, "cgroup.kill", "1");
-                if (ERRNO_IS_VANISHED(r)) {
-                        k->result.vanished = true;
-                        return 0;
-                }
-                return r;
+                r = cg_write_file(k->cg_root, k->result.cgroup, "cgroup.kill", "1");
+                if (r >= 0)
+                        return kill_outcome(k, true, &t);
+                if (ERRNO_IS_VANISHED(r))
+                        return -ENOENT;
+                log_debug_errno(r, "Reaper: writing cgroup.kill of %s failed, killing by pidfd: %m",
+                                k->result.cgroup);
         }
 
-        r = victims_kill_rounds(v, k->cg_root, cgroup, 0, REAPER_PIDFD_MAX_ROUNDS);
-        if (r < 0)
-                return r;
-        return 0;
+        r = victims_kill_rounds(v, k->cg_root, k->result.cgroup, 0, REAPER_PIDFD_MAX_ROUNDS, &t);
+        tally_error(&t, r);
+        return kill_outcome(k, false, &t);
 }
 
 static int kill_measure(Kill *k, const Victims *v) {
@@ -862,6 +991,17 @@ static int resolve_method(const KillRequest *req, KillMethod *ret) {
         return 0;
 }
 
+/* -EDEADLK when our own cgroup is the victim or below it: cgroup.kill
+ * would kill us too. Unknown (unreadable /proc/self/cgroup) is not a
+ * refusal here: the pid check of the collection still applies. */
+static int check_not_self(const char *cgroup) {
+        _cleanup_free_ char *own = NULL;
+
+        if (cg_pid_get_path(PROC_ROOT, getpid(), &own) < 0)
+                return 0;
+        return cg_path_is_below(own, cgroup) ? -EDEADLK : 0;
+}
+
 int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata) {
         _cleanup_(kill_freep) Kill *k = NULL;
         _cleanup_(victims_done) Victims v = {};
@@ -874,11 +1014,19 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
         if (reaper_is_busy(r, req->cgroup))
                 return -EBUSY;
 
+        q = check_not_self(req->cgroup);
+        if (q < 0)
+                return q;
+
         q = cg_read_events(req->cg_root, req->cgroup, &ev);
         if (ERRNO_IS_VANISHED(q))
                 return -ENOENT;
         if (q < 0)
                 return q;
+        /* Emptied since it was chosen: nothing to kill, and a kill record
+         * for it would be false. */
+        if (!ev.populated)
+                return -ENOENT;
 
         k = calloc(1, sizeof *k);
         if (!k)
@@ -909,6 +1057,10 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
                 return -ENOENT;
         if (q < 0)
                 return q;
+        if (v.n == 0)
+                /* Populated a moment ago, but every process has exited
+                 * since (or moved away). */
+                return -ENOENT;
         k->result.n_pids = v.n;
 
         q = kill_measure(k, &v);
@@ -942,16 +1094,19 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
         (void) sd_event_source_set_description(k->inotify_source, "reaper-cgroup-events");
 
         if (req->timeout > 0 && req->timeout != USEC_INFINITY) {
-                /* Absolute from the real clock: the loop's cached "now" may
-                 * be older than this kill. */
+                /* Armed by kill_sent() once the kill is out. Absolute from
+                 * the real clock: the loop's cached "now" may be older than
+                 * this kill. */
                 q = sd_event_add_time(r->event, &k->timer_source, CLOCK_MONOTONIC,
                                       usec_add(now_usec(), req->timeout),
                                       KILL_TIMEOUT_ACCURACY_USEC, on_kill_timeout, k);
                 if (q < 0)
                         return q;
+                (void) sd_event_source_set_enabled(k->timer_source, SD_EVENT_OFF);
                 (void) sd_event_source_set_description(k->timer_source, "reaper-kill-timeout");
         }
 
+        /* Until the worker says when it sent the kill. */
         k->result.kill_usec = now_usec();
 
         /* With ReleaseMemory=, the worker sends the kill and releases
@@ -965,12 +1120,8 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
                         k->result.mrelease = q;
                 q = kill_send(k, &v);
                 if (q < 0)
-                        return q;
-
-                /* Already empty (it had no process, or they died at once):
-                 * no further cgroup.events change would tell us. */
-                if (k->result.vanished || kill_check_empty(k) > 0)
-                        kill_mark_empty(k);
+                        return q;       /* nothing signalled: no kill, no callback */
+                kill_sent(k);
 
                 if (req->release_memory && k->result.mrelease == 0) {
                         q = kill_start_mrelease(k, &v, false);
@@ -1027,7 +1178,7 @@ int reaper_new(sd_event *e, Reaper **ret) {
                 q = negative_errno();
                 goto fail;
         }
-        q = sd_event_add_io(e, &r->eventfd_source, r->eventfd, EPOLLIN, on_mrelease_done, r);
+        q = sd_event_add_io(e, &r->eventfd_source, r->eventfd, EPOLLIN, on_worker_event, r);
         if (q < 0)
                 goto fail;
         (void) sd_event_source_set_description(r->eventfd_source, "reaper-mrelease-done");
@@ -1055,6 +1206,7 @@ Reaper *reaper_free(Reaper *r) {
         worker_stop(r);
         job_list_free(r->queue);
         job_list_free(r->done);
+        r->acked = NULL;        /* each of them was on done */
 
         /* Cancelled: no callbacks. */
         while (r->kills) {

@@ -14,12 +14,22 @@
  *     subtree, signal what is new (children whose fork was in flight), until
  *     a re-read shows nothing unsignalled (bounded).
  *  3. ReleaseMemory=yes: a worker thread sends that kill itself and calls
- *     process_mrelease() on every pidfd right after it (it blocks while it
- *     unmaps), before the victims run their exit path and drop their mm;
- *     results come back to the event loop through an eventfd. Without
- *     ReleaseMemory= the kill goes out from the loop.
- *  4. Wait for cgroup.events "populated 0" (inotify), bounded by KillTimeout.
+ *     process_mrelease() on every process it reached right after it (it
+ *     blocks while it unmaps), before the victims run their exit path and
+ *     drop their mm. The worker reports twice through an eventfd: once the
+ *     kill is out (what it reached, the first error), once the releases are
+ *     done. Without ReleaseMemory= the kill goes out from the loop.
+ *  4. Wait for cgroup.events "populated 0" (inotify), bounded by KillTimeout
+ *     counted from the moment the kill went out.
  *  5. Call the done callback once with the outcome.
+ *
+ * A kill that reached no process is not a kill: from the loop it is an
+ * error of reaper_kill() (nothing signalled, no callback); from the worker
+ * the "sent" callback says so (error or vanished) and completion follows at
+ * once.
+ *
+ * The reaper never kills the process it runs in: a victim whose subtree
+ * holds it (its cgroup, or its pid in a cgroup.procs) is refused.
  *
  * Without the memory controller (no memory.current) memory_before is the
  * sum of the processes' RSS and freed_bytes is that sum once the cgroup is
@@ -45,6 +55,9 @@ typedef struct KillResult {
         char *cgroup;
         KillMethod method_used;         /* AUTO never appears here */
         size_t n_pids;                  /* processes found (pidfds opened) */
+        size_t n_signalled;             /* processes the kill reached: every one found for
+                                         * cgroup.kill (the kernel kills the subtree), else
+                                         * the SIGKILLs delivered by pidfd */
         uint64_t memory_before;         /* memory.current (or RSS sum) before */
         uint64_t freed_bytes;           /* before - after (0 if unknown) */
         usec_t kill_usec;               /* CLOCK_MONOTONIC when the signal went out */
@@ -56,18 +69,26 @@ typedef struct KillResult {
                                          * other -errno = the call failed */
         size_t n_mreleased;
         bool timed_out;                 /* still populated after the timeout */
-        bool vanished;                  /* cgroup was gone when cgroup.kill was written */
-        int error;                      /* 0 or the negative errno that stopped the kill */
+        bool vanished;                  /* the victim was gone before the kill reached it:
+                                         * cgroup removed, or every process had exited */
+        int error;                      /* 0, or why the kill reached no process at all
+                                         * (-EPERM: no CAP_KILL for pidfd_send_signal) */
+        int signal_error;               /* 0, or the first error of a kill that did reach
+                                         * some processes (others were not signalled) */
 } KillResult;
 
 /* Called on the event loop when the kill is sent (sent == true, result
- * partially filled: n_pids, memory_before, method_used, kill_usec) and again
- * when it is complete (sent == false: everything filled), each exactly once
- * and never from inside reaper_kill(). A dry run completes at once (nothing
- * signalled, freed_bytes 0). Completion waits for the process_mrelease()
- * results too, unless the timeout expires first. When the completion
- * callback runs, the cgroup is no longer busy. The result is valid only
- * during the call. A callback may call reaper_kill() but not reaper_free(). */
+ * partially filled: n_pids, n_signalled, memory_before, method_used,
+ * kill_usec) and again when it is complete (sent == false: everything
+ * filled), each exactly once and never from inside reaper_kill(). When the
+ * worker's kill reached nothing, the "sent" call has error < 0 (nothing was
+ * signalled, e.g. -EPERM) or vanished set, and completion follows at once
+ * with the same values: it was no kill. A dry run completes at once
+ * (nothing signalled, freed_bytes 0). Completion waits for the
+ * process_mrelease() results too, unless the timeout expires first. When
+ * the completion callback runs, the cgroup is no longer busy. The result is
+ * valid only during the call. A callback may call reaper_kill() but not
+ * reaper_free(). */
 typedef void (*reaper_cb)(Reaper *r, const KillResult *res, bool sent, void *userdata);
 
 int reaper_new(sd_event *e, Reaper **ret);
@@ -76,9 +97,12 @@ Reaper *reaper_free(Reaper *r);
 static inline void reaper_freep(Reaper **r) { *r = reaper_free(*r); }
 
 /* Start killing. Returns 0 when started (callbacks follow), -EBUSY if that
- * cgroup is already being killed, -ENOENT if it is gone, -EOPNOTSUPP for
- * KILL_METHOD_CGROUP_KILL without cgroup.kill (kernel < 5.14), other
- * negative errno (then nothing was signalled and no callback follows). */
+ * cgroup is already being killed, -ENOENT if it is gone or empty
+ * (cgroup.events "populated 0", or no process left to open a pidfd for),
+ * -EDEADLK if the victim's subtree holds the calling process, -EOPNOTSUPP
+ * for KILL_METHOD_CGROUP_KILL without cgroup.kill (kernel < 5.14), other
+ * negative errno, e.g. -EPERM when a kill from the loop could signal no
+ * process (then nothing was signalled and no callback follows). */
 int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata);
 
 /* NULL-terminated list of cgroups currently being killed (owned by r,
@@ -87,7 +111,8 @@ char *const *reaper_busy(Reaper *r);
 
 /* Synchronous building blocks, used by reaper_kill() and by the live tests. */
 /* Open pidfds for every process in the subtree. Vanished processes, and
- * pids that now name a process outside the subtree, are skipped. */
+ * pids that now name a process outside the subtree, are skipped; a subtree
+ * that lists the calling process is -EDEADLK. */
 int reaper_collect_pidfds(const char *cg_root, const char *cgroup, int **ret_fds, pid_t **ret_pids,
                           size_t *ret_n);
 /* Kill by pidfd in rounds until a re-read of cgroup.procs of the whole

@@ -2,14 +2,20 @@
 /* Live tests for the reaper: real child cgroups under the cgroup2 mount,
  * real processes, real kills. Needs root and a writable cgroup2 mount, else
  * exits 77 with the reason. Every cgroup is created below one top cgroup
- * "/cgreap-test-<pid>" that main() removes at the end, whatever happened. */
+ * "/cgreap-test-<pid>", and every temporary tree below one directory, that
+ * main() removes at the end, whatever happened to the tests. */
 
 #include <check.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
+#include <pwd.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -120,16 +126,54 @@ static void b_hog(int ready, void *arg) {
         sleep_forever();
 }
 
+/* A hog that cannot run once it is ready: SCHED_IDLE on the CPU given in
+ * arg (the test thread's own). A SIGKILL leaves it runnable but never
+ * scheduled while the test (or the reaper's worker) keeps that CPU, so
+ * process_mrelease() reaches its memory before its exit path drops it:
+ * what a victim starved of CPU looks like. It faults its memory in first,
+ * while it still gets the CPU. */
+static void b_hog_idle(int ready, void *arg) {
+        const struct sched_param sp = {};
+        volatile char *m = malloc(HOG_BYTES);
+        cpu_set_t set;
+
+        if (!m)
+                _exit(2);
+        for (size_t i = 0; i < HOG_BYTES; i += 4096)
+                m[i] = 1;
+        CPU_ZERO(&set);
+        CPU_SET(*(const int *) arg, &set);
+        if (sched_setaffinity(0, sizeof set, &set) < 0 || sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
+                _exit(5);
+        write_ready(ready);
+        sleep_forever();
+}
+
+/* A sleeper that drops to nobody: a root process without CAP_KILL cannot
+ * signal it. */
+static void b_nobody(int ready, void *arg) {
+        const struct passwd *pw = getpwnam("nobody");
+
+        if (!pw || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+            setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+                _exit(6);
+        write_ready(ready);
+        sleep_forever();
+}
+
 /* Fork a process that moves itself into cgroup path and runs fn; returns
- * once fn said it is ready. */
-static pid_t spawn_in(const char *path, behavior_fn fn, void *arg) {
+ * once fn said it is ready, or -1 (no check assertions: usable outside
+ * the test process too). */
+static pid_t spawn_raw(const char *path, behavior_fn fn, void *arg) {
         int p[2];
         pid_t pid;
         char c;
 
-        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -1;
         pid = fork();
-        ck_assert_int_ge(pid, 0);
+        if (pid < 0)
+                return -1;
         if (pid == 0) {
                 close(p[0]);
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -139,9 +183,72 @@ static pid_t spawn_in(const char *path, behavior_fn fn, void *arg) {
                 _exit(0);
         }
         close(p[1]);
-        ck_assert_int_eq(read(p[0], &c, 1), 1);
+        if (read(p[0], &c, 1) != 1)
+                pid = -1;
         close(p[0]);
         return pid;
+}
+
+static pid_t spawn_in(const char *path, behavior_fn fn, void *arg) {
+        pid_t pid = spawn_raw(path, fn, arg);
+
+        ck_assert_msg(pid > 0, "spawning a process in %s failed", path);
+        return pid;
+}
+
+/* Pin the calling thread to one CPU it may use; returns that CPU. Threads
+ * it creates afterwards (the reaper's worker) inherit the mask. */
+static int pin_self(cpu_set_t *ret_saved) {
+        cpu_set_t set;
+        int cpu = -1;
+
+        ck_assert_int_eq(sched_getaffinity(0, sizeof *ret_saved, ret_saved), 0);
+        for (int i = 0; i < CPU_SETSIZE && cpu < 0; i++)
+                if (CPU_ISSET(i, ret_saved))
+                        cpu = i;
+        ck_assert_int_ge(cpu, 0);
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        ck_assert_int_eq(sched_setaffinity(0, sizeof set, &set), 0);
+        return cpu;
+}
+
+/* SIGKILL is pending for pid, or it is already dead (a zombie: not reaped). */
+static bool sigkill_sent(pid_t pid) {
+        _cleanup_free_ char *path = NULL;
+        char line[256];
+        bool sent = false;
+        FILE *f;
+
+        ck_assert_int_ge(asprintf(&path, "/proc/%d/status", (int) pid), 0);
+        f = fopen(path, "re");
+        if (!f)
+                return true;
+        while (fgets(line, sizeof line, f)) {
+                unsigned long long mask;
+
+                if (strncmp(line, "State:", 6) == 0 && strpbrk(line + 6, "ZX"))
+                        sent = true;
+                if ((sscanf(line, "SigPnd: %llx", &mask) == 1 || sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
+                    (mask & (1ULL << (SIGKILL - 1))))
+                        sent = true;
+        }
+        fclose(f);
+        return sent;
+}
+
+/* Drop (or give back) CAP_KILL in the calling thread's effective set; the
+ * permitted set keeps it. Threads created meanwhile inherit the set. */
+static void set_cap_kill(bool on) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2];
+
+        ck_assert_int_eq(syscall(SYS_capget, &h, d), 0);
+        if (on)
+                d[CAP_KILL / 32].effective |= 1U << (CAP_KILL % 32);
+        else
+                d[CAP_KILL / 32].effective &= ~(1U << (CAP_KILL % 32));
+        ck_assert_int_eq(syscall(SYS_capset, &h, d), 0);
 }
 
 static bool pid_alive(pid_t pid) {
@@ -235,6 +342,34 @@ static void run_until_done(sd_event *e, Outcome *o) {
         ck_assert_uint_eq(o->n_done, 1);
 }
 
+/* A few loop iterations: a refused kill must call back nothing. */
+static void assert_no_callback(sd_event *e, const Outcome *o) {
+        for (int i = 0; i < 5; i++)
+                ck_assert_int_ge(sd_event_run(e, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(o->n_sent + o->n_done, 0);
+}
+
+static void kill_and_reap(pid_t pid) {
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+}
+
+static KillRequest kill_request(const char *root, const char *cgroup, KillMethod method, bool release_memory,
+                                usec_t timeout) {
+        return (KillRequest) {
+                .cg_root = root,
+                .cgroup = cgroup,
+                .method = method,
+                .release_memory = release_memory,
+                .timeout = timeout,
+        };
+}
+
+static void new_reaper(sd_event **ret_e, Reaper **ret_r) {
+        ck_assert_int_ge(sd_event_new(ret_e), 0);
+        ck_assert_int_ge(reaper_new(*ret_e, ret_r), 0);
+}
+
 static void outcome_done(Outcome *o) {
         kill_result_done(&o->sent);
         kill_result_done(&o->done);
@@ -273,16 +408,9 @@ static void kill_tree(const char *name, KillMethod method) {
         bystander = spawn_in(by, b_sleeper, NULL);
         usleep(50 * 1000);      /* let the forker fork a few */
 
-        ck_assert_int_ge(sd_event_new(&e), 0);
-        ck_assert_int_ge(reaper_new(e, &r), 0);
+        new_reaper(&e, &r);
 
-        KillRequest req = {
-                .cg_root = mnt,
-                .cgroup = victim,
-                .method = method,
-                .release_memory = true,
-                .timeout = 5 * USEC_PER_SEC,
-        };
+        KillRequest req = kill_request(mnt, victim, method, true, 5 * USEC_PER_SEC);
         ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
         /* Signals went out synchronously; callbacks wait for the loop. */
         ck_assert_uint_eq(o.n_sent, 0);
@@ -334,71 +462,133 @@ END_TEST
 
 /* ---- c: process_mrelease on a really dying process ---- */
 
+/* Directly: SIGKILL a hog that cannot run (SCHED_IDLE on our CPU), then
+ * process_mrelease() while it is dying: it must release the memory, seen
+ * in the victim's own VmRSS before it ever ran its exit path. */
+static void mrelease_direct(const char *victim, int cpu) {
+        uint64_t rss = 0;
+        bool released = false;
+
+        /* A second chance only against a stray preemption of this thread. */
+        for (int attempt = 0; attempt < 5 && !released; attempt++) {
+                pid_t pid = spawn_in(victim, b_hog_idle, &cpu);
+                _cleanup_close_ int fd = pidfd_open_checked(pid);
+                int k;
+
+                ck_assert_int_ge(fd, 0);
+                ck_assert_int_eq(proc_read_rss("/proc", pid, &rss), 0);
+                ck_assert_uint_ge(rss, HOG_BYTES);
+
+                ck_assert_int_eq(pidfd_kill(fd, SIGKILL), 0);
+                k = process_mrelease_checked(fd);
+                ck_assert_msg(k == 0 || k == -ESRCH, "process_mrelease: %s", strerror(-k));
+                if (k == 0) {
+                        /* Unmapped in our context: whatever is left of it
+                         * (it may not have run at all yet) holds no memory. */
+                        k = proc_read_rss("/proc", pid, &rss);
+                        ck_assert_msg(k == -ESRCH || (k == 0 && rss < HOG_BYTES / 2),
+                                      "VmRSS still %" PRIu64 " after process_mrelease()", rss);
+                        released = true;
+                } else
+                        fprintf(stderr, "note: attempt %d: the hog exited before process_mrelease()\n",
+                                attempt);
+                ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+                ck_assert_int_eq(pidfd_kill(fd, SIGKILL), -ESRCH);
+                ck_assert_int_eq(process_mrelease_checked(fd), -ESRCH);
+        }
+        ck_assert_msg(released, "process_mrelease() never reached a dying hog's memory");
+}
+
 START_TEST(test_mrelease) {
         _cleanup_free_ char *base = cg("c"), *victim = NULL;
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(reaper_freep) Reaper *r = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        uint64_t rss = 0;
-        Outcome o = {};
-        pid_t pid;
-        int k;
+        cpu_set_t saved;
+        int cpu;
 
         ck_assert_int_ge(asprintf(&victim, "%s/victim", base), 0);
         cg_mkdir(base);
         cg_mkdir(victim);
 
-        /* Directly: SIGKILL, then process_mrelease() while it dies. */
-        pid = spawn_in(victim, b_hog, NULL);
-        fd = pidfd_open_checked(pid);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(proc_read_rss("/proc", pid, &rss), 0);
-        ck_assert_uint_ge(rss, HOG_BYTES);
+        /* The worker thread, created below, inherits the pinning. */
+        cpu = pin_self(&saved);
+        mrelease_direct(victim, cpu);
 
-        ck_assert_int_eq(pidfd_kill(fd, SIGKILL), 0);
-        for (int i = 0; i < 10; i++) {
-                k = process_mrelease_checked(fd);
-                if (k != -EINVAL)
+        /* Through the reaper: the worker thread signals and releases. */
+        new_reaper(&e, &r);
+        for (int attempt = 0; attempt < 3; attempt++) {
+                pid_t hogs[2] = { spawn_in(victim, b_hog_idle, &cpu), spawn_in(victim, b_hog_idle, &cpu) };
+                KillRequest req = kill_request(mnt, victim, attempt == 0 ? KILL_METHOD_PIDFD : KILL_METHOD_AUTO,
+                                               true, 5 * USEC_PER_SEC);
+                Outcome o = {};
+                uint64_t current;
+
+                ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
+                run_until_done(e, &o);
+
+                ck_assert_uint_eq(o.done.n_pids, 2);
+                ck_assert_uint_eq(o.sent.n_signalled, 2);
+                ck_assert_int_eq(o.done.error, 0);
+                ck_assert_int_eq(o.done.mrelease, o.done.n_mreleased > 0);
+                ck_assert_uint_le(o.done.n_mreleased, 2);
+                /* No memory controller here: the RSS sum, and all of it freed. */
+                if (cg_read_u64(mnt, victim, "memory.current", &current) < 0) {
+                        ck_assert_uint_ge(o.done.memory_before, 2 * HOG_BYTES);
+                        ck_assert_uint_eq(o.done.freed_bytes, o.done.memory_before);
+                }
+                ck_assert(!o.done.timed_out);
+                ck_assert(!pid_alive(hogs[0]));
+                ck_assert(!pid_alive(hogs[1]));
+                ck_assert_uint_eq(reap_all(2, NULL, 0), 2);
+                bool released = o.done.n_mreleased > 0;
+                outcome_done(&o);
+                if (released)
                         break;
-                usleep(1000);
+                fprintf(stderr, "note: attempt %d: both hogs exited before the worker released them\n",
+                        attempt);
+                ck_assert_msg(attempt < 2, "the reaper's worker never released a starved victim's memory");
         }
-        ck_assert_msg(k == 0 || k == -ESRCH, "process_mrelease: %s", strerror(-k));
-        /* Whatever is left of it (a zombie: we have not reaped it) holds
-         * no memory any more. */
-        k = proc_read_rss("/proc", pid, &rss);
-        ck_assert(k == -ESRCH || (k == 0 && rss < HOG_BYTES / 2));
-        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
-        ck_assert_int_eq(pidfd_kill(fd, SIGKILL), -ESRCH);
-        ck_assert_int_eq(process_mrelease_checked(fd), -ESRCH);
+        ck_assert_int_eq(sched_setaffinity(0, sizeof saved, &saved), 0);
+}
+END_TEST
 
-        /* Through the reaper: the worker thread does it. */
-        pid_t hogs[2] = { spawn_in(victim, b_hog, NULL), spawn_in(victim, b_hog, NULL) };
-        ck_assert_int_ge(sd_event_new(&e), 0);
-        ck_assert_int_ge(reaper_new(e, &r), 0);
-        KillRequest req = {
-                .cg_root = mnt,
-                .cgroup = victim,
-                .method = KILL_METHOD_PIDFD,
-                .release_memory = true,
-                .timeout = 5 * USEC_PER_SEC,
-        };
+/* ---- c2: ReleaseMemory=no: the loop sends the kill, nothing is released ---- */
+
+START_TEST(test_no_release) {
+        _cleanup_free_ char *base = cg("c2"), *victim = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(reaper_freep) Reaper *r = NULL;
+        cpu_set_t saved;
+        Outcome o = {};
+        int cpu;
+
+        ck_assert_int_ge(asprintf(&victim, "%s/victim", base), 0);
+        cg_mkdir(base);
+        cg_mkdir(victim);
+        /* The same starved hogs the worker releases in test_mrelease. */
+        cpu = pin_self(&saved);
+        pid_t hogs[2] = { spawn_in(victim, b_hog_idle, &cpu), spawn_in(victim, b_hog_idle, &cpu) };
+
+        new_reaper(&e, &r);
+        KillRequest req = kill_request(mnt, victim, KILL_METHOD_PIDFD, false, 5 * USEC_PER_SEC);
         ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
+        /* Sent from inside reaper_kill(), before the loop ran at all. */
+        ck_assert(sigkill_sent(hogs[0]));
+        ck_assert(sigkill_sent(hogs[1]));
+        ck_assert_uint_eq(o.n_sent, 0);
+        ck_assert_int_eq(sched_setaffinity(0, sizeof saved, &saved), 0);
         run_until_done(e, &o);
 
-        ck_assert_uint_eq(o.done.n_pids, 2);
-        ck_assert_int_eq(o.done.mrelease, o.done.n_mreleased > 0);
-        ck_assert_uint_le(o.done.n_mreleased, 2);
-        if (o.done.n_mreleased == 0)
-                fprintf(stderr, "note: both hogs exited before process_mrelease() reached them\n");
-        /* No memory controller here: the RSS sum, and all of it freed. */
-        uint64_t current;
-        if (cg_read_u64(mnt, victim, "memory.current", &current) < 0) {
-                ck_assert_uint_ge(o.done.memory_before, 2 * HOG_BYTES);
-                ck_assert_uint_eq(o.done.freed_bytes, o.done.memory_before);
-        }
+        ck_assert_uint_eq(o.sent.n_pids, 2);
+        ck_assert_uint_eq(o.sent.n_signalled, 2);
+        ck_assert_int_eq(o.sent.method_used, KILL_METHOD_PIDFD);
+        ck_assert_int_eq(o.done.error, 0);
+        /* Not asked: the victims unmapped their memory themselves. */
+        ck_assert_int_eq(o.done.mrelease, 0);
+        ck_assert_uint_eq(o.done.n_mreleased, 0);
         ck_assert(!o.done.timed_out);
-        ck_assert(!pid_alive(hogs[0]));
-        ck_assert(!pid_alive(hogs[1]));
+        ck_assert(!cg_populated(victim));
+        ck_assert_uint_ge(o.done.memory_before, 2 * HOG_BYTES);
         ck_assert_uint_eq(reap_all(2, NULL, 0), 2);
         outcome_done(&o);
 }
@@ -406,89 +596,169 @@ END_TEST
 
 /* ---- d: pid reuse ---- */
 
-/* Make the next fork get pid 'want' through ns_last_pid; 0 if it did. */
-static pid_t spawn_with_pid(const char *path, pid_t want, bool *ret_reused) {
-        for (int attempt = 0; attempt < 20; attempt++) {
-                char buf[32];
-                pid_t p;
+/* The check of the pid-reuse scenario: outside the test process, so no
+ * check assertions. */
+#define NS_CHECK(x)                                                                     \
+        do {                                                                            \
+                if (!(x)) {                                                             \
+                        fprintf(stderr, "pid reuse: line %d: check failed: %s\n",       \
+                                __LINE__, #x);                                          \
+                        return 1;                                                       \
+                }                                                                       \
+        } while (0)
 
-                snprintf(buf, sizeof buf, "%d", (int) want - 1);
-                if (test_write("/proc/sys/kernel", "ns_last_pid", "%s", buf) < 0)
-                        break;
-                p = spawn_in(path, b_sleeper, NULL);
-                if (p == want) {
-                        *ret_reused = true;
-                        return p;
-                }
-                /* Someone else forked in between: try again. */
-                kill(p, SIGKILL);
-                ck_assert_int_eq(waitpid(p, NULL, 0), p);
+typedef struct NsOutcome {
+        bool done;
+        KillResult res;         /* the completion's, without its cgroup string */
+} NsOutcome;
+
+static void ns_outcome_cb(Reaper *r, const KillResult *res, bool sent, void *userdata) {
+        NsOutcome *o = userdata;
+
+        if (!sent) {
+                o->done = true;
+                o->res = *res;
+                o->res.cgroup = NULL;
         }
-        *ret_reused = false;
-        return spawn_in(path, b_sleeper, NULL);
+}
+
+/* Runs as pid 1 of a new pid namespace with its own /proc: nobody else
+ * forks here, so ns_last_pid makes the reuse certain. */
+static int pid_reuse_in_namespace(const char *victim, const char *by, const char *fake) {
+        _cleanup_free_ int *fds = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        char rel[512], buf[32];
+        size_t n = 0;
+        pid_t v, b, w;
+
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                fprintf(stderr, "SKIP: mounting a /proc for the new pid namespace: %m\n");
+                return 77;
+        }
+
+        /* pidfds taken, then the victim exits and is reaped. */
+        v = spawn_raw(victim, b_sleeper, NULL);
+        NS_CHECK(v > 0);
+        NS_CHECK(reaper_collect_pidfds(mnt, victim, &fds, &pids, &n) == 0);
+        NS_CHECK(n == 1 && pids[0] == v);
+        NS_CHECK(kill(v, SIGKILL) == 0 && waitpid(v, NULL, 0) == v);
+
+        /* A bystander outside the victim gets the same number. */
+        snprintf(buf, sizeof buf, "%d", (int) v - 1);
+        if (test_write("/proc/sys/kernel", "ns_last_pid", "%s", buf) < 0) {
+                fprintf(stderr, "SKIP: cannot write ns_last_pid (kernel without CONFIG_CHECKPOINT_RESTORE?)\n");
+                return 77;
+        }
+        b = spawn_raw(by, b_sleeper, NULL);
+        NS_CHECK(b == v);
+        /* The number names a live process: kill(v) would hit it now. */
+        NS_CHECK(kill(v, 0) == 0);
+
+        /* The old pidfd names the dead process, never the new one. */
+        NS_CHECK(pidfd_kill(fds[0], SIGKILL) == -ESRCH);
+        NS_CHECK(pid_alive(b));
+        fds[0] = safe_close(fds[0]);
+
+        /* The number read from cgroup.procs before the reuse, listed by a
+         * fake tree with the victim's path next to a real victim process
+         * w: the reused number is never signalled, w is. */
+        w = spawn_raw(victim, b_sleeper, NULL);
+        NS_CHECK(w > 0);
+        NS_CHECK(test_mkdir_p(fake, victim + 1) == 0);
+        snprintf(rel, sizeof rel, "%s/cgroup.procs", victim + 1);
+        NS_CHECK(test_write(fake, rel, "%d\n", (int) v) == 0);
+        free(fds);
+        free(pids);
+        fds = NULL;
+        pids = NULL;
+        NS_CHECK(reaper_collect_pidfds(fake, victim, &fds, &pids, &n) == 0);
+        NS_CHECK(n == 0);
+        NS_CHECK(reaper_kill_pidfd_rounds(fake, victim, 4) == 0);
+        NS_CHECK(pid_alive(b));
+        NS_CHECK(pid_alive(w));
+
+        /* The whole kill, through the loop: only w dies. */
+        snprintf(rel, sizeof rel, "%s/cgroup.events", victim + 1);
+        NS_CHECK(test_write(fake, rel, "populated 1\nfrozen 0\n") == 0);
+        snprintf(rel, sizeof rel, "%s/cgroup.procs", victim + 1);
+        NS_CHECK(test_write(fake, rel, "%d\n%d\n", (int) v, (int) w) == 0);
+        {
+                _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+                _cleanup_(reaper_freep) Reaper *r = NULL;
+                NsOutcome o = {};
+                /* The fake tree never empties: a short timeout. */
+                KillRequest req = kill_request(fake, victim, KILL_METHOD_PIDFD, true, 300 * USEC_PER_MSEC);
+
+                NS_CHECK(sd_event_new(&e) >= 0);
+                NS_CHECK(reaper_new(e, &r) >= 0);
+                NS_CHECK(reaper_kill(r, &req, ns_outcome_cb, &o) == 0);
+                for (int i = 0; i < 100 && !o.done; i++)
+                        NS_CHECK(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
+                NS_CHECK(o.done);
+                NS_CHECK(o.res.n_pids == 1);
+                NS_CHECK(o.res.n_signalled == 1);
+                NS_CHECK(o.res.error == 0);
+        }
+        NS_CHECK(waitpid(w, NULL, 0) == w);
+        NS_CHECK(pid_alive(b));
+        return 0;
+}
+
+/* Can this machine give a test its own pid namespace? NULL if so, else why
+ * not. */
+static const char *pid_namespace_unavailable(void) {
+        int st;
+        pid_t p = fork();
+
+        if (p < 0)
+                return "fork failed";
+        if (p == 0)
+                _exit(unshare(CLONE_NEWNS | CLONE_NEWPID) < 0 ? 1 : 0);
+        if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                return "unshare(CLONE_NEWNS|CLONE_NEWPID) is not permitted";
+        if (access("/proc/sys/kernel/ns_last_pid", W_OK) < 0)
+                return "no writable /proc/sys/kernel/ns_last_pid (kernel without CONFIG_CHECKPOINT_RESTORE?)";
+        return NULL;
 }
 
 START_TEST(test_pid_reuse) {
         _cleanup_free_ char *base = cg("d"), *victim = NULL, *by = NULL, *fake = test_mkdtemp();
-        _cleanup_free_ int *fds = NULL;
-        _cleanup_free_ pid_t *pids = NULL;
-        pid_t v, b, w, ghost;
-        bool reused;
-        size_t n = 0;
+        int st;
+        pid_t p;
 
+        ck_assert_ptr_nonnull(fake);
         ck_assert_int_ge(asprintf(&victim, "%s/victim", base), 0);
         ck_assert_int_ge(asprintf(&by, "%s/bystander", base), 0);
         cg_mkdir(base);
         cg_mkdir(victim);
         cg_mkdir(by);
 
-        /* pidfds taken, then the victim exits and is reaped. */
-        v = spawn_in(victim, b_sleeper, NULL);
-        ck_assert_int_eq(reaper_collect_pidfds(mnt, victim, &fds, &pids, &n), 0);
-        ck_assert_uint_eq(n, 1);
-        ck_assert_int_eq(pids[0], v);
-        kill(v, SIGKILL);
-        ck_assert_int_eq(waitpid(v, NULL, 0), v);
+        p = fork();
+        ck_assert_int_ge(p, 0);
+        if (p == 0) {
+                pid_t init;
 
-        /* A bystander outside the victim gets the same pid number. */
-        b = spawn_with_pid(by, v, &reused);
-        fprintf(stderr, "pid %d %s\n", (int) v,
-                reused ? "reused by the bystander" : "not reused (ns_last_pid unavailable or raced)");
-
-        /* The old pidfd names the dead process, never the new one. */
-        ck_assert_int_eq(pidfd_kill(fds[0], SIGKILL), -ESRCH);
-        ck_assert(pid_alive(b));
-        ck_assert_int_eq(reaper_kill_pidfd_rounds(mnt, victim, 4), 0);
-        ck_assert(pid_alive(b));
-        safe_close(fds[0]);
-
-        /* A pid listed in cgroup.procs that now names a process elsewhere
-         * (moved, or reused) is skipped. A fake tree with the real
-         * victim's path lists: a real victim process w, the bystander b
-         * (really in the bystander cgroup) and a pid nobody has. */
-        w = spawn_in(victim, b_sleeper, NULL);
-        for (ghost = 4194000; kill(ghost, 0) == 0 || errno != ESRCH; ghost--)
-                ;
-        ck_assert_ptr_nonnull(fake);
-        ck_assert_int_eq(test_mkdir_p(fake, victim + 1), 0);
-        char rel[512];
-        snprintf(rel, sizeof rel, "%s/cgroup.procs", victim + 1);
-        ck_assert_int_eq(test_write(fake, rel, "%d\n%d\n%d\n", (int) b, (int) ghost, (int) w), 0);
-
-        free(fds);
-        free(pids);
-        fds = NULL;
-        pids = NULL;
-        ck_assert_int_eq(reaper_collect_pidfds(fake, victim, &fds, &pids, &n), 0);
-        ck_assert_uint_eq(n, 1);
-        ck_assert_int_eq(pids[0], w);
-        safe_close(fds[0]);
-
-        ck_assert_int_eq(reaper_kill_pidfd_rounds(fake, victim, 4), 1);
-        ck_assert_int_eq(waitpid(w, NULL, 0), w);
-        ck_assert(pid_alive(b));
-
-        test_rm_rf(fake);
+                /* A private mount namespace, so that the new /proc is ours. */
+                if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0 ||
+                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        _exit(77);
+                init = fork();
+                if (init < 0)
+                        _exit(2);
+                if (init == 0)
+                        _exit(pid_reuse_in_namespace(victim, by, fake));
+                if (waitpid(init, &st, 0) != init)
+                        _exit(2);
+                _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 3);
+        }
+        ck_assert_int_eq(waitpid(p, &st, 0), p);
+        ck_assert_msg(WIFEXITED(st), "the pid namespace test died by a signal");
+        /* main() only adds this test when namespaces are available. */
+        ck_assert_msg(WEXITSTATUS(st) == 0, "the pid reuse check in a new pid namespace failed (exit %d)",
+                      WEXITSTATUS(st));
+        /* Its init's death took every process of the namespace with it. */
+        ck_assert(!cg_populated(victim));
+        ck_assert(!cg_populated(by));
 }
 END_TEST
 
@@ -496,9 +766,12 @@ END_TEST
 
 /* A victim that stays populated after the kill (processes stuck in the
  * kernel) cannot be made on demand without harming the host, so the
- * kernel's side is played by a fake tree: cgroup.events says "populated 1"
- * until the test rewrites it, exactly what the reaper watches. */
+ * kernel's side is played by a fake tree with the real victim's path: its
+ * cgroup.procs lists a real process of the real cgroup (the reaper checks
+ * /proc/PID/cgroup), its cgroup.kill is a plain file (so the process lives
+ * on), and cgroup.events says "populated 1" until the test rewrites it. */
 static const char *fake_root;
+static char fake_events[512];
 static usec_t fake_emptied_usec;
 
 static usec_t now_usec(void) {
@@ -510,43 +783,60 @@ static usec_t now_usec(void) {
 
 static int on_empty_fake(sd_event_source *s, uint64_t usec, void *userdata) {
         fake_emptied_usec = now_usec();
-        ck_assert_int_eq(test_write(fake_root, "victim/cgroup.events", "populated 0\nfrozen 0\n"), 0);
+        ck_assert_int_eq(test_write(fake_root, fake_events, "populated 0\nfrozen 0\n"), 0);
         return 0;
+}
+
+/* The fake twin of real cgroup path, listing pids (0-terminated), with a
+ * cgroup.kill file when with_kill. */
+static void fake_victim(const char *fake, const char *path, bool populated, bool with_kill, const pid_t *pids) {
+        char rel[512], list[256] = "";
+        size_t l = 0;
+
+        for (; *pids; pids++)
+                l += (size_t) snprintf(list + l, sizeof list - l, "%d\n", (int) *pids);
+        snprintf(rel, sizeof rel, "%s/cgroup.events", path + 1);
+        ck_assert_int_eq(test_write(fake, rel, "populated %d\nfrozen 0\n", populated), 0);
+        snprintf(rel, sizeof rel, "%s/cgroup.procs", path + 1);
+        ck_assert_int_eq(test_write(fake, rel, "%s", list), 0);
+        snprintf(rel, sizeof rel, "%s/cgroup.kill", path + 1);
+        if (with_kill)
+                ck_assert_int_eq(test_write(fake, rel, "%s", ""), 0);
 }
 
 START_TEST(test_timeout) {
         _cleanup_(sd_event_source_unrefp) sd_event_source *later = NULL;
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(reaper_freep) Reaper *r = NULL;
-        _cleanup_free_ char *fake = test_mkdtemp(), *kill_file = NULL;
+        _cleanup_free_ char *base = cg("e"), *victim = NULL, *fake = test_mkdtemp(), *kill_file = NULL;
         Outcome o = {};
+        pid_t v;
 
         ck_assert_ptr_nonnull(fake);
-        ck_assert_int_eq(test_write(fake, "victim/cgroup.events", "populated 1\nfrozen 0\n"), 0);
-        ck_assert_int_eq(test_write(fake, "victim/cgroup.procs", "%s", ""), 0);
-        ck_assert_int_eq(test_write(fake, "victim/cgroup.kill", "%s", ""), 0);
+        ck_assert_int_ge(asprintf(&victim, "%s/victim", base), 0);
+        cg_mkdir(base);
+        cg_mkdir(victim);
+        v = spawn_in(victim, b_sleeper, NULL);
+        fake_victim(fake, victim, true, true, (pid_t[]) { v, 0 });
 
-        ck_assert_int_ge(sd_event_new(&e), 0);
-        ck_assert_int_ge(reaper_new(e, &r), 0);
-        KillRequest req = {
-                .cg_root = fake,
-                .cgroup = "/victim",
-                .method = KILL_METHOD_AUTO,
-                .release_memory = true,
-                .timeout = 300 * USEC_PER_MSEC,
-        };
+        new_reaper(&e, &r);
+        KillRequest req = kill_request(fake, victim, KILL_METHOD_AUTO, true, 300 * USEC_PER_MSEC);
         ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
         run_until_done(e, &o);
 
         ck_assert(o.done.timed_out);
         ck_assert_int_eq(o.done.method_used, KILL_METHOD_CGROUP_KILL);
+        ck_assert_uint_eq(o.sent.n_signalled, 1);
+        ck_assert_int_eq(o.done.error, 0);
+        /* KillTimeout= counts from the kill */
         ck_assert_uint_ge(o.done.empty_usec, 300 * USEC_PER_MSEC);
         ck_assert_uint_lt(o.done.empty_usec, 5 * USEC_PER_SEC);
         ck_assert_uint_eq(o.done.freed_bytes, 0);
         ck_assert(!o.busy_at_done);
-        /* The kill was really written. */
-        ck_assert_int_eq(cg_read_file(fake, "/victim", "cgroup.kill", &kill_file), 0);
+        /* The kill was really written, to the fake file: v lives on. */
+        ck_assert_int_eq(cg_read_file(fake, victim, "cgroup.kill", &kill_file), 0);
         ck_assert_str_eq(kill_file, "1");
+        ck_assert(pid_alive(v));
         outcome_done(&o);
 
         /* The same victim emptying after 100ms: the inotify watch sees it
@@ -554,9 +844,10 @@ START_TEST(test_timeout) {
         o = (Outcome) {};
         req.timeout = 5 * USEC_PER_SEC;
         ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
+        fake_root = fake;
+        snprintf(fake_events, sizeof fake_events, "%s/cgroup.events", victim + 1);
         ck_assert_int_ge(sd_event_add_time_relative(e, &later, CLOCK_MONOTONIC, 100 * USEC_PER_MSEC, 0,
                                                     on_empty_fake, NULL), 0);
-        fake_root = fake;
         run_until_done(e, &o);
         ck_assert(!o.done.timed_out);
         /* Seen after the rewrite, not before. */
@@ -565,7 +856,183 @@ START_TEST(test_timeout) {
         ck_assert_uint_lt(o.done.empty_usec, 4 * USEC_PER_SEC);
         outcome_done(&o);
 
-        test_rm_rf(fake);
+        kill_and_reap(v);
+}
+END_TEST
+
+/* ---- h: a kill that cannot signal anything is no kill ---- */
+
+START_TEST(test_no_cap_kill) {
+        _cleanup_free_ char *base = cg("h"), *victim = NULL, *mixed = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(reaper_freep) Reaper *r = NULL;
+        Outcome o = {};
+        pid_t theirs, mine, other;
+        int st;
+
+        ck_assert_int_ge(asprintf(&victim, "%s/victim", base), 0);
+        ck_assert_int_ge(asprintf(&mixed, "%s/mixed", base), 0);
+        cg_mkdir(base);
+        cg_mkdir(victim);
+        cg_mkdir(mixed);
+        theirs = spawn_in(victim, b_nobody, NULL);
+
+        /* Without CAP_KILL, root may not signal nobody's process; the
+         * worker thread, created after the drop, has no CAP_KILL either. */
+        set_cap_kill(false);
+        new_reaper(&e, &r);
+
+        /* From the loop: an error of reaper_kill(), no callback. */
+        KillRequest req = kill_request(mnt, victim, KILL_METHOD_PIDFD, false, 5 * USEC_PER_SEC);
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -EPERM);
+        assert_no_callback(e, &o);
+        ck_assert(!is_busy(r, victim));
+        ck_assert(pid_alive(theirs));
+
+        /* From the worker: "sent" says nothing was signalled, and the
+         * completion follows at once, not after the timeout. */
+        req.release_memory = true;
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
+        usec_t t0 = now_usec();
+        run_until_done(e, &o);
+        ck_assert_uint_lt(now_usec() - t0, 2 * USEC_PER_SEC);
+        ck_assert_int_eq(o.sent.error, -EPERM);
+        ck_assert_uint_eq(o.sent.n_signalled, 0);
+        ck_assert(!o.sent.vanished);
+        ck_assert_int_eq(o.done.error, -EPERM);
+        ck_assert(!o.done.timed_out);
+        ck_assert_uint_eq(o.done.n_mreleased, 0);
+        ck_assert(!o.busy_at_done);
+        ck_assert(pid_alive(theirs));
+        outcome_done(&o);
+
+        /* Some reached, some not: a kill, with the error said. */
+        mine = spawn_in(mixed, b_sleeper, NULL);
+        other = spawn_in(mixed, b_nobody, NULL);
+        o = (Outcome) {};
+        req.cgroup = mixed;
+        req.timeout = 300 * USEC_PER_MSEC;
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
+        run_until_done(e, &o);
+        ck_assert_int_eq(o.sent.error, 0);
+        ck_assert_uint_eq(o.sent.n_pids, 2);
+        ck_assert_uint_eq(o.sent.n_signalled, 1);
+        ck_assert_int_eq(o.sent.signal_error, -EPERM);
+        ck_assert(o.done.timed_out);          /* the other keeps it populated */
+        ck_assert_int_eq(waitpid(mine, &st, 0), mine);
+        ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        ck_assert(pid_alive(other));
+        outcome_done(&o);
+
+        /* cgroup.kill needs no CAP_KILL: the kernel signals. */
+        o = (Outcome) {};
+        req = (KillRequest) { .cg_root = mnt, .cgroup = victim, .method = KILL_METHOD_AUTO,
+                              .release_memory = true, .timeout = 5 * USEC_PER_SEC };
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
+        run_until_done(e, &o);
+        ck_assert_int_eq(o.done.error, 0);
+        ck_assert(!o.done.timed_out);
+        ck_assert_int_eq(waitpid(theirs, NULL, 0), theirs);
+        outcome_done(&o);
+
+        set_cap_kill(true);
+        kill_and_reap(other);
+}
+END_TEST
+
+/* ---- i: never ourselves ---- */
+
+START_TEST(test_refuses_self) {
+        _cleanup_free_ char *base = cg("i"), *victim = NULL, *fake = test_mkdtemp(), *own = NULL;
+        _cleanup_free_ char *pidstr = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(reaper_freep) Reaper *r = NULL;
+        Outcome o = {};
+        pid_t v;
+        int k1, k2;
+
+        ck_assert_ptr_nonnull(fake);
+        ck_assert_int_ge(asprintf(&victim, "%s/victim", base), 0);
+        cg_mkdir(base);
+        cg_mkdir(victim);
+        v = spawn_in(victim, b_sleeper, NULL);
+        new_reaper(&e, &r);
+
+        /* A cgroup.procs that lists us next to a real victim process. */
+        fake_victim(fake, victim, true, true, (pid_t[]) { v, getpid(), 0 });
+        for (KillMethod m = KILL_METHOD_AUTO; m <= KILL_METHOD_PIDFD; m++) {
+                KillRequest req = { .cg_root = fake, .cgroup = victim, .method = m, .release_memory = true,
+                                    .timeout = USEC_PER_SEC };
+
+                ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -EDEADLK);
+                req.dry_run = true;
+                ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -EDEADLK);
+        }
+
+        /* Really inside the victim (and so inside its parent): refused
+         * before cgroup.kill is written. We move back at once, before any
+         * assertion, so that nothing else runs in there. */
+        ck_assert_int_eq(cg_pid_get_path("/proc", getpid(), &own), 0);
+        ck_assert_int_ge(asprintf(&pidstr, "%d", (int) getpid()), 0);
+        ck_assert_int_eq(cg_write_file(mnt, victim, "cgroup.procs", pidstr), 0);
+        KillRequest req = { .cg_root = mnt, .cgroup = victim, .method = KILL_METHOD_AUTO,
+                            .release_memory = true, .timeout = USEC_PER_SEC };
+        k1 = reaper_kill(r, &req, outcome_cb, &o);
+        req.cgroup = base;
+        k2 = reaper_kill(r, &req, outcome_cb, &o);
+        ck_assert_int_eq(cg_write_file(mnt, own, "cgroup.procs", pidstr), 0);
+        ck_assert_int_eq(k1, -EDEADLK);
+        ck_assert_int_eq(k2, -EDEADLK);
+
+        assert_no_callback(e, &o);
+        ck_assert(pid_alive(v));
+        ck_assert(cg_populated(victim));
+        kill_and_reap(v);
+}
+END_TEST
+
+/* ---- j: nothing left to kill ---- */
+
+START_TEST(test_vanished) {
+        _cleanup_free_ char *base = cg("j"), *victim = NULL, *empty = NULL, *fake = test_mkdtemp();
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(reaper_freep) Reaper *r = NULL;
+        Outcome o = {};
+        pid_t v, ghost;
+
+        ck_assert_ptr_nonnull(fake);
+        ck_assert_int_ge(asprintf(&victim, "%s/victim", base), 0);
+        ck_assert_int_ge(asprintf(&empty, "%s/empty", base), 0);
+        cg_mkdir(base);
+        cg_mkdir(victim);
+        cg_mkdir(empty);
+        v = spawn_in(victim, b_sleeper, NULL);
+        new_reaper(&e, &r);
+
+        for (int dry = 0; dry <= 1; dry++) {
+                KillRequest req = { .cg_root = mnt, .cgroup = empty, .method = KILL_METHOD_AUTO,
+                                    .release_memory = true, .timeout = USEC_PER_SEC, .dry_run = dry };
+
+                /* A real empty cgroup: populated 0. */
+                ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -ENOENT);
+
+                /* Populated by the events file, but its only pid is gone:
+                 * no pidfd, so no kill (a record would say PIDS=0). */
+                for (ghost = 4194000; kill(ghost, 0) == 0 || errno != ESRCH; ghost--)
+                        ;
+                fake_victim(fake, empty, true, true, (pid_t[]) { ghost, 0 });
+                req.cg_root = fake;
+                ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -ENOENT);
+
+                /* A stale listing of a live process in a cgroup that says
+                 * populated 0: not killed either. */
+                fake_victim(fake, victim, false, true, (pid_t[]) { v, 0 });
+                req.cgroup = victim;
+                ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -ENOENT);
+        }
+        assert_no_callback(e, &o);
+        ck_assert(pid_alive(v));
+        kill_and_reap(v);
 }
 END_TEST
 
@@ -584,15 +1051,9 @@ START_TEST(test_dry_run) {
         v[0] = spawn_in(victim, b_sleeper, NULL);
         v[1] = spawn_in(victim, b_hog, NULL);
 
-        ck_assert_int_ge(sd_event_new(&e), 0);
-        ck_assert_int_ge(reaper_new(e, &r), 0);
-        KillRequest req = {
-                .cg_root = mnt,
-                .cgroup = victim,
-                .release_memory = true,
-                .timeout = 5 * USEC_PER_SEC,
-                .dry_run = true,
-        };
+        new_reaper(&e, &r);
+        KillRequest req = kill_request(mnt, victim, KILL_METHOD_AUTO, true, 5 * USEC_PER_SEC);
+        req.dry_run = true;
         ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
         run_until_done(e, &o);
 
@@ -610,36 +1071,71 @@ START_TEST(test_dry_run) {
 END_TEST
 
 START_TEST(test_errors) {
-        _cleanup_free_ char *base = cg("g"), *missing = NULL, *fake = test_mkdtemp();
+        _cleanup_free_ char *base = cg("g"), *missing = NULL, *old = NULL, *fake = test_mkdtemp();
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(reaper_freep) Reaper *r = NULL;
         Outcome o = {};
+        pid_t v;
+        int st;
 
+        ck_assert_ptr_nonnull(fake);
         ck_assert_int_ge(asprintf(&missing, "%s/nope", base), 0);
+        ck_assert_int_ge(asprintf(&old, "%s/old", base), 0);
         cg_mkdir(base);
-        ck_assert_int_ge(sd_event_new(&e), 0);
-        ck_assert_int_ge(reaper_new(e, &r), 0);
+        cg_mkdir(old);
+        new_reaper(&e, &r);
 
         KillRequest req = { .cg_root = mnt, .cgroup = missing, .timeout = USEC_PER_SEC };
         ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -ENOENT);
 
-        /* A kernel without cgroup.kill: explicit cgroup-kill is refused,
-         * auto falls back to pidfds (and an empty cgroup completes at once). */
-        ck_assert_ptr_nonnull(fake);
-        ck_assert_int_eq(test_write(fake, "old/cgroup.events", "populated 0\nfrozen 0\n"), 0);
-        ck_assert_int_eq(test_write(fake, "old/cgroup.procs", "%s", ""), 0);
-        req = (KillRequest) { .cg_root = fake, .cgroup = "/old", .method = KILL_METHOD_CGROUP_KILL,
-                              .timeout = USEC_PER_SEC };
+        /* A kernel without cgroup.kill (a fake twin without the file):
+         * explicit cgroup-kill is refused, auto falls back to pidfds. */
+        v = spawn_in(old, b_sleeper, NULL);
+        fake_victim(fake, old, true, false, (pid_t[]) { v, 0 });
+        req = (KillRequest) { .cg_root = fake, .cgroup = old, .method = KILL_METHOD_CGROUP_KILL,
+                              .release_memory = true, .timeout = 300 * USEC_PER_MSEC };
         ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -EOPNOTSUPP);
+        ck_assert(pid_alive(v));
         req.method = KILL_METHOD_AUTO;
         ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
         run_until_done(e, &o);
         ck_assert_int_eq(o.done.method_used, KILL_METHOD_PIDFD);
-        ck_assert_uint_eq(o.done.n_pids, 0);
-        ck_assert(!o.done.timed_out);
-        ck_assert_int_eq(o.done.mrelease, 0);
+        ck_assert_uint_eq(o.done.n_pids, 1);
+        ck_assert_uint_eq(o.sent.n_signalled, 1);
+        ck_assert_int_eq(waitpid(v, &st, 0), v);
+        ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        /* The fake events file never says populated 0. */
+        ck_assert(o.done.timed_out);
         outcome_done(&o);
-        test_rm_rf(fake);
+
+        ck_assert_int_eq(reaper_kill(NULL, &req, NULL, NULL), -EINVAL);
+        ck_assert_int_eq(reaper_kill(r, NULL, NULL, NULL), -EINVAL);
+}
+END_TEST
+
+/* No pidfd needed (valgrind 3.19 has no pidfd_open): run with
+ * CK_RUN_CASE=fake-tree. */
+START_TEST(test_errors_fake) {
+        _cleanup_free_ char *fake = test_mkdtemp();
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(reaper_freep) Reaper *r = NULL;
+        Outcome o = {};
+
+        ck_assert_ptr_nonnull(fake);
+        new_reaper(&e, &r);
+        ck_assert_int_eq(test_write(fake, "old/cgroup.events", "populated 0\nfrozen 0\n"), 0);
+        ck_assert_int_eq(test_write(fake, "old/cgroup.procs", "%s", ""), 0);
+
+        KillRequest req = { .cg_root = fake, .cgroup = "/nope", .timeout = USEC_PER_SEC };
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -ENOENT);
+        req = (KillRequest) { .cg_root = fake, .cgroup = "/old", .method = KILL_METHOD_CGROUP_KILL,
+                              .timeout = USEC_PER_SEC };
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -ENOENT);     /* populated 0 */
+        ck_assert_int_eq(test_write(fake, "old/cgroup.events", "populated 1\nfrozen 0\n"), 0);
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -EOPNOTSUPP);
+        req.method = KILL_METHOD_AUTO;
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), -ENOENT);     /* no process */
+        ck_assert_uint_eq(o.n_sent + o.n_done, 0);
 
         ck_assert_int_eq(reaper_kill(NULL, &req, NULL, NULL), -EINVAL);
         ck_assert_int_eq(reaper_kill(r, NULL, NULL, NULL), -EINVAL);
@@ -693,7 +1189,7 @@ static void cleanup_top(void) {
         }
 }
 
-static Suite *reaper_suite(void) {
+static Suite *reaper_suite(bool pid_reuse) {
         Suite *s = suite_create("reaper-live");
         TCase *tc = tcase_create("live");
 
@@ -702,23 +1198,29 @@ static Suite *reaper_suite(void) {
         tcase_add_test(tc, test_kill_cgroup_kill);
         tcase_add_test(tc, test_kill_pidfd_rounds);
         tcase_add_test(tc, test_mrelease);
-        tcase_add_test(tc, test_pid_reuse);
+        tcase_add_test(tc, test_no_release);
+        if (pid_reuse)
+                tcase_add_test(tc, test_pid_reuse);
         tcase_add_test(tc, test_dry_run);
+        tcase_add_test(tc, test_timeout);
+        tcase_add_test(tc, test_errors);
+        tcase_add_test(tc, test_vanished);
+        tcase_add_test(tc, test_refuses_self);
+        tcase_add_test(tc, test_no_cap_kill);
         suite_add_tcase(s, tc);
 
-        /* No pidfd needed: runs under valgrind too (3.19 lacks pidfd_open),
-         * CK_RUN_CASE=fake-tree. */
         tc = tcase_create("fake-tree");
         tcase_set_timeout(tc, 60);
         tcase_add_checked_fixture(tc, setup, NULL);
-        tcase_add_test(tc, test_timeout);
-        tcase_add_test(tc, test_errors);
+        tcase_add_test(tc, test_errors_fake);
         suite_add_tcase(s, tc);
         return s;
 }
 
 int main(void) {
         _cleanup_free_ char *top_path = NULL;
+        char *tmp;
+        const char *no_pid_reuse;
         SRunner *sr;
         int failed, r;
 
@@ -745,13 +1247,30 @@ int main(void) {
                 free(mnt);
                 return 77;
         }
+        /* Every temporary tree of every test goes below this one, which is
+         * removed at the end also when a test failed half-way. */
+        tmp = test_tmpdir_begin();
+        if (!tmp) {
+                printf("FAIL: cannot make a temporary directory: %m\n");
+                cleanup_top();
+                free(mnt);
+                return 1;
+        }
+        no_pid_reuse = pid_namespace_unavailable();
 
-        sr = srunner_create(reaper_suite());
+        sr = srunner_create(reaper_suite(!no_pid_reuse));
         srunner_run_all(sr, CK_ENV);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);
 
         cleanup_top();
+        test_tmpdir_end(tmp);
         free(mnt);
-        return failed == 0 ? 0 : 1;
+        if (failed > 0)
+                return 1;
+        if (no_pid_reuse) {
+                printf("SKIP: pid reuse safety not tested: %s (the other tests passed)\n", no_pid_reuse);
+                return 77;
+        }
+        return 0;
 }

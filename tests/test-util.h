@@ -30,6 +30,21 @@ static inline char *test_mkdtemp(void) {
         return p;
 }
 
+/* For main(): put every test_mkdtemp() of the run below one new directory
+ * (through TMPDIR), so that test_tmpdir_end() removes them all, also those
+ * of a test that failed half-way (check's fork mode lets main() go on).
+ * Returns the directory (malloc'd) or NULL. */
+static inline char *test_tmpdir_begin(void) {
+        char *dir = test_mkdtemp();
+
+        if (dir && setenv("TMPDIR", dir, 1) < 0) {
+                (void) rmdir(dir);
+                free(dir);
+                return NULL;
+        }
+        return dir;
+}
+
 static inline int test_rm_rf_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         (void) st; (void) flag; (void) ftw;
         (void) remove(path);
@@ -39,6 +54,11 @@ static inline int test_rm_rf_cb(const char *path, const struct stat *st, int fla
 static inline void test_rm_rf(const char *path) {
         if (path)
                 (void) nftw(path, test_rm_rf_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static inline void test_tmpdir_end(char *dir) {
+        test_rm_rf(dir);
+        free(dir);
 }
 
 /* mkdir -p of dir + "/" + rel. */
