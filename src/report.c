@@ -283,6 +283,32 @@ static char *kill_cause(const KillReport *k) {
         return r < 0 ? NULL : s;
 }
 
+/* A duration for a reader, not for parsing back: "850us", "41ms", "3.01s",
+ * "2min 5s". Measured times carry noise that no one needs to see
+ * ("3.010198s"). */
+static char *format_elapsed(char *buf, size_t len, usec_t u) {
+        uint64_t ms = (u + USEC_PER_MSEC / 2) / USEC_PER_MSEC;
+        uint64_t cs = (u + 5 * USEC_PER_MSEC) / (10 * USEC_PER_MSEC);
+        uint64_t sec = (u + USEC_PER_SEC / 2) / USEC_PER_SEC;
+
+        if (u < USEC_PER_MSEC)
+                snprintf(buf, len, "%" PRIu64 "us", u);
+        else if (ms < 1000)
+                snprintf(buf, len, "%" PRIu64 "ms", ms);
+        else if (sec < 60) {
+                if (cs % 100 == 0)
+                        snprintf(buf, len, "%" PRIu64 "s", cs / 100);
+                else if (cs % 10 == 0)
+                        snprintf(buf, len, "%" PRIu64 ".%" PRIu64 "s", cs / 100, cs / 10 % 10);
+                else
+                        snprintf(buf, len, "%" PRIu64 ".%02" PRIu64 "s", cs / 100, cs % 100);
+        } else if (sec % 60 == 0)
+                snprintf(buf, len, "%" PRIu64 "min", sec / 60);
+        else
+                snprintf(buf, len, "%" PRIu64 "min %" PRIu64 "s", sec / 60, sec % 60);
+        return buf;
+}
+
 static const char *mrelease_to_string(int mrelease) {
         if (mrelease > 0)
                 return "yes";
@@ -371,17 +397,17 @@ int report_reclaimed(const KillReport *k) {
         record_add(&rec, "CGREAP_MRELEASE=%s", mrelease_to_string(k->mrelease));
         record_add(&rec, "CGREAP_FREED_BYTES=%" PRIu64, k->freed_bytes);
         record_add(&rec, "CGREAP_TIMED_OUT=%d", k->timed_out ? 1 : 0);
+        /* On a timeout: how long it waited. */
+        record_add(&rec, "CGREAP_EMPTY_USEC=%" PRIu64, k->empty_usec);
 
         format_bytes(freed, sizeof freed, k->freed_bytes);
-        format_duration(took, sizeof took, k->empty_usec);
+        format_elapsed(took, sizeof took, k->empty_usec);
         if (k->timed_out)
                 record_add(&rec, "MESSAGE=%s is still populated %s after the kill (freed %s so far)",
                            name_of(k->cgroup, unit), took, freed);
-        else {
-                record_add(&rec, "CGREAP_EMPTY_USEC=%" PRIu64, k->empty_usec);
+        else
                 record_add(&rec, "MESSAGE=Reclaimed %s: freed %s in %s",
                            name_of(k->cgroup, unit), freed, took);
-        }
 
         return record_finish(&rec);
 }
@@ -404,8 +430,10 @@ int report_kernel_oom(const char *monitor, const char *monitor_cgroup, uint64_t 
         record_begin_monitor(&rec, REPORT_MESSAGE_ID_KERNEL_OOM, LOG_WARNING, monitor, monitor_cgroup);
         record_add(&rec, "CGREAP_OOM_KILLS=%" PRIu64, new_kills);
         record_add(&rec, "CGREAP_OOM_KILLS_TOTAL=%" PRIu64, total_kills);
+        /* total is the cgroup's own memory.events counter: it counts from
+         * the cgroup's creation, not from ours. */
         record_add(&rec, "MESSAGE=Kernel OOM killer killed %" PRIu64 " process%s in %s%s%s%s "
-                   "(%" PRIu64 " since start)",
+                   "(%" PRIu64 " since the cgroup was created)",
                    new_kills, new_kills == 1 ? "" : "es",
                    monitor_cgroup ? monitor_cgroup : "a monitored cgroup",
                    monitor ? " (monitor " : "", monitor ?: "", monitor ? ")" : "",

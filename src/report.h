@@ -19,9 +19,10 @@
  * warning, notice for a dry run whose MESSAGE says "Would kill") carries
  * every CGREAP_ field of DESIGN §8 except those not known yet: MRELEASE,
  * FREED_BYTES, EMPTY_USEC. The reclaimed record repeats the kill fields and
- * adds MRELEASE (yes|no|unsupported), FREED_BYTES, TIMED_OUT (0|1) and, when
- * the cgroup did empty, EMPTY_USEC (omitted on a timeout, where the record
- * is a warning saying the cgroup is still populated). No reclaimed record is
+ * adds MRELEASE (yes|no|unsupported), FREED_BYTES, TIMED_OUT (0|1) and
+ * EMPTY_USEC: the time from the kill to "populated 0", or on a timeout
+ * (TIMED_OUT=1, the record is a warning saying the cgroup is still
+ * populated) how long it was waited for. No reclaimed record is
  * written for a dry run: nothing was reclaimed. CGREAP_UNIT is omitted when
  * the cgroup belongs to no unit; NULL strings omit their field. Numbers are
  * decimal; PRESSURE_*_AVG10 are percentages with two decimals. */
@@ -73,7 +74,9 @@ void report_set_sink(report_sink sink, void *userdata);
 int report_kill(const KillReport *k);
 /* Returns 0 without sending anything for a dry run. */
 int report_reclaimed(const KillReport *k);
-/* A kernel OOM kill in a monitor the agent did not prevent. */
+/* A kernel OOM kill in a monitor the agent did not prevent. total_kills is
+ * the monitor cgroup's memory.events oom_kill counter: every kernel OOM
+ * kill since the cgroup was created (OOM_KILLS_TOTAL=). */
 int report_kernel_oom(const char *monitor, const char *monitor_cgroup, uint64_t new_kills,
                       uint64_t total_kills);
 /* Pressure at a level but nothing eligible (callers rate-limit). */

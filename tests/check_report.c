@@ -12,7 +12,7 @@
 #include "report.h"
 #include "test-util.h"
 
-#define CAPTURE_MAX 8
+#define CAPTURE_MAX 16
 
 typedef struct Captured {
         int priority;
@@ -327,8 +327,53 @@ START_TEST(test_reclaimed_timeout) {
         assert_well_formed(c);
         ck_assert_int_eq(c->priority, LOG_WARNING);
         assert_field(c, "CGREAP_TIMED_OUT", "1");
-        assert_no_field(c, "CGREAP_EMPTY_USEC");
+        /* How long it was waited for: the catalog text uses it. */
+        assert_field(c, "CGREAP_EMPTY_USEC", "5000000");
         assert_field(c, "MESSAGE", "app-firefox-3211.scope is still populated 5s after the kill (freed 0B so far)");
+        /* the same fields as a reclaimed record that did empty */
+        ck_assert_uint_eq(c->n, 27);
+
+        /* A measured wait is rounded for the reader. */
+        k.empty_usec = 3010198;
+        ck_assert_int_eq(report_reclaimed(&k), 0);
+        assert_field(&cap[1], "MESSAGE",
+                     "app-firefox-3211.scope is still populated 3.01s after the kill (freed 0B so far)");
+        assert_field(&cap[1], "CGREAP_EMPTY_USEC", "3010198");
+}
+END_TEST
+
+/* MESSAGE durations: rounded to what a reader needs, the exact value in
+ * CGREAP_EMPTY_USEC=. */
+START_TEST(test_elapsed_rounding) {
+        static const struct {
+                usec_t usec;
+                const char *text;
+        } table[] = {
+                { 0, "0us" },
+                { 850, "850us" },
+                { 1499, "1ms" },
+                { 41 * USEC_PER_MSEC + 400, "41ms" },
+                { 999600, "1s" },
+                { 1500 * USEC_PER_MSEC, "1.5s" },
+                { 3010198, "3.01s" },
+                { 5 * USEC_PER_SEC + 4000, "5s" },
+                { 12345678, "12.35s" },
+                { 120 * USEC_PER_SEC + 200000, "2min" },
+                { 125 * USEC_PER_SEC, "2min 5s" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                KillReport k = { .cgroup = "/a.service", .empty_usec = table[i].usec };
+                _cleanup_free_ char *expected = NULL;
+                char exact[32];
+
+                ck_assert_int_eq(report_reclaimed(&k), 0);
+                ck_assert_uint_eq(n_cap, i + 1);
+                ck_assert_int_ge(asprintf(&expected, "Reclaimed a.service: freed 0B in %s", table[i].text), 0);
+                assert_field(&cap[i], "MESSAGE", expected);
+                snprintf(exact, sizeof exact, "%" PRIu64, table[i].usec);
+                assert_field(&cap[i], "CGREAP_EMPTY_USEC", exact);
+        }
 }
 END_TEST
 
@@ -353,7 +398,7 @@ START_TEST(test_null_strings) {
                 assert_no_field(&cap[1], *f);
         }
         assert_field(&cap[1], "CGREAP_MRELEASE", "unsupported");
-        assert_field(&cap[1], "MESSAGE", "Reclaimed (unknown): freed 0B in 0");
+        assert_field(&cap[1], "MESSAGE", "Reclaimed (unknown): freed 0B in 0us");
 
         /* Pressure reasons without trigger/monitor cgroup read naturally too. */
         k.reason = REASON_PRESSURE_CRITICAL;
@@ -424,15 +469,18 @@ START_TEST(test_kernel_oom) {
         assert_field(c, "CGREAP_OOM_KILLS", "1");
         assert_field(c, "CGREAP_OOM_KILLS_TOTAL", "3");
         assert_field(c, "OBJECT_SYSTEMD_UNIT", "system.slice");
-        assert_field(c, "MESSAGE", "Kernel OOM killer killed 1 process in /system.slice (monitor services) (3 since start)");
+        assert_field(c, "MESSAGE", "Kernel OOM killer killed 1 process in /system.slice (monitor services) "
+                     "(3 since the cgroup was created)");
 
         assert_well_formed(&cap[1]);
         assert_no_field(&cap[1], "OBJECT_SYSTEMD_UNIT");
-        assert_field(&cap[1], "MESSAGE", "Kernel OOM killer killed 2 processes in / (monitor system) (5 since start)");
+        assert_field(&cap[1], "MESSAGE", "Kernel OOM killer killed 2 processes in / (monitor system) "
+                     "(5 since the cgroup was created)");
 
         assert_well_formed(&cap[2]);
         assert_no_field(&cap[2], "CGREAP_MONITOR");
-        assert_field(&cap[2], "MESSAGE", "Kernel OOM killer killed 1 process in a monitored cgroup (1 since start)");
+        assert_field(&cap[2], "MESSAGE", "Kernel OOM killer killed 1 process in a monitored cgroup "
+                     "(1 since the cgroup was created)");
 }
 END_TEST
 
@@ -548,19 +596,19 @@ static int run(const char *cmd) {
         return r < 0 ? -1 : WIFEXITED(r) ? WEXITSTATUS(r) : 128;
 }
 
+static bool have_journalctl(void) {
+        return run("journalctl --version >/dev/null 2>&1") == 0;
+}
+
 /* journalctl itself parses the catalog: a malformed entry fails
- * --update-catalog; --list-catalog shows the four subjects. */
+ * --update-catalog; --list-catalog shows the four subjects. Only added
+ * when journalctl exists (main() says SKIP otherwise). */
 START_TEST(test_catalog_journalctl) {
         _cleanup_free_ char *src = catalog_path(), *dir = test_mkdtemp(), *cmd = NULL, *out = NULL;
         char buf[8192] = "";
         FILE *f;
 
         ck_assert_ptr_nonnull(dir);
-        if (run("journalctl --version >/dev/null 2>&1") != 0) {
-                fprintf(stderr, "journalctl not available: catalog not validated\n");
-                test_rm_rf(dir);
-                return;
-        }
         ck_assert_int_eq(access(src, R_OK), 0);
 
         ck_assert_int_eq(test_mkdir_p(dir, "usr/lib/systemd/catalog"), 0);
@@ -605,17 +653,20 @@ START_TEST(test_catalog_fields) {
         ck_assert_int_ge(getdelim(&text, &size, '\0', f), 0);
         fclose(f);
 
-        /* One fully populated record of each kind. */
+        /* One fully populated record of each kind, and the reclaimed
+         * record of a kill that timed out: one catalog text serves both. */
         ck_assert_int_eq(report_kill(&k), 0);
         ck_assert_int_eq(report_reclaimed(&k), 0);
         ck_assert_int_eq(report_kernel_oom("system", "/", 1, 1), 0);
         ck_assert_int_eq(report_nothing_eligible("system", "/", REASON_PRESSURE_MEDIUM, "some 10% 2s", 0, 1), 0);
-        ck_assert_uint_eq(n_cap, 4);
+        k.timed_out = true;
+        ck_assert_int_eq(report_reclaimed(&k), 0);
+        ck_assert_uint_eq(n_cap, 5);
 
         for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
                 if (strncmp(line, "-- ", 3) == 0) {
                         current = NULL;
-                        for (size_t i = 0; i < n_cap; i++)
+                        for (size_t i = 0; i < n_cap && !current; i++)
                                 if (streq(field(&cap[i], "MESSAGE_ID"), line + 3))
                                         current = &cap[i];
                         ck_assert_msg(current, "catalog entry %s has no record", line + 3);
@@ -631,8 +682,13 @@ START_TEST(test_catalog_fields) {
                         ck_assert_msg(end, "unbalanced @ in '%s'", line);
                         ck_assert_uint_lt((size_t) (end - p - 1), sizeof name);
                         snprintf(name, sizeof name, "%.*s", (int) (end - p - 1), p + 1);
-                        ck_assert_msg(field(current, name), "catalog uses @%s@, %s has no such field",
-                                      name, field(current, "MESSAGE_ID"));
+                        /* every record of this MESSAGE_ID has it */
+                        for (size_t i = 0; i < n_cap; i++)
+                                if (streq(field(&cap[i], "MESSAGE_ID"), field(current, "MESSAGE_ID")))
+                                        ck_assert_msg(field(&cap[i], name),
+                                                      "catalog uses @%s@, a %s record (TIMED_OUT=%s) lacks it",
+                                                      name, field(current, "MESSAGE_ID"),
+                                                      field(&cap[i], "CGREAP_TIMED_OUT") ?: "-");
                         p = end + 1;
                 }
         }
@@ -640,7 +696,7 @@ START_TEST(test_catalog_fields) {
 }
 END_TEST
 
-static Suite *report_suite(void) {
+static Suite *report_suite(bool journalctl) {
         Suite *s = suite_create("report");
         TCase *tc = tcase_create("records");
 
@@ -652,6 +708,7 @@ static Suite *report_suite(void) {
         tcase_add_test(tc, test_kill_dry_run);
         tcase_add_test(tc, test_reclaimed);
         tcase_add_test(tc, test_reclaimed_timeout);
+        tcase_add_test(tc, test_elapsed_rounding);
         tcase_add_test(tc, test_null_strings);
         tcase_add_test(tc, test_numbers);
         tcase_add_test(tc, test_kernel_oom);
@@ -663,18 +720,27 @@ static Suite *report_suite(void) {
 
         tc = tcase_create("catalog");
         tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_test(tc, test_catalog_journalctl);
+        if (journalctl)
+                tcase_add_test(tc, test_catalog_journalctl);
         tcase_add_test(tc, test_catalog_fields);
         suite_add_tcase(s, tc);
         return s;
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(report_suite());
+        bool journalctl = have_journalctl();
+        SRunner *sr = srunner_create(report_suite(journalctl));
         int failed;
 
         srunner_run_all(sr, CK_ENV);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        if (failed > 0)
+                return 1;
+        if (!journalctl) {
+                /* The rest passed, but the catalog is not proven loadable. */
+                printf("SKIP: journalctl not found: the catalog was not checked by journalctl --update-catalog\n");
+                return 77;
+        }
+        return 0;
 }
