@@ -30,6 +30,17 @@ typedef struct Entry {
         usec_t last_nothing[3]; /* per Level, for the rate limit */
 } Entry;
 
+/* A victim that did not die: still populated after KillTimeout=, or its
+ * kill reached no process (EPERM, ...). It is passed over, so that it
+ * cannot block every other candidate, until its cgroup.events says
+ * "populated 0" or until 'until' (see kill_retry_interval()). */
+typedef struct Stuck {
+        Manager *manager;
+        char *cgroup;
+        usec_t until;
+        sd_event_source *watch;         /* inotify on its cgroup.events */
+} Stuck;
+
 typedef struct Watch {
         char *path;
         sd_event_source *src;
@@ -58,16 +69,30 @@ struct Manager {
         size_t n_watches;
 
         Reaper *reaper;
+        Stuck **stuck;
+        size_t n_stuck;
 
+        bool ready;                     /* READY=1 sent: STATUS= lines may follow */
+        bool mrelease_unsupported_logged;
         uint64_t n_kills;
+        uint64_t n_kill_timeouts;       /* kills still populated after KillTimeout= */
+        uint64_t n_kill_failures;       /* kills that reached no process */
         uint64_t n_kernel_oom_kills;
         char last_kill[256];
 };
+
+/* Candidates tried for one decision when the best ones cannot be killed
+ * (emptied meanwhile, signal refused), and decisions taken again for one
+ * event when a kill reached nothing: each attempt costs a subtree walk and
+ * pidfd_open()s; a few cover the races, and the next event goes on. */
+#define KILL_ATTEMPTS_MAX 4U
 
 /* What the reaper callbacks need to write the two records of one kill.
  * Copies, because the snapshot and even the monitor may be gone by then. */
 typedef struct KillContext {
         Manager *manager;
+        Level level;
+        unsigned retry;         /* see manager_decide() */
         char *monitor_name, *monitor_cgroup;
         char *cgroup, *adj_source, *trigger;
         KillReport report;
@@ -84,6 +109,14 @@ bool cooldown_active(usec_t last_kill_end, usec_t post_kill_delay, usec_t now) {
         return last_kill_end > 0 && now >= last_kill_end && now - last_kill_end < post_kill_delay;
 }
 
+usec_t kill_retry_interval(usec_t kill_timeout) {
+        if (kill_timeout == 0 || kill_timeout == USEC_INFINITY)
+                return KILL_RETRY_FALLBACK_USEC;
+        if (kill_timeout > USEC_INFINITY / KILL_RETRY_TIMEOUTS)
+                return USEC_INFINITY;
+        return kill_timeout * KILL_RETRY_TIMEOUTS;
+}
+
 bool ratelimit_pass(usec_t *last, usec_t interval, usec_t now) {
         if (*last > 0 && now >= *last && now - *last < interval)
                 return false;
@@ -95,22 +128,199 @@ static bool manager_dry_run(const Manager *m) {
         return m->opts.force_dry_run || m->config->dry_run;
 }
 
-static void manager_update_status(Manager *m) {
+/* "Monitoring 3 cgroups; 2 kills, 1 timed out, 1 failed, 4 by the kernel;
+ * last: web.service (adj 100, 1.0M)", the counts that are 0 left out. */
+static void manager_format_status(Manager *m, char *buf, size_t len) {
+        char timeouts[48] = "", failures[48] = "", oom[48] = "";
         size_t n_mon = 0;
 
-        if (!m->config->report_status)
-                return;
         for (size_t i = 0; i < m->n_entries; i++)
                 n_mon += !m->entries[i]->gone;
 
-        char oom[64] = "";
+        if (m->n_kill_timeouts > 0)
+                (void) snprintf(timeouts, sizeof timeouts, ", %" PRIu64 " timed out", m->n_kill_timeouts);
+        if (m->n_kill_failures > 0)
+                (void) snprintf(failures, sizeof failures, ", %" PRIu64 " failed", m->n_kill_failures);
         if (m->n_kernel_oom_kills > 0)
                 (void) snprintf(oom, sizeof oom, ", %" PRIu64 " by the kernel", m->n_kernel_oom_kills);
 
-        (void) sd_notifyf(false, "STATUS=%sMonitoring %zu cgroup%s; %" PRIu64 " kill%s%s%s%s",
-                          manager_dry_run(m) ? "[dry run] " : "", n_mon, n_mon == 1 ? "" : "s",
-                          m->n_kills, m->n_kills == 1 ? "" : "s", oom,
-                          m->last_kill[0] ? "; last: " : "", m->last_kill);
+        (void) snprintf(buf, len, "%sMonitoring %zu cgroup%s; %" PRIu64 " kill%s%s%s%s%s%s",
+                        manager_dry_run(m) ? "[dry run] " : "", n_mon, n_mon == 1 ? "" : "s",
+                        m->n_kills, m->n_kills == 1 ? "" : "s", timeouts, failures, oom,
+                        m->last_kill[0] ? "; last: " : "", m->last_kill);
+}
+
+/* Nothing before READY=1: the service manager shows the first STATUS=
+ * together with the state it belongs to. */
+static void manager_update_status(Manager *m) {
+        char status[512];
+
+        if (!m->ready || !m->config->report_status)
+                return;
+        manager_format_status(m, status, sizeof status);
+        log_debug("Status: %s", status);
+        (void) sd_notifyf(false, "STATUS=%s", status);
+}
+
+static void manager_notify_ready(Manager *m) {
+        char status[512];
+
+        m->ready = true;
+        if (!m->config->report_status) {
+                (void) sd_notify(false, "READY=1");
+                return;
+        }
+        manager_format_status(m, status, sizeof status);
+        log_debug("Status: %s", status);
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", status);
+}
+
+/* ---- victims that did not die ---- */
+
+static Stuck *stuck_free(Stuck *st) {
+        if (!st)
+                return NULL;
+        sd_event_source_disable_unref(st->watch);
+        free(st->cgroup);
+        free(st);
+        return NULL;
+}
+
+static ssize_t manager_find_stuck(Manager *m, const char *cgroup) {
+        for (size_t i = 0; i < m->n_stuck; i++)
+                if (streq(m->stuck[i]->cgroup, cgroup))
+                        return (ssize_t) i;
+        return -1;
+}
+
+static void manager_drop_stuck(Manager *m, size_t i, const char *why) {
+        log_info("%s %s: it may be chosen again.", m->stuck[i]->cgroup, why);
+        stuck_free(m->stuck[i]);
+        memmove(m->stuck + i, m->stuck + i + 1, (m->n_stuck - i - 1) * sizeof *m->stuck);
+        m->n_stuck--;
+}
+
+/* 1 when the cgroup holds no process any more (or is gone), 0 when it
+ * does, <0 when that cannot be told. */
+static int manager_cgroup_empty(Manager *m, const char *cgroup) {
+        CgroupEvents ev;
+        int r;
+
+        r = cg_read_events(m->cg_root, cgroup, &ev);
+        if (ERRNO_IS_VANISHED(r))
+                return 1;
+        if (r < 0)
+                return r;
+        return !ev.populated;
+}
+
+static int on_stuck_events(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        Stuck *st = userdata;
+        Manager *m = st->manager;
+        ssize_t i;
+
+        if (manager_cgroup_empty(m, st->cgroup) <= 0)
+                return 0;
+        i = manager_find_stuck(m, st->cgroup);
+        if (i >= 0)
+                manager_drop_stuck(m, (size_t) i, "is empty now");     /* frees st and s */
+        return 0;
+}
+
+/* Pass cgroup over until it is empty or kill_retry_interval() has passed. */
+static void manager_add_stuck(Manager *m, const char *cgroup) {
+        _cleanup_free_ char *events = NULL;
+        usec_t until = usec_add(now_usec(), kill_retry_interval(m->config->kill_timeout));
+        ssize_t i = manager_find_stuck(m, cgroup);
+        Stuck *st;
+        int r;
+
+        if (i >= 0) {
+                m->stuck[i]->until = until;
+                return;
+        }
+
+        st = calloc(1, sizeof *st);
+        if (!st) {
+                log_oom();
+                return;
+        }
+        st->manager = m;
+        st->until = until;
+        st->cgroup = strdup(cgroup);
+        events = cg_path(m->cg_root, cgroup, "cgroup.events");
+        if (!st->cgroup || !events) {
+                stuck_free(st);
+                log_oom();
+                return;
+        }
+        r = sd_event_add_inotify(m->event, &st->watch, events, IN_MODIFY, on_stuck_events, st);
+        if (ERRNO_IS_VANISHED(r)) {
+                stuck_free(st);         /* gone already: nothing to pass over */
+                return;
+        }
+        if (r < 0)
+                /* The expiry and the check before each decision still end it. */
+                log_debug_errno(r, "Failed to watch %s: %m", events);
+        else
+                (void) sd_event_source_set_description(st->watch, "stuck-cgroup-events");
+
+        Stuck **l = reallocarray(m->stuck, m->n_stuck + 1, sizeof *l);
+        if (!l) {
+                stuck_free(st);
+                log_oom();
+                return;
+        }
+        m->stuck = l;
+        m->stuck[m->n_stuck++] = st;
+}
+
+/* Before a decision: forget the victims that emptied (an inotify event
+ * may not have been dispatched yet) or whose interval passed. */
+static void manager_prune_stuck(Manager *m, usec_t now) {
+        for (size_t i = m->n_stuck; i-- > 0; ) {
+                if (now >= m->stuck[i]->until)
+                        manager_drop_stuck(m, i, "was passed over long enough");
+                else if (manager_cgroup_empty(m, m->stuck[i]->cgroup) > 0)
+                        manager_drop_stuck(m, i, "is empty now");
+        }
+}
+
+/* What policy must not choose: the cgroups being killed and those that
+ * did not die. NULL-terminated, pointers owned by the reaper and m. */
+static char **manager_excluded(Manager *m) {
+        char *const *busy = reaper_busy(m->reaper);
+        size_t n = 0, j = 0;
+        char **l;
+
+        while (busy[n])
+                n++;
+        l = reallocarray(NULL, n + m->n_stuck + 1, sizeof(char *));
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                l[j++] = busy[i];
+        for (size_t i = 0; i < m->n_stuck; i++)
+                l[j++] = m->stuck[i]->cgroup;
+        l[j] = NULL;
+        return l;
+}
+
+/* A kill that reached no process: not a kill. Said once, counted, and the
+ * victim passed over so that the next one can be chosen. */
+static void manager_kill_failed(Manager *m, const char *cgroup, int error) {
+        char iv[FORMAT_DURATION_MAX];
+
+        format_duration(iv, sizeof iv, kill_retry_interval(m->config->kill_timeout));
+        if (error == -EDEADLK)
+                log_error("Refusing to kill %s: cgreapd itself runs inside it. Passing it over for %s.",
+                          cgroup, iv);
+        else
+                log_warning_errno(error, "Failed to kill %s, no process was signalled: %m. "
+                                  "Passing it over for %s or until it is empty.", cgroup, iv);
+        m->n_kill_failures++;
+        manager_add_stuck(m, cgroup);
+        manager_update_status(m);
 }
 
 /* ---- kills ---- */
@@ -134,10 +344,15 @@ static Entry *manager_find_entry(Manager *m, const char *name, const char *cgrou
         return NULL;
 }
 
+static void manager_decide(Entry *e, Level level, ReportReason reason, const char *trigger, bool fresh,
+                           unsigned retry);
+
 static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdata) {
         KillContext *k = userdata;
         Manager *m = k->manager;
         char mem[FORMAT_BYTES_MAX];
+        /* The worker's kill may have reached nothing: then it was no kill. */
+        bool killed = res->error >= 0 && !res->vanished;
 
         k->report.method = kill_method_to_string(res->method_used);
         k->report.n_pids = res->n_pids;
@@ -145,10 +360,17 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
                 k->report.memory_bytes = res->memory_before;
 
         if (sent) {
-                if (res->error < 0) {
-                        log_warning_errno(res->error, "Failed to kill %s: %m", k->cgroup);
+                if (res->vanished)
+                        log_debug("Not killing %s: its processes exited before the kill reached them.",
+                                  k->cgroup);
+                else if (res->error < 0)
+                        manager_kill_failed(m, k->cgroup, res->error);
+                if (!killed)
                         return;
-                }
+
+                if (res->signal_error < 0)
+                        log_warning_errno(res->signal_error, "The kill of %s reached %zu of its %zu processes: %m",
+                                          k->cgroup, res->n_signalled, res->n_pids);
                 (void) report_kill(&k->report);
                 if (!k->report.dry_run)
                         m->n_kills++;
@@ -164,17 +386,49 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
         k->report.freed_bytes = res->freed_bytes;
         k->report.empty_usec = res->empty_usec;
         k->report.timed_out = res->timed_out;
-        if (res->error >= 0 && !res->vanished)
+        if (killed)
                 (void) report_reclaimed(&k->report);
-        else if (res->vanished)
-                log_debug("Victim %s vanished before it could be killed.", k->cgroup);
+
+        if (killed && res->timed_out) {
+                char iv[FORMAT_DURATION_MAX];
+
+                /* The reclaimed record above is the warning; this says
+                 * what follows from it. */
+                m->n_kill_timeouts++;
+                manager_add_stuck(m, k->cgroup);
+                log_notice("Passing %s over for %s or until it is empty: its processes did not exit "
+                           "within KillTimeout=.", k->cgroup,
+                           format_duration(iv, sizeof iv, kill_retry_interval(m->config->kill_timeout)));
+        }
+
+        /* DESIGN §7: remembered by the reaper, said once here. */
+        if (res->mrelease == -ENOSYS && !m->mrelease_unsupported_logged) {
+                m->mrelease_unsupported_logged = true;
+                log_warning("process_mrelease() is not available (ENOSYS: Linux older than 5.15, or a "
+                            "seccomp filter): the memory of killed processes is freed by their own exit, "
+                            "which is slow when they are starved of CPU. ReleaseMemory=yes has no effect.");
+        }
 
         Entry *e = manager_find_entry(m, k->monitor_name, k->monitor_cgroup);
         if (e) {
                 e->killing = false;
-                e->last_kill_end = now_usec();
-                if (e->mon)
-                        monitor_note_kill_done(e->mon);
+                /* Nothing died: no reason to hold the monitor back. */
+                if (killed) {
+                        e->last_kill_end = now_usec();
+                        if (e->mon)
+                                monitor_note_kill_done(e->mon);
+                }
+        }
+        manager_update_status(m);
+
+        /* The pressure that asked for this kill is still there, and the
+         * victim is now passed over (or gone): choose again at once rather
+         * than wait for the next event, which a memory.events bump may never
+         * send. */
+        if (!killed && e && e->mon && !e->gone && k->retry + 1 < KILL_ATTEMPTS_MAX) {
+                log_debug("Monitor %s (%s): the kill of %s reached nothing, choosing again.", e->name,
+                          e->cgroup, k->cgroup);
+                manager_decide(e, k->level, k->report.reason, k->trigger, true, k->retry + 1);
         }
         kill_context_free(k);
 }
@@ -187,11 +441,83 @@ static uint64_t random_u64(void) {
         return v;
 }
 
-static void on_level(Monitor *mon, Level level, ReportReason reason, const char *trigger, bool fresh,
-                     void *userdata) {
-        Entry *e = userdata;
+/* Hand candidate c of monitor e to the reaper. Returns 0 when the kill
+ * started, or the negative errno why not (logged here). */
+static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const Candidate *c, Level level,
+                              ReportReason reason, const char *trigger, usec_t event_usec, unsigned retry) {
+        const CgroupNode *node = &snap->nodes[c->node];
+        char src[256];
+        int r;
+
+        KillContext *k = calloc(1, sizeof *k);
+        if (!k)
+                return log_oom();
+        k->manager = m;
+        k->level = level;
+        k->retry = retry;
+        k->monitor_name = strdup(e->name);
+        k->monitor_cgroup = strdup(e->cgroup);
+        k->cgroup = strdup(node->path);
+        k->adj_source = strdup(adj_source_format(&c->adj, src, sizeof src));
+        k->trigger = strdup(trigger);
+        if (!k->monitor_name || !k->monitor_cgroup || !k->cgroup || !k->adj_source || !k->trigger) {
+                kill_context_free(k);
+                return log_oom();
+        }
+
+        k->report = (KillReport) {
+                .kill_id = random_u64(),
+                .cgroup = k->cgroup,
+                .adj = c->adj.value,
+                .adj_source = k->adj_source,
+                .reason = reason,
+                .monitor = k->monitor_name,
+                .monitor_cgroup = k->monitor_cgroup,
+                .trigger = k->trigger,
+                .memory_bytes = node->has_memory ? node->memory_current : node->rss_sum,
+                .swap_bytes = node->has_memory ? node->swap_current : 0,
+                .n_pids = node->n_procs,
+                .method = kill_method_to_string(m->config->method),
+                .dry_run = manager_dry_run(m),
+                .decision_usec = now_usec() - event_usec,
+        };
+        if (e->mon)
+                monitor_pressure_avg10(e->mon, &k->report.pressure_some_avg10, &k->report.pressure_full_avg10);
+
+        KillRequest req = {
+                .cg_root = m->cg_root,
+                .cgroup = k->cgroup,
+                .method = m->config->method,
+                .release_memory = m->config->release_memory,
+                .timeout = m->config->kill_timeout,
+                .dry_run = k->report.dry_run,
+        };
+
+        log_debug("Monitor %s (%s): %s pressure (%s), victim %s adj %d (%s).", e->name, e->cgroup,
+                  level_to_string(level), trigger, k->cgroup, c->adj.value, k->adj_source);
+
+        r = reaper_kill(m->reaper, &req, on_reaper, k);
+        if (r < 0) {
+                if (r == -EBUSY || ERRNO_IS_VANISHED(r))
+                        /* Emptied since the snapshot: no kill, no record. */
+                        log_debug_errno(r, "Not killing %s: %m", k->cgroup);
+                else
+                        manager_kill_failed(m, k->cgroup, r);
+                kill_context_free(k);
+                return r;
+        }
+        e->killing = true;
+        return 0;
+}
+
+
+/* A level event on monitor e: choose a victim and start its kill. retry
+ * counts the decisions taken again for the same event because a kill
+ * reached nothing (see on_reaper()). */
+static void manager_decide(Entry *e, Level level, ReportReason reason, const char *trigger, bool fresh,
+                           unsigned retry) {
         Manager *m = e->manager;
-        const MonitorConfig *mc = monitor_config(mon);
+        const MonitorConfig *mc = monitor_config(e->mon);
         _cleanup_snapshot_free_ Snapshot *snap = NULL;
         _cleanup_free_ Candidate *cands = NULL;
         size_t n = 0;
@@ -221,83 +547,38 @@ static void on_level(Monitor *mon, Level level, ReportReason reason, const char 
                 return;
         }
 
+        manager_prune_stuck(m, now);
+        _cleanup_free_ char **excluded = manager_excluded(m);
+        if (!excluded) {
+                log_oom();
+                return;
+        }
+
         int min_adj = level_min_adj(mc, level);
-        r = policy_rank(m->config, snap, e->cgroup, m->own_cgroup, min_adj, reaper_busy(m->reaper),
-                        &cands, &n);
+        r = policy_rank(m->config, snap, e->cgroup, m->own_cgroup, min_adj, excluded, &cands, &n);
         if (r < 0) {
                 log_warning_errno(r, "Failed to rank the cgroups below %s: %m", e->cgroup);
                 return;
         }
 
-        ssize_t idx = policy_pick_victim(cands, n);
-        if (idx < 0) {
-                if (ratelimit_pass(&e->last_nothing[level], NOTHING_ELIGIBLE_INTERVAL_USEC, now))
-                        (void) report_nothing_eligible(e->name, e->cgroup, reason, trigger, min_adj, n);
-                return;
+        /* The best first; when its kill cannot start (it emptied since the
+         * snapshot, or it could not be signalled), the next one: the
+         * pressure that asked for a kill is still there. */
+        size_t tried = 0;
+        for (size_t i = 0; i < n && tried < KILL_ATTEMPTS_MAX; i++) {
+                if (cands[i].skip != SKIP_NONE)
+                        continue;
+                tried++;
+                if (manager_start_kill(m, e, snap, &cands[i], level, reason, trigger, now, retry) >= 0)
+                        return;
         }
+        if (tried == 0 && ratelimit_pass(&e->last_nothing[level], NOTHING_ELIGIBLE_INTERVAL_USEC, now))
+                (void) report_nothing_eligible(e->name, e->cgroup, reason, trigger, min_adj, n);
+}
 
-        const Candidate *c = &cands[idx];
-        const CgroupNode *node = &snap->nodes[c->node];
-        char src[256];
-
-        KillContext *k = calloc(1, sizeof *k);
-        if (!k) {
-                log_oom();
-                return;
-        }
-        k->manager = m;
-        k->monitor_name = strdup(e->name);
-        k->monitor_cgroup = strdup(e->cgroup);
-        k->cgroup = strdup(node->path);
-        k->adj_source = strdup(adj_source_format(&c->adj, src, sizeof src));
-        k->trigger = strdup(trigger);
-        if (!k->monitor_name || !k->monitor_cgroup || !k->cgroup || !k->adj_source || !k->trigger) {
-                kill_context_free(k);
-                log_oom();
-                return;
-        }
-
-        k->report = (KillReport) {
-                .kill_id = random_u64(),
-                .cgroup = k->cgroup,
-                .adj = c->adj.value,
-                .adj_source = k->adj_source,
-                .reason = reason,
-                .monitor = k->monitor_name,
-                .monitor_cgroup = k->monitor_cgroup,
-                .trigger = k->trigger,
-                .memory_bytes = node->has_memory ? node->memory_current : node->rss_sum,
-                .swap_bytes = node->has_memory ? node->swap_current : 0,
-                .n_pids = node->n_procs,
-                .method = kill_method_to_string(m->config->method),
-                .dry_run = manager_dry_run(m),
-                .decision_usec = now_usec() - now,
-        };
-        if (e->mon)
-                monitor_pressure_avg10(e->mon, &k->report.pressure_some_avg10, &k->report.pressure_full_avg10);
-
-        KillRequest req = {
-                .cg_root = m->cg_root,
-                .cgroup = k->cgroup,
-                .method = m->config->method,
-                .release_memory = m->config->release_memory,
-                .timeout = m->config->kill_timeout,
-                .dry_run = k->report.dry_run,
-        };
-
-        log_debug("Monitor %s (%s): %s pressure (%s), victim %s adj %d (%s).", e->name, e->cgroup,
-                  level_to_string(level), trigger, k->cgroup, c->adj.value, k->adj_source);
-
-        r = reaper_kill(m->reaper, &req, on_reaper, k);
-        if (r < 0) {
-                if (r == -EBUSY || ERRNO_IS_VANISHED(r))
-                        log_debug_errno(r, "Not killing %s: %m", k->cgroup);
-                else
-                        log_warning_errno(r, "Failed to start killing %s: %m", k->cgroup);
-                kill_context_free(k);
-                return;
-        }
-        e->killing = true;
+static void on_level(Monitor *mon, Level level, ReportReason reason, const char *trigger, bool fresh,
+                     void *userdata) {
+        manager_decide(userdata, level, reason, trigger, fresh, 0);
 }
 
 static void on_oom_kill(Monitor *mon, uint64_t new_kills, uint64_t total, void *userdata) {
@@ -480,6 +761,11 @@ static int manager_sync(Manager *m, bool rebuild) {
                         m->entries[j++] = e;
                         continue;
                 }
+                /* The directory watch may see a removal before the
+                 * monitor's own EPOLLERR does. */
+                CgroupEvents ev;
+                if (!e->gone && ERRNO_IS_VANISHED(cg_read_events(m->cg_root, e->cgroup, &ev)))
+                        e->gone = true;
                 if (e->mon || e->gone)
                         log_info("Stopped monitoring %s (monitor %s): %s.", e->cgroup, e->name,
                                  e->gone ? "cgroup is gone" : "no longer configured");
@@ -550,8 +836,7 @@ int manager_reload(Manager *m) {
         r = manager_load_config(m, &c);
         if (r < 0) {
                 log_error("Refusing the new configuration; the running one stays in use.");
-                (void) sd_notify(false, "READY=1");
-                manager_update_status(m);
+                manager_notify_ready(m);
                 return -EINVAL;
         }
 
@@ -566,8 +851,7 @@ int manager_reload(Manager *m) {
         log_info("Configuration reloaded: %zu monitor section%s, %zu priority rule%s%s.",
                  c->n_monitors, c->n_monitors == 1 ? "" : "s", c->n_rules, c->n_rules == 1 ? "" : "s",
                  manager_dry_run(m) ? ", dry run" : "");
-        (void) sd_notify(false, "READY=1");
-        manager_update_status(m);
+        manager_notify_ready(m);
         return r;
 }
 
@@ -642,9 +926,13 @@ int manager_new(const ManagerOptions *opts, Manager **ret) {
                             "cgroup v1): memory.events, memory.current and MemoryHighGuard= are "
                             "unavailable; watching PSI only.", m->cg_root);
 
+        /* Policy protects our cgroup and its ancestors: without knowing it,
+         * the first kill could be our own. */
         r = cg_pid_get_path(m->opts.proc_root, getpid(), &m->own_cgroup);
         if (r < 0)
-                log_warning_errno(r, "Failed to find our own cgroup, ignoring: %m");
+                return log_error_errno(r, "Failed to find our own cgroup in %s/%d/cgroup: %m. Refusing to "
+                                       "start: cgreapd could choose its own cgroup as the victim.",
+                                       m->opts.proc_root, (int) getpid());
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -696,8 +984,7 @@ int manager_run(Manager *m) {
 
         log_info("cgreapd " PACKAGE_VERSION " running on %s%s.", m->cg_root,
                  manager_dry_run(m) ? " (dry run: nothing will be killed)" : "");
-        (void) sd_notify(false, "READY=1");
-        manager_update_status(m);
+        manager_notify_ready(m);
 
         r = sd_event_loop(m->event);
         if (r < 0)
@@ -719,6 +1006,9 @@ Manager *manager_free(Manager *m) {
         free(m->watches);
 
         reaper_free(m->reaper);
+        for (size_t i = 0; i < m->n_stuck; i++)
+                stuck_free(m->stuck[i]);
+        free(m->stuck);
         sd_event_source_disable_unref(m->resync);
         sd_event_source_disable_unref(m->sig_term);
         sd_event_source_disable_unref(m->sig_int);

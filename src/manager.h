@@ -41,6 +41,18 @@ int manager_reload(Manager *m);
  * last kill finished at last_kill_end may act at now. */
 bool cooldown_active(usec_t last_kill_end, usec_t post_kill_delay, usec_t now);
 
+/* How long a victim that did not die (still populated after KillTimeout=,
+ * or its kill reached no process) is passed over, unless its cgroup empties
+ * first: KILL_RETRY_TIMEOUTS times KillTimeout=, or KILL_RETRY_FALLBACK_USEC
+ * for a timeout of 0 or infinity (the reaper's "wait forever", which the
+ * configuration does not allow today).
+ * A minute at the default 5s: long enough for the next candidates to be
+ * chosen during one pressure episode, short enough that a victim that
+ * could not be killed for a passing reason is tried again. */
+#define KILL_RETRY_TIMEOUTS 12U
+#define KILL_RETRY_FALLBACK_USEC (60 * USEC_PER_SEC)
+usec_t kill_retry_interval(usec_t kill_timeout);
+
 /* Rate limit for "nothing eligible" records: at most one per interval per
  * monitor and level. */
 #define NOTHING_ELIGIBLE_INTERVAL_USEC (10 * USEC_PER_SEC)

@@ -106,6 +106,18 @@ START_TEST(test_cooldown) {
 }
 END_TEST
 
+START_TEST(test_kill_retry_interval) {
+        /* 12 x KillTimeout=: a minute at the default 5s */
+        ck_assert_uint_eq(kill_retry_interval(5 * USEC_PER_SEC), 60 * USEC_PER_SEC);
+        ck_assert_uint_eq(kill_retry_interval(500 * USEC_PER_MSEC), 6 * USEC_PER_SEC);
+        /* KillTimeout=0 waits forever: failed kills still need an end */
+        ck_assert_uint_eq(kill_retry_interval(0), KILL_RETRY_FALLBACK_USEC);
+        ck_assert_uint_eq(kill_retry_interval(USEC_INFINITY), KILL_RETRY_FALLBACK_USEC);
+        /* saturates instead of wrapping to a short interval */
+        ck_assert_uint_eq(kill_retry_interval(USEC_INFINITY / 2), USEC_INFINITY);
+}
+END_TEST
+
 START_TEST(test_ratelimit) {
         usec_t last = 0;
         const usec_t iv = NOTHING_ELIGIBLE_INTERVAL_USEC;
@@ -217,6 +229,40 @@ START_TEST(test_glob_literal_and_deep) {
 }
 END_TEST
 
+/* Without its own cgroup the daemon cannot protect itself: manager_new()
+ * refuses. The same fake tree with a readable /proc/PID/cgroup starts. */
+START_TEST(test_own_cgroup_required) {
+        _cleanup_free_ char *root = test_mkdtemp(), *conf = NULL, *cgroot = NULL, *proc = NULL;
+        _cleanup_free_ char *rel = NULL;
+        Manager *m = NULL;
+
+        ck_assert_ptr_nonnull(root);
+        ck_assert_int_ge(asprintf(&conf, "%s/conf", root), 0);
+        ck_assert_int_ge(asprintf(&cgroot, "%s/cg", root), 0);
+        ck_assert_int_ge(asprintf(&proc, "%s/proc", root), 0);
+        ck_assert_int_eq(test_write(root, "conf/etc/cgreap/cgreap.conf", "[Monitor x]\nCgroup=/x.slice\n"), 0);
+        ck_assert_int_eq(test_write(root, "cg/cgroup.controllers", "cpu io\n"), 0);
+        ck_assert_int_eq(test_write(root, "cg/cgroup.procs", "%s", ""), 0);
+        ck_assert_int_eq(test_mkdir_p(root, "proc/self"), 0);
+
+        ManagerOptions opts = {
+                .config_root = conf,
+                .cgroup_root = cgroot,
+                .proc_root = proc,
+        };
+        ck_assert_int_lt(manager_new(&opts, &m), 0);
+        ck_assert_ptr_null(m);
+
+        ck_assert_int_ge(asprintf(&rel, "%d/cgroup", (int) getpid()), 0);
+        ck_assert_int_eq(test_write(proc, rel, "0::/\n"), 0);
+        ck_assert_int_eq(manager_new(&opts, &m), 0);
+        ck_assert_ptr_nonnull(m);
+        manager_free(m);
+
+        test_rm_rf(root);
+}
+END_TEST
+
 static Suite *manager_suite(void) {
         Suite *s = suite_create("manager");
         TCase *tc;
@@ -228,6 +274,11 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_headroom);
         tcase_add_test(tc, test_cooldown);
         tcase_add_test(tc, test_ratelimit);
+        tcase_add_test(tc, test_kill_retry_interval);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("start");
+        tcase_add_test(tc, test_own_cgroup_required);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("glob");
@@ -241,11 +292,18 @@ static Suite *manager_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(manager_suite());
+        char *tmp = test_tmpdir_begin();
+        SRunner *sr;
         int failed;
 
+        if (!tmp) {
+                printf("FAIL: cannot make a temporary directory: %m\n");
+                return 1;
+        }
+        sr = srunner_create(manager_suite());
         srunner_run_all(sr, CK_ENV);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);
+        test_tmpdir_end(tmp);
         return failed == 0 ? 0 : 1;
 }

@@ -8,13 +8,21 @@
 # pidfd (that is what makes it immune to pid reuse).
 # Real: the processes, the kills (Method=pidfd), the daemon's event loop and
 # its PSI triggers on /proc/pressure/memory (armed, never fired: no memory
-# pressure is ever created here), reload by SIGHUP, and its idle cost.
+# pressure is ever created here), reload by SIGHUP, its idle cost, its
+# sd_notify messages (received by tests/test-helper), kills refused by the
+# kernel (the daemon without CAP_KILL, victims running as nobody),
+# process_mrelease() missing (a seccomp filter), and, last, a dry-run daemon
+# on the real cgroup2 mount whose monitored cgroup is removed.
 . "${top_srcdir:?}/tests/lib.sh"
 
 require_root
 live_test_lock
 require_cgroup2
 [ -x "${CGREAPD:-}" ] || fail "CGREAPD is not set to the built cgreapd"
+HELPER=${top_builddir:?}/tests/test-helper
+[ -x "$HELPER" ] || fail "$HELPER is not built (make check builds it)"
+command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+id nobody >/dev/null 2>&1 || skip "no user nobody"
 [ -r /proc/pressure/memory ] || skip "no /proc/pressure/memory (kernel without PSI)"
 
 base=/dev/shm
@@ -23,7 +31,11 @@ WORK=$(mktemp -d "$base/cgreap-live-daemon-XXXXXX")
 FAKE=$WORK/cg
 CONF=$WORK/conf
 LOG=$WORK/cgreapd.log
+NOTIFY=$WORK/notify.log   # every sd_notify message of the daemon, one a line
+NOTIFY_SOCK=$WORK/notify.sock
+LISTENER=
 DAEMON=
+WRAP=()                   # command the daemon runs under
 declare -A PIDS=()
 P=/cgreap-live-$$.slice # every cgroup of the test, fake and real, is below this
 REAL=$CG2         # real cgroups are made only below $P
@@ -32,6 +44,7 @@ cleanup() {
         local rc=$?
         set +e
         [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
+        [ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null
         for p in "${PIDS[@]}"; do kill -9 $p 2>/dev/null; done
         wait 2>/dev/null
         if [ -d "$REAL$P" ]; then
@@ -58,6 +71,22 @@ spawn() {
         local adj=${2:-0} pid
         bash -c "echo $adj > /proc/self/oom_score_adj; exec sleep 1000" &
         pid=$!
+        echo "$pid" > "$REAL$1/cgroup.procs"
+        echo "$pid" >> "$FAKE$1/cgroup.procs"
+        printf 'populated 1\nfrozen 0\n' > "$FAKE$1/cgroup.events"
+        PIDS["$1#$pid"]=$pid
+}
+
+# spawn_nobody PATH: the same, running as nobody (a daemon without CAP_KILL
+# may not signal it).
+spawn_nobody() {
+        local pid i
+        setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 1000 &
+        pid=$!
+        for i in $(seq 50); do
+                [ "$(awk '/^Uid:/ {print $2}' /proc/$pid/status 2>/dev/null)" = "$(id -u nobody)" ] && break
+                sleep 0.1
+        done
         echo "$pid" > "$REAL$1/cgroup.procs"
         echo "$pid" >> "$FAKE$1/cgroup.procs"
         printf 'populated 1\nfrozen 0\n' > "$FAKE$1/cgroup.events"
@@ -102,12 +131,40 @@ wait_log() {    # wait_log PATTERN [SECONDS]
 
 count_log() { grep -cE -- "$1" "$LOG" || true; }
 
-start_daemon() {
+wait_count() {  # wait_count PATTERN N: until the log has N lines matching
+        local i
+        for i in $(seq 100); do
+                [ "$(count_log "$1")" -ge "$2" ] && return 0
+                sleep 0.1
+        done
+        echo "---- cgreapd log ----" >&2; cat "$LOG" >&2
+        fail "timed out waiting for $2 log lines matching: $1"
+}
+
+wait_notify() {         # wait_notify PATTERN: a message received by sd_notify
+        local i
+        for i in $(seq 100); do
+                grep -qE -- "$1" "$NOTIFY" && return 0
+                sleep 0.1
+        done
+        echo "---- sd_notify messages ----" >&2; cat "$NOTIFY" >&2
+        fail "timed out waiting for an sd_notify message matching: $1"
+}
+
+# launch ARGS...: the daemon in the background, under ${WRAP[@]}, with its
+# log in $LOG and its sd_notify messages in $NOTIFY.
+launch() {
         : > "$LOG"
-        "$CGREAPD" --root="$CONF" --cgroup-root="$FAKE" --log-level=debug "$@" 2>"$LOG" &
+        : > "$NOTIFY"
+        NOTIFY_SOCKET=$NOTIFY_SOCK "${WRAP[@]}" "$CGREAPD" --root="$CONF" --log-level=debug "$@" 2>"$LOG" &
         DAEMON=$!
+}
+
+start_daemon() {
+        launch --cgroup-root="$FAKE" "$@"
         wait_log "Monitoring $P/test.slice \\(monitor test\\)"
         wait_log 'Monitoring / \(monitor system\): 3 PSI triggers'
+        wait_notify 'READY=1'
         sleep 0.3
 }
 
@@ -128,6 +185,11 @@ expect_field() {        # expect_field LINE NAME VALUE
 }
 
 # ---- the tree and the config ----
+
+"$HELPER" notify-listen "$NOTIFY_SOCK" "$NOTIFY" &
+LISTENER=$!
+for i in $(seq 50); do [ -S "$NOTIFY_SOCK" ] && break; sleep 0.1; done
+[ -S "$NOTIFY_SOCK" ] || fail "the sd_notify listener did not bind $NOTIFY_SOCK"
 
 mkdir -p "$FAKE" "$CONF/etc/cgreap/cgreap.conf.d"
 echo "cpu io memory pids" > "$FAKE/cgroup.controllers"
@@ -179,6 +241,14 @@ EOF
 
 start_daemon
 grep -q 'no memory controller' "$LOG" && fail "fake tree has memory in cgroup.controllers, daemon says otherwise"
+
+# The service manager learns the state and the status text at once.
+first=$(head -1 "$NOTIFY")
+case $first in
+*READY=1*STATUS=*"Monitoring 2 cgroups; 0 kills"*) ;;
+*) cat "$NOTIFY" >&2; fail "the first sd_notify message is not READY=1 with the STATUS=: '$first'" ;;
+esac
+pass "sd_notify: READY=1 comes first, with STATUS= in the same message: ${first#*STATUS=}"
 
 # ---- MemoryHighGuard=: set, and set again after systemd-style resets ----
 
@@ -270,6 +340,7 @@ for cg in db omit; do
         done
 done
 [ "$(count_log '^Killed ')" = 3 ] || fail "expected exactly 3 kills, log has $(count_log '^Killed ')"
+wait_notify 'STATUS=Monitoring 2 cgroups; 3 kills; last: web.service'
 pass "db.service (rule -1000) and omit.service (user.oomd_omit) survive; 'nothing eligible' reported"
 
 # ---- cgroups that appear later are monitored without a restart ----
@@ -366,6 +437,23 @@ alive "$dry" || fail "dry run killed dry.service ($dry)"
 stop_daemon
 pass "--dry-run: record with CGREAP_DRY_RUN=1 and the victim still alive"
 
+# The same from the configuration file, without the option.
+printf '[Agent]\nDryRun=yes\n' > "$CONF/etc/cgreap/cgreap.conf.d/75-dry.conf"
+start_daemon
+grep -q 'dry run: nothing will be killed' "$LOG" || fail "DryRun=yes: the daemon does not say it runs dry"
+bump max
+wait_log 'Would kill dry.service'
+expect_field "$(grep -E '^Would kill dry.service' "$LOG" | head -1)" DRY_RUN 1
+wait_notify 'STATUS=\[dry run\] Monitoring 2 cgroups; 0 kills; last: would kill dry.service'
+sleep 1
+alive "$dry" || fail "DryRun=yes killed dry.service ($dry)"
+[ "$(count_log '^Killed ')" = 0 ] || fail "DryRun=yes: the log has a 'Killed' record"
+stop_daemon
+rm -f "$CONF/etc/cgreap/cgreap.conf.d/75-dry.conf"
+pass "DryRun=yes in a drop-in: 'Would kill' with CGREAP_DRY_RUN=1, STATUS '[dry run] ... 0 kills', victim alive"
+kill "$dry"
+settle $P/test.slice/dry.service
+
 # ---- 5. bad configuration at start: exit 1 with file:line ----
 
 printf '[Kill]\nMediumMinAdj=2000\n' > "$CONF/etc/cgreap/cgreap.conf.d/70-bad.conf"
@@ -377,5 +465,178 @@ set -e
 grep -q "70-bad.conf:2: " "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "no file:line in the error"; }
 rm -f "$CONF/etc/cgreap/cgreap.conf.d/70-bad.conf"
 pass "invalid config at start: exit 1 and '70-bad.conf:2:'"
+
+# ---- 6. kills the kernel refuses: no CAP_KILL, victims running as nobody ----
+
+# setpriv takes CAP_KILL out of the bounding set, so the daemon runs
+# without it: pidfd_send_signal() to another user's process is EPERM.
+for s in nobody nobody2 mine; do mkcg $P/test.slice/$s.service; done
+spawn_nobody $P/test.slice/nobody.service
+spawn $P/test.slice/mine.service
+nobody=$(pids_of $P/test.slice/nobody.service)
+cat > "$CONF/etc/cgreap/cgreap.conf.d/80-cap.conf" <<EOF
+[Priority]
+nobody.service = 950
+nobody2.service = 980
+mine.service = 600
+EOF
+WRAP=(setpriv --bounding-set -kill)
+start_daemon
+[ $(( 0x$(awk '/^CapBnd:/ {print $2}' "/proc/$DAEMON/status") & (1 << 5) )) = 0 ] ||
+        fail "the daemon still has CAP_KILL in its bounding set"
+bump max
+# The best victim cannot be signalled: no kill, no record; the next one dies.
+wait_log "Failed to kill $P/test.slice/nobody.service, no process was signalled: Operation not permitted"
+wait_log 'Killed mine.service'
+settle $P/test.slice/mine.service
+wait_log 'Reclaimed mine.service'
+[ "$(count_log '^Killed nobody.service')" = 0 ] || fail "a 'Killed nobody.service' record for a kill that signalled nothing"
+alive "$nobody" || fail "nobody.service ($nobody) died although the daemon could not kill it"
+wait_notify 'STATUS=Monitoring 2 cgroups; 1 kill, 1 failed; last: mine.service'
+pass "worker kill refused (EPERM): warning, no record, counted as failed; the next victim (mine.service) killed"
+
+# Passed over now, not tried again and again.
+n_nothing=$(count_log 'nothing killed')
+bump max
+wait_count 'nothing killed' $((n_nothing + 1))
+[ "$(count_log 'Failed to kill')" = 1 ] || fail "nobody.service was tried again: $(grep 'Failed to kill' "$LOG")"
+pass "... and passed over by the next decision ('nothing eligible')"
+
+# The same kill sent from the loop (ReleaseMemory=no).
+printf '[Kill]\nReleaseMemory=no\n' > "$CONF/etc/cgreap/cgreap.conf.d/81-norelease.conf"
+spawn_nobody $P/test.slice/nobody2.service
+nobody2=$(pids_of $P/test.slice/nobody2.service)
+kill -HUP "$DAEMON"
+wait_log 'Configuration reloaded'
+bump max
+wait_log "Failed to kill $P/test.slice/nobody2.service, no process was signalled: Operation not permitted"
+wait_notify 'STATUS=Monitoring 2 cgroups; 1 kill, 2 failed'
+alive "$nobody2" || fail "nobody2.service ($nobody2) died"
+[ "$(count_log '^Killed ')" = 1 ] || fail "expected only the kill of mine.service, log has $(count_log '^Killed ')"
+stop_daemon
+WRAP=()
+pass "loop kill refused (ReleaseMemory=no): the same warning, counted, no record"
+rm -f "$CONF/etc/cgreap/cgreap.conf.d/80-cap.conf" "$CONF/etc/cgreap/cgreap.conf.d/81-norelease.conf"
+kill "$nobody" "$nobody2"
+settle $P/test.slice/nobody.service
+settle $P/test.slice/nobody2.service
+
+# ---- 7. victims that do not die in time, an empty victim, no process_mrelease() ----
+
+# ghost.service: the fake kernel says populated, but its only process is
+# dead. stuck.service: the fake kernel keeps saying "populated 1" after its
+# process died (what a process stuck in D state looks like).
+# process_mrelease() (448) fails with ENOSYS, as on Linux < 5.15.
+for s in ghost stuck next; do mkcg $P/test.slice/$s.service; done
+spawn $P/test.slice/ghost.service
+ghost=$(pids_of $P/test.slice/ghost.service)
+kill "$ghost"
+while alive "$ghost"; do sleep 0.1; done
+printf 'populated 1\nfrozen 0\n' > "$FAKE$P/test.slice/ghost.service/cgroup.events"
+spawn $P/test.slice/stuck.service
+spawn $P/test.slice/next.service
+cat > "$CONF/etc/cgreap/cgreap.conf.d/82-stuck.conf" <<EOF
+[Kill]
+KillTimeout=500ms
+
+[Priority]
+ghost.service = 990
+stuck.service = 970
+next.service = 650
+EOF
+WRAP=("$HELPER" enosys 448)
+start_daemon
+bump max
+wait_log 'Killed stuck.service'
+grep -qE "Not killing $P/test.slice/ghost.service: No such file or directory" "$LOG" ||
+        fail "ghost.service was not refused as empty"
+[ "$(count_log '^Killed ghost.service')" = 0 ] || fail "a kill record for ghost.service, which had no process"
+expect_field "$(grep -E '^Killed stuck.service' "$LOG")" PIDS 1
+pass "an empty victim (populated, but no live process) is refused without a record; the next one is killed"
+
+# It dies, but the fake kernel keeps it populated: KillTimeout= expires.
+wait_log 'stuck.service is still populated [0-9]+ms after the kill'
+rec=$(grep -E '^stuck.service is still populated' "$LOG" | head -1)
+expect_field "$rec" TIMED_OUT 1
+expect_field "$rec" MRELEASE unsupported
+[ "$(field "$rec" EMPTY_USEC)" -ge 500000 ] || fail "CGREAP_EMPTY_USEC of a timed-out kill is not the wait: $rec"
+wait_log "Passing $P/test.slice/stuck.service over for 6s or until it is empty"
+wait_notify 'STATUS=Monitoring 2 cgroups; 1 kill, 1 timed out; last: stuck.service'
+pass "KillTimeout=500ms expired: warning record (TIMED_OUT=1, EMPTY_USEC=$(field "$rec" EMPTY_USEC)), counted in STATUS"
+
+bump max
+wait_log 'Killed next.service'
+[ "$(count_log '^Killed stuck.service')" = 1 ] || fail "stuck.service was chosen again while it was still dying"
+settle $P/test.slice/next.service
+wait_log 'Reclaimed next.service'
+expect_field "$(grep -E '^Reclaimed next.service' "$LOG")" MRELEASE unsupported
+pass "the victim that did not die is passed over: next.service killed instead"
+
+# Once it is empty it may be chosen again.
+settle $P/test.slice/stuck.service
+wait_log "$P/test.slice/stuck.service is empty now: it may be chosen again"
+spawn $P/test.slice/stuck.service
+bump max
+wait_count '^Killed stuck.service' 2
+pass "populated 0 ends the pass-over: stuck.service killed again"
+
+# Stuck again; a new process appears in it (populated all along): passed
+# over until 12 x KillTimeout= = 6s have passed, then chosen again.
+wait_count '^stuck.service is still populated' 2
+stuck_since=$(date +%s.%N)
+spawn $P/test.slice/stuck.service
+n_ghost=$(count_log "Not killing $P/test.slice/ghost.service")
+bump max
+wait_count "Not killing $P/test.slice/ghost.service" $((n_ghost + 1))
+sleep 0.5
+[ "$(count_log '^Killed stuck.service')" = 2 ] || fail "stuck.service was chosen again within its 6s"
+sleep "$(awk -v s="$stuck_since" -v n="$(date +%s.%N)" 'BEGIN { d = 6.5 - (n - s); print (d > 0 ? d : 0) }')"
+bump max
+wait_log "$P/test.slice/stuck.service was passed over long enough: it may be chosen again"
+wait_count '^Killed stuck.service' 3
+pass "after 12 x KillTimeout= a victim that did not die is chosen again"
+
+[ "$(count_log 'process_mrelease\(\) is not available')" = 1 ] ||
+        fail "the ENOSYS warning is not there exactly once: $(count_log 'process_mrelease\(\) is not available')"
+stop_daemon
+WRAP=()
+pass "process_mrelease() ENOSYS: warned once over $(count_log '^Killed ') kills, records say MRELEASE=unsupported"
+rm -f "$CONF/etc/cgreap/cgreap.conf.d/82-stuck.conf"
+settle $P/test.slice/stuck.service
+: > "$FAKE$P/test.slice/ghost.service/cgroup.procs"
+printf 'populated 0\nfrozen 0\n' > "$FAKE$P/test.slice/ghost.service/cgroup.events"
+
+# ---- 8. the real cgroup2 mount: a monitored cgroup removed (EPOLLERR) ----
+
+# A dry run (nothing can be killed) that monitors only real, empty child
+# cgroups of this test; no memory pressure is created.
+RCONF=$WORK/conf-real
+mkdir -p "$RCONF/etc/cgreap"
+cat > "$RCONF/etc/cgreap/cgreap.conf" <<EOF
+[Agent]
+DryRun=yes
+
+[Monitor psi]
+Cgroup=$P/psi.slice/*.scope
+EOF
+mkdir -p "$REAL$P/psi.slice/a.scope" "$REAL$P/psi.slice/b.scope"
+: > "$LOG"
+: > "$NOTIFY"
+NOTIFY_SOCKET=$NOTIFY_SOCK "$CGREAPD" --root="$RCONF" --log-level=debug 2>"$LOG" &
+DAEMON=$!
+wait_log "Monitoring $P/psi.slice/a.scope \(monitor psi\): 3 PSI triggers"
+wait_log "Monitoring $P/psi.slice/b.scope \(monitor psi\): 3 PSI triggers"
+wait_notify 'READY=1'
+rmdir "$REAL$P/psi.slice/a.scope"
+wait_log "Stopped monitoring $P/psi.slice/a.scope \(monitor psi\): cgroup is gone"
+sleep 0.5
+kill -0 "$DAEMON" 2>/dev/null || fail "cgreapd died when a monitored cgroup was removed"
+wait_notify 'STATUS=\[dry run\] Monitoring 1 cgroup; 0 kills'
+grep -qE "Monitor psi: cgroup $P/psi.slice/a.scope is gone" "$LOG" &&
+        echo "(the monitor's own EPOLLERR/read check noticed it)"
+mkdir "$REAL$P/psi.slice/c.scope"
+wait_log "Monitoring $P/psi.slice/c.scope \(monitor psi\): 3 PSI triggers"
+stop_daemon
+pass "real cgroup2: a monitored cgroup removed is dropped ('cgroup is gone'), the daemon runs on and monitors new ones"
 
 echo "all live daemon checks passed"
