@@ -3,9 +3,10 @@
 
 /* manager: the one object that owns everything — the sd-event loop, the
  * config, the monitors, the reaper, signals (SIGHUP reload, SIGTERM/SIGINT
- * stop), the watchdog, sd_notify, and per-monitor cooldowns. It turns a
- * level event into a kill decision by asking policy, and hands the victim to
- * the reaper. It parses nothing itself. */
+ * stop), the watchdog, sd_notify, per-monitor cooldowns, and the victims
+ * that did not die (passed over for a while). It turns a level event into a
+ * kill decision by asking policy, and hands the victim to the reaper. It
+ * parses nothing itself. */
 
 #include <systemd/sd-event.h>
 
