@@ -69,6 +69,7 @@ struct Manager {
         size_t n_watches;
 
         Reaper *reaper;
+        struct KillContext *kills;      /* handed to the reaper, not completed yet */
         Stuck **stuck;
         size_t n_stuck;
 
@@ -91,6 +92,8 @@ struct Manager {
  * Copies, because the snapshot and even the monitor may be gone by then. */
 typedef struct KillContext {
         Manager *manager;
+        struct KillContext *next;       /* Manager.kills: freed with it when a kill is
+                                         * still out at exit (the reaper cancels it) */
         Level level;
         unsigned retry;         /* see manager_decide() */
         char *monitor_name, *monitor_cgroup;
@@ -328,6 +331,11 @@ static void manager_kill_failed(Manager *m, const char *cgroup, int error) {
 static KillContext *kill_context_free(KillContext *k) {
         if (!k)
                 return NULL;
+        for (KillContext **p = &k->manager->kills; *p; p = &(*p)->next)
+                if (*p == k) {
+                        *p = k->next;
+                        break;
+                }
         free(k->monitor_name);
         free(k->monitor_cgroup);
         free(k->cgroup);
@@ -506,6 +514,8 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
                 kill_context_free(k);
                 return r;
         }
+        k->next = m->kills;
+        m->kills = k;
         e->killing = true;
         return 0;
 }
@@ -1005,7 +1015,11 @@ Manager *manager_free(Manager *m) {
         }
         free(m->watches);
 
+        /* Cancels the kills still out, without callbacks: their contexts
+         * are ours to free. */
         reaper_free(m->reaper);
+        while (m->kills)
+                kill_context_free(m->kills);
         for (size_t i = 0; i < m->n_stuck; i++)
                 stuck_free(m->stuck[i]);
         free(m->stuck);

@@ -169,10 +169,11 @@ start_daemon() {
 }
 
 stop_daemon() {
+        local rc=0
         kill -TERM "$DAEMON"
-        wait "$DAEMON"; local rc=$?
+        wait "$DAEMON" || rc=$?
         DAEMON=
-        [ $rc = 0 ] || fail "cgreapd exited with $rc after SIGTERM, expected 0"
+        [ $rc = 0 ] || { echo "---- cgreapd log ----" >&2; tail -40 "$LOG" >&2; fail "cgreapd exited with $rc after SIGTERM, expected 0"; }
 }
 
 field() {       # field RECORD_LINE NAME -> value
