@@ -192,13 +192,25 @@ syntax:
         return -EINVAL;
 }
 
-static bool cgroup_glob_valid(const char *s) {
-        if (s[0] != '/')
-                return false;
-        for (const char *p = s; *p; p++)
-                if (*p == ' ' || *p == '\t' || (p[0] == '/' && p[1] == '/'))
-                        return false;
-        return streq(s, "/") || s[strlen(s) - 1] != '/';
+/* What makes a glob over cgroup paths unable to match any cgroup, or NULL:
+ * the kernel's cgroup paths have no empty components, no '.' or '..' and no
+ * trailing '/', so a glob that has one would silently match nothing. */
+static const char *cgroup_glob_problem(const char *s) {
+        if (streq(s, "/"))
+                return NULL;
+        for (const char *p = s; *p; ) {
+                size_t l;
+
+                p += *p == '/';
+                l = strcspn(p, "/");
+                if (l == 0)
+                        return p[0] ? "an empty path component ('//') matches no cgroup" :
+                                      "a trailing '/' matches no cgroup: leave it out";
+                if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return "'.' and '..' are not cgroup names: write the path without them";
+                p += l;
+        }
+        return NULL;
 }
 
 /* Parse value as type into dst. On failure *ret_reason says what was expected. */
@@ -247,8 +259,11 @@ static int config_parse_value(ConfigType type, const char *value, bool have_sys_
         case CONFIG_TYPE_CGROUP: {
                 char *s;
 
-                if (!cgroup_glob_valid(value))
+                if (value[0] != '/' || value[strcspn(value, " \t")])
                         break;
+                *ret_reason = cgroup_glob_problem(value);
+                if (*ret_reason)
+                        return -EINVAL;
                 s = strdup(value);
                 if (!s)
                         return -ENOMEM;
@@ -266,8 +281,7 @@ static int config_parse_value(ConfigType type, const char *value, bool have_sys_
                 [CONFIG_TYPE_GUARD] = "expected a percentage from 0% (off) to 50%, like 5%",
                 [CONFIG_TYPE_ADJ] = "expected an integer from -1000 to 1000",
                 [CONFIG_TYPE_METHOD] = "expected auto, cgroup-kill or pidfd",
-                [CONFIG_TYPE_CGROUP] = "expected a cgroup path glob starting with '/', "
-                                       "without white space, '//' or a trailing '/'",
+                [CONFIG_TYPE_CGROUP] = "expected a cgroup path glob starting with '/', without white space",
         };
         *ret_reason = expected[type];
         return -EINVAL;
@@ -656,6 +670,7 @@ static void parse_setting(ParseState *s, const ConfigSetting *settings, const Co
 
 static void parse_priority(ParseState *s, const char *pattern, const char *value) {
         PriorityRule *rules, rule = {};
+        const char *problem;
         int adj;
 
         if (!*pattern) {
@@ -665,6 +680,11 @@ static void parse_priority(ParseState *s, const char *pattern, const char *value
         if (pattern[0] != '/' && strchr(pattern, '/')) {
                 parse_error(s, "invalid pattern '%s': a pattern either starts with '/' (a cgroup path) "
                             "or has no '/' at all (a unit name)", pattern);
+                return;
+        }
+        problem = cgroup_glob_problem(pattern);
+        if (problem) {
+                parse_error(s, "invalid pattern '%s': %s", pattern, problem);
                 return;
         }
         if (parse_int_range(value, ADJ_MIN, ADJ_MAX, &adj) < 0) {

@@ -262,7 +262,7 @@ START_TEST(test_monitor_system_override) {
 END_TEST
 
 START_TEST(test_priority) {
-        _cleanup_config_free_ Config *c = parse_ok(
+        Config *c = parse_ok(
                 "[Priority]\n"
                 "/init.scope = -1000\n"
                 "; a comment\n"
@@ -283,6 +283,15 @@ START_TEST(test_priority) {
         ck_assert_int_eq(c->rules[3].adj, 10);
         ck_assert_str_eq(c->rules[3].source.file, "x.conf");
         ck_assert_uint_eq(c->rules[3].source.line, 6);
+        c = config_free(c);
+
+        /* Globs that look odd but can match: the root, dot-names, '**'. */
+        c = parse_ok("[Priority]\n/ = 5\n/.hidden.slice/..x = 1\n/**/x.service = 2\n.x.scope = 3\n"
+                     "[Monitor m]\nCgroup=/a.slice/**\n");
+        ck_assert_uint_eq(c->n_rules, 4);
+        ck_assert_str_eq(c->rules[1].pattern, "/.hidden.slice/..x");
+        ck_assert_str_eq(c->monitors[0].cgroup, "/a.slice/**");
+        config_free(c);
 }
 END_TEST
 
@@ -382,6 +391,18 @@ static const ErrorCase error_cases[] = {
         { "[Priority]\n = 5\n", "x.conf:2: ", "empty pattern" },
         { "[Priority]\nsystem.slice/foo = 5\n", "x.conf:2: ", "either starts with '/'" },
         { "[Priority]\n/a:b.service = 5\n", "x.conf:2: ", "':' is not allowed before the '='" },
+        /* Patterns and globs that could match no cgroup at all. */
+        { "[Priority]\n/x.slice/a.slice/ = -500\n", "x.conf:2: ",
+          "invalid pattern '/x.slice/a.slice/': a trailing '/' matches no cgroup: leave it out" },
+        { "[Priority]\n/a//b.service = 5\n", "x.conf:2: ", "invalid pattern '/a//b.service': an empty path component ('//')" },
+        { "[Priority]\n/a/./b.service = 5\n", "x.conf:2: ", "'.' and '..' are not cgroup names" },
+        { "[Priority]\n/../x.service = 5\n", "x.conf:2: ", "invalid pattern '/../x.service': '.' and '..' are not cgroup names" },
+        { "[Priority]\n/a/.. = 5\n", "x.conf:2: ", "'.' and '..' are not cgroup names" },
+        { "[Priority]\n.. = 5\n", "x.conf:2: ", "invalid pattern '..': '.' and '..' are not cgroup names" },
+        { "[Monitor web]\nCgroup=/../x\n", "x.conf:2: ", "invalid Cgroup= '/../x': '.' and '..' are not cgroup names" },
+        { "[Monitor web]\nCgroup=/a/./b\n", "x.conf:2: ", "'.' and '..' are not cgroup names" },
+        { "[Monitor web]\nCgroup=/a//b\n", "x.conf:2: ", "invalid Cgroup= '/a//b': an empty path component ('//')" },
+        { "[Monitor web]\nCgroup=/a b\n", "x.conf:2: ", "invalid Cgroup= '/a b': expected a cgroup path glob starting with '/', without white space" },
         { "[Pressure]\nPollInterval=5s\n", "x.conf:2: ", "PollInterval= is longer than PollDuration=" },
 };
 
