@@ -24,9 +24,16 @@ const char *const config_dropin_dirs[] = {
         "/usr/lib/cgreap/cgreap.conf.d",
         "/usr/local/lib/cgreap/cgreap.conf.d",
         "/run/cgreap/cgreap.conf.d",
-        "/etc/cgreap/cgreap.conf.d",
+        CONFIG_ETC_DROPIN_DIR,
         NULL,
 };
+
+void config_print_paths(FILE *f) {
+        fputs("Configuration files (see cgreap.conf(5)):\n", f);
+        fprintf(f, "  %s (else %s)\n", CONFIG_MAIN_FILE, CONFIG_VENDOR_MAIN_FILE);
+        for (const char *const *d = config_dropin_dirs; *d; d++)
+                fprintf(f, "  %s/*.conf\n", *d);
+}
 
 /* Nothing is killed below this and nothing is protected above it (DESIGN §4). */
 #define ADJ_MIN (-1000)

@@ -129,11 +129,23 @@ typedef struct ConfigLoadOptions {
         bool have_sys_resource;    /* CAP_SYS_RESOURCE: lifts the 2s-multiple window rule */
 } ConfigLoadOptions;
 
-/* Default file locations (relative to ConfigLoadOptions.root). */
-#define CONFIG_MAIN_FILE          "/etc/cgreap/cgreap.conf"
+/* Default file locations (relative to ConfigLoadOptions.root). The
+ * administrator's files (DESIGN §3's "/etc") live in the configured
+ * sysconfdir, where 'make install' puts conf/cgreap.conf: /etc with
+ * --sysconfdir=/etc, /usr/local/etc with a plain ./configure. The vendor
+ * and runtime paths are fixed, as systemd's are. */
+#ifndef SYSCONFDIR
+#  error "SYSCONFDIR must be defined by the build (Makefile.am passes -DSYSCONFDIR)"
+#endif
+#define CONFIG_MAIN_FILE          SYSCONFDIR "/cgreap/cgreap.conf"
+#define CONFIG_ETC_DROPIN_DIR     SYSCONFDIR "/cgreap/cgreap.conf.d"
 #define CONFIG_VENDOR_MAIN_FILE   "/usr/lib/cgreap/cgreap.conf"
-/* Drop-in directories, lowest precedence first. */
+/* Drop-in directories, lowest precedence first; the last is CONFIG_ETC_DROPIN_DIR. */
 extern const char *const config_dropin_dirs[];
+
+/* A heading line, then the paths above, one per line ("  PATH"), for
+ * --help: cgreapd and cgreapctl print the same block. */
+void config_print_paths(FILE *f);
 
 /* Built-in defaults (DESIGN §3), one monitor "system" on "/" and no rules. */
 int config_new_default(Config **ret);

@@ -624,8 +624,9 @@ static void help(void) {
                "     --cgroup-root=DIR  cgroup2 mount to use (default: from " MOUNTINFO ")\n"
                "  -l --level=LEVEL      medium|critical: the floor explain uses (default critical)\n"
                "     --json             Machine-readable output\n"
-               "\n"
-               "Exit status: 0 success, 1 invalid configuration or failure, 2 usage error.\n");
+               "\n");
+        config_print_paths(stdout);
+        printf("\nExit status: 0 success, 1 invalid configuration or failure, 2 usage error.\n");
 }
 
 /* Returns 1 to go on, 0 to exit successfully (--help), <0 on usage error. */

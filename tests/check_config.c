@@ -12,6 +12,12 @@
 
 static char *root;
 
+/* The administrator's files below a fake root: the configured sysconfdir
+ * (DESIGN §3's /etc), as test_write() wants them, without the leading '/'. */
+#define ETC_MAIN (CONFIG_MAIN_FILE + 1)
+#define ETC_D_DIR (CONFIG_ETC_DROPIN_DIR + 1)
+#define ETC_D(name) (CONFIG_ETC_DROPIN_DIR "/" name + 1)
+
 static void setup(void) {
         root = test_mkdtemp();
         ck_assert_ptr_nonnull(root);
@@ -537,12 +543,12 @@ START_TEST(test_load_main_fallback) {
         config_free(c);
 
         /* /etc replaces the vendor file entirely: its DefaultAdj is gone. */
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf", "[Kill]\nMediumMinAdj=300\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_MAIN, "[Kill]\nMediumMinAdj=300\n"), 0);
         c = load_ok();
         ck_assert_int_eq(c->default_adj, 0);
         ck_assert_int_eq(c->medium_min_adj, 300);
         ck_assert_uint_eq(strv_length(c->files), 1);
-        assert_ends_with(c->files[0], "/etc/cgreap/cgreap.conf");
+        assert_ends_with(c->files[0], CONFIG_MAIN_FILE);
         ck_assert_uint_eq(c->sources[CONFIG_KILL_MEDIUM_MIN_ADJ].line, 2);
 }
 END_TEST
@@ -550,17 +556,17 @@ END_TEST
 START_TEST(test_load_dropin_order) {
         _cleanup_config_free_ Config *c = NULL;
 
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf", "[Kill]\nDefaultAdj=1\nMediumMinAdj=300\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_MAIN, "[Kill]\nDefaultAdj=1\nMediumMinAdj=300\n"), 0);
         /* Sorted by name across all dirs: 10 (in /etc) < 20 (in /usr/lib) < 30 (in /run). */
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/10-a.conf", "[Kill]\nDefaultAdj=10\nPostKillDelay=1s\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("10-a.conf"), "[Kill]\nDefaultAdj=10\nPostKillDelay=1s\n"), 0);
         ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf.d/20-b.conf", "[Kill]\nDefaultAdj=20\n"), 0);
         ck_assert_int_eq(test_write(root, "run/cgreap/cgreap.conf.d/30-c.conf", "\n[Agent]\nDryRun=yes\n"), 0);
         ck_assert_int_eq(test_write(root, "usr/local/lib/cgreap/cgreap.conf.d/25-d.conf", "[Kill]\nKillTimeout=9s\n"), 0);
         /* Not drop-ins. */
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/99-z.conf.bak", "garbage\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/.hidden.conf", "garbage\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/README", "garbage\n"), 0);
-        ck_assert_int_eq(test_mkdir_p(root, "etc/cgreap/cgreap.conf.d/dir.conf"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("99-z.conf.bak"), "garbage\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D(".hidden.conf"), "garbage\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("README"), "garbage\n"), 0);
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D("dir.conf")), 0);
 
         c = load_ok();
         ck_assert_int_eq(c->default_adj, 20);
@@ -573,8 +579,8 @@ START_TEST(test_load_dropin_order) {
         ck_assert_uint_eq(c->sources[CONFIG_AGENT_DRY_RUN].line, 3);
 
         ck_assert_uint_eq(strv_length(c->files), 5);
-        assert_ends_with(c->files[0], "/etc/cgreap/cgreap.conf");
-        assert_ends_with(c->files[1], "/etc/cgreap/cgreap.conf.d/10-a.conf");
+        assert_ends_with(c->files[0], CONFIG_MAIN_FILE);
+        assert_ends_with(c->files[1], CONFIG_ETC_DROPIN_DIR "/10-a.conf");
         assert_ends_with(c->files[2], "/usr/lib/cgreap/cgreap.conf.d/20-b.conf");
         assert_ends_with(c->files[3], "/usr/local/lib/cgreap/cgreap.conf.d/25-d.conf");
         assert_ends_with(c->files[4], "/run/cgreap/cgreap.conf.d/30-c.conf");
@@ -589,14 +595,14 @@ START_TEST(test_load_dropin_masking) {
         ck_assert_int_eq(test_write(root, "run/cgreap/cgreap.conf.d/50-x.conf", "[Kill]\nDefaultAdj=60\n"), 0);
         /* A symlink to /dev/null masks, in a later dir... */
         ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf.d/60-y.conf", "[Agent]\nDryRun=yes\n"), 0);
-        ck_assert_int_eq(test_mkdir_p(root, "etc/cgreap/cgreap.conf.d"), 0);
-        symlink_in_root("/dev/null", "etc/cgreap/cgreap.conf.d/60-y.conf");
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D_DIR), 0);
+        symlink_in_root("/dev/null", ETC_D("60-y.conf"));
         /* ... and on its own, where it contributes nothing. */
-        symlink_in_root("/dev/null", "etc/cgreap/cgreap.conf.d/70-z.conf");
+        symlink_in_root("/dev/null", ETC_D("70-z.conf"));
 
         /* An empty file replaces a same-named one by the name rule alone. */
         ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf.d/80-e.conf", "[Kill]\nMediumMinAdj=900\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/80-e.conf", "%s", ""), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("80-e.conf"), "%s", ""), 0);
 
         c = load_ok();
         ck_assert_int_eq(c->medium_min_adj, 200);
@@ -605,7 +611,7 @@ START_TEST(test_load_dropin_masking) {
         ck_assert(!c->dry_run);
         ck_assert_uint_eq(strv_length(c->files), 2);
         assert_ends_with(c->files[0], "/run/cgreap/cgreap.conf.d/50-x.conf");
-        assert_ends_with(c->files[1], "/etc/cgreap/cgreap.conf.d/80-e.conf");
+        assert_ends_with(c->files[1], CONFIG_ETC_DROPIN_DIR "/80-e.conf");
 }
 END_TEST
 
@@ -616,9 +622,9 @@ START_TEST(test_load_explicit_main) {
         Config *sentinel = (Config *) 0x1;
         int r;
 
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf", "[Kill]\nDefaultAdj=1\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_MAIN, "[Kill]\nDefaultAdj=1\n"), 0);
         ck_assert_int_eq(test_write(root, "other.conf", "[Kill]\nDefaultAdj=2\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/50-x.conf", "[Kill]\nKillTimeout=3s\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("50-x.conf"), "[Kill]\nKillTimeout=3s\n"), 0);
 
         snprintf(path, sizeof path, "%s/other.conf", root);
         ck_assert_int_eq(load(path, &c, &errors), 0);
@@ -644,8 +650,8 @@ START_TEST(test_load_errors) {
 
         /* Errors in several files all come back, in file order, and nothing
          * is returned (under valgrind: nothing leaks either). */
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf", "[Kill]\nFoo=1\n[Priority]\n/a = 1\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/50-x.conf",
+        ck_assert_int_eq(test_write(root, ETC_MAIN, "[Kill]\nFoo=1\n[Priority]\n/a = 1\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("50-x.conf"),
                                     "[Monitor web]\nCgroup=/web.slice\n\n[Pressure]\nMedium=some 10%% 1s\n"), 0);
         ck_assert_int_eq(test_write(root, "run/cgreap/cgreap.conf.d/60-y.conf", "[Monitor db]\nMediumMinAdj=-5\n"), 0);
 
@@ -654,9 +660,9 @@ START_TEST(test_load_errors) {
         if (strv_length(errors) != 4)
                 dump_errors(errors);
         ck_assert_uint_eq(strv_length(errors), 4);
-        snprintf(prefix, sizeof prefix, "%s/etc/cgreap/cgreap.conf:2: unknown key 'Foo' in [Kill]", root);
+        snprintf(prefix, sizeof prefix, "%s" CONFIG_MAIN_FILE ":2: unknown key 'Foo' in [Kill]", root);
         ck_assert_str_eq(errors[0], prefix);
-        snprintf(prefix, sizeof prefix, "%s/etc/cgreap/cgreap.conf.d/50-x.conf:5: invalid Medium= 'some 10%% 1s': "
+        snprintf(prefix, sizeof prefix, "%s" CONFIG_ETC_DROPIN_DIR "/50-x.conf:5: invalid Medium= 'some 10%% 1s': "
                  "without CAP_SYS_RESOURCE the window must be a multiple of 2s", root);
         ck_assert_str_eq(errors[1], prefix);
         snprintf(prefix, sizeof prefix, "%s/run/cgreap/cgreap.conf.d/60-y.conf:1: [Monitor db] has no Cgroup=", root);
@@ -671,11 +677,11 @@ START_TEST(test_load_merge_across_files) {
         _cleanup_config_free_ Config *c = NULL;
         const MonitorConfig *m;
 
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf",
+        ck_assert_int_eq(test_write(root, ETC_MAIN,
                                     "[Priority]\n/system.slice = -500\n\n[Monitor web]\nCgroup=/web.slice\nMediumMinAdj=300\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/50-web.conf",
+        ck_assert_int_eq(test_write(root, ETC_D("50-web.conf"),
                                     "[Monitor web]\nMediumMinAdj=400\nMemoryHighGuard=5%%\n[Priority]\nnginx.service = -600\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/60-more.conf",
+        ck_assert_int_eq(test_write(root, ETC_D("60-more.conf"),
                                     "[Priority]\n/system.slice = -400\n"), 0);
 
         c = load_ok();
@@ -685,16 +691,16 @@ START_TEST(test_load_merge_across_files) {
         ck_assert_str_eq(m->cgroup, "/web.slice");
         ck_assert_int_eq(m->medium_min_adj, 400);
         ck_assert_uint_eq(m->memory_high_guard, 500);
-        assert_ends_with(m->source.file, "/etc/cgreap/cgreap.conf");           /* first header */
+        assert_ends_with(m->source.file, CONFIG_MAIN_FILE);           /* first header */
         ck_assert_uint_eq(m->source.line, 4);
         assert_ends_with(m->sources[MONITOR_MEDIUM_MIN_ADJ].file, "/50-web.conf");
         ck_assert_uint_eq(m->sources[MONITOR_MEDIUM_MIN_ADJ].line, 2);
-        assert_ends_with(m->sources[MONITOR_CGROUP].file, "/etc/cgreap/cgreap.conf");
+        assert_ends_with(m->sources[MONITOR_CGROUP].file, CONFIG_MAIN_FILE);
 
         ck_assert_uint_eq(c->n_rules, 3);
         ck_assert_str_eq(c->rules[0].pattern, "/system.slice");
         ck_assert_int_eq(c->rules[0].adj, -500);
-        assert_ends_with(c->rules[0].source.file, "/etc/cgreap/cgreap.conf");
+        assert_ends_with(c->rules[0].source.file, CONFIG_MAIN_FILE);
         ck_assert_str_eq(c->rules[1].pattern, "nginx.service");
         assert_ends_with(c->rules[1].source.file, "/50-web.conf");
         ck_assert_uint_eq(c->rules[1].source.line, 5);
@@ -799,7 +805,7 @@ START_TEST(test_dump_round_trip) {
         long_pattern[0] = '/';
         long_pattern[sizeof long_pattern - 1] = 0;
         snprintf(rule, sizeof rule, "%s = 5\n", long_pattern);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf",
+        ck_assert_int_eq(test_write(root, ETC_MAIN,
                                     "[Agent]\nDryRun=yes\n[Pressure]\nMedium=full 150ms 4s\nEarly=some 1.5%% 2s\n"
                                     "PollInterval=1.25s\nPollDuration=1min\nMinAvailable=0.25%%\n"
                                     "[Kill]\nMethod=cgroup-kill\nPostKillDelay=0\nKillTimeout=1500us\nMediumMinAdj=-5\nCriticalMinAdj=-10\n"
@@ -812,7 +818,7 @@ START_TEST(test_dump_round_trip) {
         assert_dump_round_trip(c);
 
         ck_assert_ptr_nonnull(strstr(text, "\nDryRun=yes ; from "));
-        ck_assert_ptr_nonnull(strstr(text, "/etc/cgreap/cgreap.conf:2\n"));
+        ck_assert_ptr_nonnull(strstr(text, CONFIG_MAIN_FILE ":2\n"));
         ck_assert_ptr_nonnull(strstr(text, "\nPollInterval=1.25s ; from "));
         ck_assert_ptr_nonnull(strstr(text, "\nKillTimeout=1.5ms ; from "));
         ck_assert_ptr_nonnull(strstr(text, "\nMedium=full 150ms 4s ; from "));
@@ -820,7 +826,7 @@ START_TEST(test_dump_round_trip) {
         ck_assert_ptr_nonnull(strstr(text, "\nCritical=some 20% 2s ; from "));
         ck_assert_ptr_nonnull(strstr(text, "\nReportStatus=yes ; default\n"));
         ck_assert_ptr_nonnull(strstr(text, "\nfoo.service = 7 ; from "));
-        snprintf(rule, sizeof rule, "/etc/cgreap/cgreap.conf:25\n%s = 5\n", long_pattern);
+        snprintf(rule, sizeof rule, CONFIG_MAIN_FILE ":25\n%s = 5\n", long_pattern);
         ck_assert_ptr_nonnull(strstr(text, rule));
 }
 END_TEST

@@ -129,7 +129,7 @@ expect_field() {        # expect_field LINE NAME VALUE
 
 # ---- the tree and the config ----
 
-mkdir -p "$FAKE" "$CONF/etc/cgreap/cgreap.conf.d"
+mkdir -p "$FAKE" "$CONF$CONF_DIR/cgreap.conf.d"
 echo "cpu io memory pids" > "$FAKE/cgroup.controllers"
 : > "$FAKE/cgroup.procs"
 mkcg /init.scope
@@ -150,7 +150,7 @@ spawn $P/test.slice/web.service           # rule 100: only at critical
 spawn $P/test.slice/db.service            # rule -1000
 spawn $P/test.slice/omit.service          # rule 900 but user.oomd_omit
 
-cat > "$CONF/etc/cgreap/cgreap.conf" <<EOF
+cat > "$CONF$CONF_DIR/cgreap.conf" <<EOF
 [Kill]
 Method=pidfd
 # memory.events bumps are readings of the moment: they must not wait
@@ -167,7 +167,7 @@ MemoryHighGuard=5%
 [Monitor apps]
 Cgroup=$P/apps.slice/app-*.scope
 EOF
-cat > "$CONF/etc/cgreap/cgreap.conf.d/50-test.conf" <<EOF
+cat > "$CONF$CONF_DIR/cgreap.conf.d/50-test.conf" <<EOF
 [Priority]
 $P/test.slice/batch.service = 800
 web.service = 100
@@ -321,7 +321,7 @@ pass "idle for 10s without a single wake-up"
 mkcg $P/test.slice/late.service
 spawn $P/test.slice/late.service
 late=$(pids_of $P/test.slice/late.service)
-printf '[Priority]\nlate.service = -1000\nlate2.service = lots\n' > "$CONF/etc/cgreap/cgreap.conf.d/60-late.conf"
+printf '[Priority]\nlate.service = -1000\nlate2.service = lots\n' > "$CONF$CONF_DIR/cgreap.conf.d/60-late.conf"
 kill -HUP "$DAEMON"
 wait_log "60-late.conf:3: "
 wait_log 'Refusing the new configuration'
@@ -335,7 +335,7 @@ pass "broken reload refused with file:line; the old rules stay whole (late.servi
 mkcg $P/test.slice/late2.service
 spawn $P/test.slice/late2.service
 late2=$(pids_of $P/test.slice/late2.service)
-printf '[Priority]\nlate2.service = -1000\n' > "$CONF/etc/cgreap/cgreap.conf.d/60-late.conf"
+printf '[Priority]\nlate2.service = -1000\n' > "$CONF$CONF_DIR/cgreap.conf.d/60-late.conf"
 kill -HUP "$DAEMON"
 wait_log 'Configuration reloaded'
 n_before=$(count_log '^Killed ')
@@ -368,14 +368,14 @@ pass "--dry-run: record with CGREAP_DRY_RUN=1 and the victim still alive"
 
 # ---- 5. bad configuration at start: exit 1 with file:line ----
 
-printf '[Kill]\nMediumMinAdj=2000\n' > "$CONF/etc/cgreap/cgreap.conf.d/70-bad.conf"
+printf '[Kill]\nMediumMinAdj=2000\n' > "$CONF$CONF_DIR/cgreap.conf.d/70-bad.conf"
 set +e
 "$CGREAPD" --root="$CONF" --cgroup-root="$FAKE" 2>"$WORK/bad.log"
 rc=$?
 set -e
 [ $rc = 1 ] || fail "invalid config: exit code $rc, expected 1"
 grep -q "70-bad.conf:2: " "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "no file:line in the error"; }
-rm -f "$CONF/etc/cgreap/cgreap.conf.d/70-bad.conf"
+rm -f "$CONF$CONF_DIR/cgreap.conf.d/70-bad.conf"
 pass "invalid config at start: exit 1 and '70-bad.conf:2:'"
 
 echo "all live daemon checks passed"
