@@ -118,6 +118,12 @@ typedef struct Config {
         /* Files that were read, in order (for check-config and logs);
          * NULL-terminated, NULL when only the defaults are in effect. */
         char **files;
+
+        /* What was skipped without making the configuration invalid, as
+         * "path: what, ignored" (a drop-in that is a dangling symlink, a
+         * directory or a FIFO); NULL-terminated, NULL when nothing was.
+         * The caller shows them (config never logs). */
+        char **warnings;
 } Config;
 
 /* How to find the files. Tests point root at a fake tree. */
@@ -160,6 +166,12 @@ int config_new_default(Config **ret);
  * overriding. If any file defines a [Monitor] section, the built-in "system"
  * monitor is replaced by the configured ones (unless one of them is named
  * "system", which then just overrides it).
+ *
+ * Every file is opened O_NONBLOCK and must be a regular file (or /dev/null,
+ * which reads as a mask): a drop-in that is not, or is a dangling symlink,
+ * is skipped with a line in (*ret)->warnings and does not mask a file of the
+ * same name (systemd's rule); a main file that is not is an error (EISDIR
+ * for a directory, EBADFD for a FIFO or device).
  *
  * Returns 0 and *ret on success. On invalid config returns -EINVAL and
  * *ret_errors is a NULL-terminated list of "path:line: message" (every error

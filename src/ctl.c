@@ -93,6 +93,16 @@ static void json_string(FILE *f, const char *s) {
         fputc('"', f);
 }
 
+/* An array of strings; [] for NULL. */
+static void json_strv(FILE *f, char *const *l) {
+        fputc('[', f);
+        for (char *const *p = l; p && *p; p++) {
+                fputs(p == l ? "" : ",", f);
+                json_string(f, *p);
+        }
+        fputc(']', f);
+}
+
 static void json_bool(FILE *f, bool b) {
         fputs(b ? "true" : "false", f);
 }
@@ -184,7 +194,10 @@ static int ctl_load_config(const Args *a, Config **ret, char ***ret_errors) {
                         log_error_errno(r, "Failed to load the configuration: %m");
                 if (ret_errors)
                         *ret_errors = TAKE_PTR(errors);
+                return r;
         }
+        for (char **w = (*ret)->warnings; w && *w; w++)
+                fprintf(stderr, "%s\n", *w);
         return r;
 }
 
@@ -337,12 +350,9 @@ static int cmd_check_config(const Args *a) {
         r = ctl_load_config(a, &c, &errors);
         if (r < 0) {
                 if (a->json) {
-                        fputs("{\"valid\":false,\"errors\":[", stdout);
-                        for (char **e = errors; e && *e; e++) {
-                                fputs(e == errors ? "" : ",", stdout);
-                                json_string(stdout, *e);
-                        }
-                        fputs("]}\n", stdout);
+                        fputs("{\"valid\":false,\"errors\":", stdout);
+                        json_strv(stdout, errors);
+                        fputs("}\n", stdout);
                 }
                 return 1;
         }
@@ -363,12 +373,11 @@ static int cmd_check_config(const Args *a) {
         if (fclose(m) != 0 || r < 0)
                 return log_error_errno(r < 0 ? r : -errno, "Failed to format the configuration: %m"), 1;
 
-        fputs("{\"valid\":true,\"files\":[", stdout);
-        for (char **f = c->files; f && *f; f++) {
-                fputs(f == c->files ? "" : ",", stdout);
-                json_string(stdout, *f);
-        }
-        fprintf(stdout, "],\"medium_min_adj\":%d,\"critical_min_adj\":%d,\"default_adj\":%d,\"method\":",
+        fputs("{\"valid\":true,\"files\":", stdout);
+        json_strv(stdout, c->files);
+        fputs(",\"warnings\":", stdout);
+        json_strv(stdout, c->warnings);
+        fprintf(stdout, ",\"medium_min_adj\":%d,\"critical_min_adj\":%d,\"default_adj\":%d,\"method\":",
                 c->medium_min_adj, c->critical_min_adj, c->default_adj);
         json_string(stdout, kill_method_to_string(c->method));
         fputs(",\"dry_run\":", stdout);

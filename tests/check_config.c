@@ -373,6 +373,8 @@ static const ErrorCase error_cases[] = {
         { "[Pressure]\nMedium=some 10%% 2s\n", "x.conf:2: ", "percentage of the window" },
         { "[Pressure]\nMedium=some 10% 2x\n", "x.conf:2: ", "the window (third word) must be a duration" },
         { "[Agent]\nDryRun=\n", "x.conf:2: ", "empty value for 'DryRun='" },
+        { "[Agent]\n=yes\n", "x.conf:2: ", "empty key before '=', expected 'Key=Value'" },
+        { "[Monitor web]\nCgroup=/\n = 1\n", "x.conf:3: ", "empty key before '='" },
         { "[Agent]\nDryRun=yes # really\n", "x.conf:2: ", "inline comments need ' ;'" },
         { "DryRun=yes\n[Agent]\n", "x.conf:1: ", "'DryRun=' outside of any section" },
         { "[Agent]\nDryRun yes\n", "x.conf:2: ", "expected 'Key=Value', '[Section]' or a comment" },
@@ -434,6 +436,21 @@ START_TEST(test_line_too_long) {
         line[200] = 0;
         ck_assert_int_ge(asprintf(&text, "[Priority]\n%s\n", line), 0);
         assert_one_error(text, "x.conf:2: ", "line too long (200 characters, at most 199)");
+
+        /* A CRLF line end's '\r' is not one of the line's characters. */
+        free(text);
+        ck_assert_int_ge(asprintf(&text, "[Priority]\r\n%s\r\n", line), 0);
+        assert_one_error(text, "x.conf:2: ", "line too long (200 characters, at most 199)");
+        free(text);
+        memcpy(line + 199 - 4, " = 1", 5);     /* 199 characters with the NUL at 199 */
+        ck_assert_int_ge(asprintf(&text, "[Priority]\r\n%s\r\n[Agent]\r\nDryRun=yes\r\n", line), 0);
+        {
+                _cleanup_config_free_ Config *c = parse_ok(text);
+
+                ck_assert_uint_eq(c->n_rules, 1);
+                ck_assert_uint_eq(strlen(c->rules[0].pattern), 199 - strlen(" = 1"));
+                ck_assert(c->dry_run);
+        }
 }
 END_TEST
 
@@ -640,6 +657,135 @@ START_TEST(test_load_explicit_main) {
         ck_assert_uint_eq(strv_length(errors), 1);
         ck_assert(strncmp(errors[0], path, strlen(path)) == 0);
         ck_assert_ptr_nonnull(strstr(errors[0], "No such file or directory"));
+}
+END_TEST
+
+/* root + "/" + rel, in a buffer that the next call reuses. */
+static const char *in_root(const char *rel) {
+        static char path[4096];
+
+        snprintf(path, sizeof path, "%s/%s", root, rel);
+        return path;
+}
+
+static void mkfifo_in_root(const char *rel) {
+        char path[4096];
+
+        snprintf(path, sizeof path, "%s/%s", root, rel);
+        ck_assert_int_eq(mkfifo(path, 0644), 0);
+}
+
+/* Exactly one warning, naming path (below root) and saying what. */
+static void assert_one_warning(const Config *c, const char *rel, const char *what) {
+        char prefix[4096];
+
+        snprintf(prefix, sizeof prefix, "%s/%s: ", root, rel);
+        ck_assert_msg(strv_length(c->warnings) == 1, "%zu warnings, the first '%s'", strv_length(c->warnings),
+                      c->warnings ? c->warnings[0] : "");
+        ck_assert_msg(strncmp(c->warnings[0], prefix, strlen(prefix)) == 0 && strstr(c->warnings[0], what),
+                      "warning '%s' is not '%s...%s'", c->warnings[0], prefix, what);
+}
+
+/* Drop-ins that are not regular files are skipped with a warning, as
+ * systemd skips them, and do not mask a file of the same name. A FIFO must
+ * not block the load (the test would time out). */
+START_TEST(test_load_dropin_types) {
+        _cleanup_config_free_ Config *c = NULL;
+
+        ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf.d/50-fifo.conf", "[Kill]\nDefaultAdj=50\n"), 0);
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D_DIR), 0);
+        mkfifo_in_root(ETC_D("50-fifo.conf"));
+        c = load_ok();
+        assert_one_warning(c, ETC_D("50-fifo.conf"), "not a regular file, ignored");
+        ck_assert_int_eq(c->default_adj, 50);           /* the /usr/lib file still applies */
+        c = config_free(c);
+        ck_assert_int_eq(unlink(in_root(ETC_D("50-fifo.conf"))), 0);
+
+        /* A directory named like a drop-in. */
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D("60-dir.conf")), 0);
+        c = load_ok();
+        assert_one_warning(c, ETC_D("60-dir.conf"), "not a regular file, ignored");
+        c = config_free(c);
+        ck_assert_int_eq(rmdir(in_root(ETC_D("60-dir.conf"))), 0);
+
+        /* A dangling symlink: skipped (systemd ignores them), not fatal. */
+        symlink_in_root("/nonexistent/cgreap-test.conf", ETC_D("50-fifo.conf"));
+        c = load_ok();
+        assert_one_warning(c, ETC_D("50-fifo.conf"), "dangling symlink, ignored");
+        ck_assert_int_eq(c->default_adj, 50);
+        c = config_free(c);
+        ck_assert_int_eq(unlink(in_root(ETC_D("50-fifo.conf"))), 0);
+
+        /* ... unless it points to /dev/null: a mask, even where the target
+         * does not exist (this root has no dev/null). */
+        symlink_in_root("/dev/null", ETC_D("50-fifo.conf"));
+        c = load_ok();
+        ck_assert_ptr_null(c->warnings);
+        ck_assert_int_eq(c->default_adj, 0);
+        c = config_free(c);
+        ck_assert_int_eq(unlink(in_root(ETC_D("50-fifo.conf"))), 0);
+
+        /* A symlink to a FIFO is not a regular file either. */
+        mkfifo_in_root("fifo");
+        symlink_in_root(in_root("fifo"), ETC_D("70-link.conf"));
+        c = load_ok();
+        assert_one_warning(c, ETC_D("70-link.conf"), "not a regular file, ignored");
+}
+END_TEST
+
+/* A main file that is not a regular file is an error that names it. */
+START_TEST(test_load_main_types) {
+        _cleanup_strv_free_ char **errors = NULL;
+        Config *sentinel = (Config *) 0x1;
+        char path[4096], want[4096 + 128];
+
+        ck_assert_int_eq(test_mkdir_p(root, "conf.d"), 0);
+        snprintf(path, sizeof path, "%s/conf.d", root);
+        ck_assert_int_eq(load(path, &sentinel, &errors), -EISDIR);
+        ck_assert_ptr_eq(sentinel, (Config *) 0x1);
+        snprintf(want, sizeof want, "%s: cannot read config file: Is a directory", path);
+        ck_assert_uint_eq(strv_length(errors), 1);
+        ck_assert_str_eq(errors[0], want);
+        errors = strv_free(errors);
+
+        mkfifo_in_root("fifo.conf");
+        snprintf(path, sizeof path, "%s/fifo.conf", root);
+        ck_assert_int_eq(load(path, &sentinel, &errors), -EBADFD);
+        snprintf(want, sizeof want, "%s: cannot read config file: not a regular file", path);
+        ck_assert_uint_eq(strv_length(errors), 1);
+        ck_assert_str_eq(errors[0], want);
+        errors = strv_free(errors);
+
+        /* The same at the default path. */
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D_DIR), 0);
+        mkfifo_in_root(ETC_MAIN);
+        ck_assert_int_eq(load(NULL, &sentinel, &errors), -EBADFD);
+        snprintf(want, sizeof want, "%s/%s: cannot read config file: not a regular file", root, ETC_MAIN);
+        ck_assert_uint_eq(strv_length(errors), 1);
+        ck_assert_str_eq(errors[0], want);
+        ck_assert_ptr_eq(sentinel, (Config *) 0x1);
+}
+END_TEST
+
+/* A main file that is a dangling symlink is as good as missing (with a
+ * warning): the vendor file applies. One linked to /dev/null masks it. */
+START_TEST(test_load_main_links) {
+        _cleanup_config_free_ Config *c = NULL;
+
+        ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf", "[Kill]\nDefaultAdj=7\n"), 0);
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D_DIR), 0);
+        symlink_in_root("/nonexistent/cgreap.conf", ETC_MAIN);
+        c = load_ok();
+        assert_one_warning(c, ETC_MAIN, "dangling symlink, ignored");
+        ck_assert_int_eq(c->default_adj, 7);
+        c = config_free(c);
+
+        ck_assert_int_eq(unlink(in_root(ETC_MAIN)), 0);
+        ck_assert_int_eq(symlink("/dev/null", in_root(ETC_MAIN)), 0);
+        c = load_ok();
+        ck_assert_ptr_null(c->warnings);
+        ck_assert_ptr_null(c->files);
+        ck_assert_int_eq(c->default_adj, 0);    /* masked, and no fallback */
 }
 END_TEST
 
@@ -897,6 +1043,9 @@ int main(void) {
         tcase_add_test(tl, test_load_dropin_order);
         tcase_add_test(tl, test_load_dropin_masking);
         tcase_add_test(tl, test_load_explicit_main);
+        tcase_add_test(tl, test_load_dropin_types);
+        tcase_add_test(tl, test_load_main_types);
+        tcase_add_test(tl, test_load_main_links);
         tcase_add_test(tl, test_load_errors);
         tcase_add_test(tl, test_load_merge_across_files);
         tcase_add_test(tl, test_dump_defaults);
