@@ -8,6 +8,7 @@
 /* Not "config.h": from tests/ that finds autoconf's config.h in the build
  * directory first (-I. comes before -I$(top_srcdir)/src). */
 #include "config.h"
+#include "policy.h"
 #include "test-util.h"
 
 static char *root;
@@ -1014,6 +1015,34 @@ START_TEST(test_shipped_conf) {
 
                 snprintf(line, sizeof line, "\n#%s=%s\n", config_keys[k].key, config_keys[k].default_value);
                 ck_assert_msg(strstr(text, line), "%s lacks '%s'", path, line + 1);
+        }
+
+        /* A unit's OOMScoreAdjust= speaks for it (README, "Writing
+         * priorities"): no shipped rule covers a whole slice, which would
+         * take precedence over it (DESIGN §4). */
+        {
+                CgroupNode nodes[] = {
+                        { .path = (char *) "/", .parent = -1, .has_children = true, .populated = true },
+                        { .path = (char *) "/system.slice", .parent = 0, .has_children = true, .populated = true },
+                        { .path = (char *) "/system.slice/batch.service", .parent = 1, .populated = true,
+                          .n_procs = 1, .has_oom_score_adj = true, .min_oom_score_adj = 800 },
+                        { .path = (char *) "/system.slice/systemd-journald.service", .parent = 1, .populated = true,
+                          .n_procs = 1, .has_oom_score_adj = true, .min_oom_score_adj = -250 },
+                };
+                Snapshot snap = { .nodes = nodes, .n_nodes = ELEMENTSOF(nodes) };
+                Adj a;
+
+                policy_resolve_adj(c, &snap, 2, NULL, &a);
+                ck_assert_int_eq(a.value, 800);
+                ck_assert_int_eq(a.source, ADJ_SOURCE_OOM_SCORE_ADJ);
+                policy_resolve_adj(c, &snap, 3, NULL, &a);
+                ck_assert_int_eq(a.source, ADJ_SOURCE_RULE);
+                ck_assert_int_le(a.value, -900);
+                for (size_t i = 0; i < c->n_rules; i++)
+                        for (const char *const *sl = (const char *const[]) { "/system.slice", "/user.slice",
+                                                                              "/machine.slice", NULL }; *sl; sl++)
+                                ck_assert_msg(!policy_pattern_match(c->rules[i].pattern, *sl),
+                                              "shipped rule '%s' covers all of %s", c->rules[i].pattern, *sl);
         }
 }
 END_TEST
