@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for snapshot: fake cgroup and proc trees in a temp dir, with
- * vanishing cgroups and processes, root-owned vs delegated xattrs, and a
- * read-only pass over the real cgroup2 mount when there is one. */
+ * vanishing cgroups and processes, root-owned vs delegated xattrs. The
+ * read-only pass over the real cgroup2 mount is in live_cgroupfs.c. */
 
 #include <check.h>
 #include <pthread.h>
@@ -499,31 +499,6 @@ START_TEST(test_concurrent_removal) {
 }
 END_TEST
 
-START_TEST(test_real_mount) {
-        /* Read-only over the real cgroup2 mount: our own cgroup is in it
-         * and lists us. */
-        _cleanup_snapshot_free_ Snapshot *s = NULL;
-        _cleanup_free_ char *mnt = NULL, *self = NULL;
-        const CgroupNode *n;
-        bool found = false;
-
-        if (cg_find_mount("/proc/self/mountinfo", &mnt) < 0 ||
-            cg_pid_get_path("/proc", getpid(), &self) < 0) {
-                fprintf(stderr, "test_real_mount: no cgroup2 mount, skipping\n");
-                return;
-        }
-        ck_assert_int_eq(snapshot_build(mnt, "/proc", self, &s), 0);
-        n = node(s, self);
-        ck_assert(!n->is_ancestor);
-        for (size_t i = 0; i < n->n_procs; i++)
-                found = found || n->pids[i] == getpid();
-        ck_assert_msg(found, "pid %d not in %s", (int) getpid(), self);
-        ck_assert(n->has_oom_score_adj);
-        ck_assert_uint_gt(n->rss_sum, 0);
-        ck_assert(n->populated);
-}
-END_TEST
-
 static Suite *snapshot_suite(void) {
         Suite *s = suite_create("snapshot");
         TCase *tc = tcase_create("tree");
@@ -542,7 +517,6 @@ static Suite *snapshot_suite(void) {
         tcase_add_test(tc, test_xattrs_owner);
         tcase_add_test(tc, test_footprint_find_free);
         tcase_add_test(tc, test_concurrent_removal);
-        tcase_add_test(tc, test_real_mount);
         suite_add_tcase(s, tc);
         return s;
 }
