@@ -291,6 +291,35 @@ if [ "$config_ready" = yes ]; then
                 fi
         done
 
+        # conf/cgreap.conf shows every key commented out at its default,
+        # systemd style: "#Key=value" under its (possibly commented)
+        # [Section] header. A monitor's inherited keys may be left empty.
+        awk '
+        /^#?\[/ { sec = $0; sub(/^#?\[/, "", sec); sub(/[] ].*$/, "", sec); next }
+        /^#[A-Za-z]+=/ {
+                key = substr($0, 2, index($0, "=") - 2); val = substr($0, index($0, "=") + 1)
+                print sec "|" key "|" val
+        }' "$top_srcdir/conf/cgreap.conf" > "$tmp/conf-keys"
+        while IFS='|' read -r sec key val; do
+                shipped=$(awk -F'|' -v s="$sec" -v k="$key" '$1 == s && $2 == k' "$tmp/conf-keys")
+                if [ -z "$shipped" ]; then
+                        bad "conf/cgreap.conf does not show [$sec] #$key= (default '$val')"
+                        continue
+                fi
+                [ "$(wc -l <<< "$shipped")" = 1 ] || bad "conf/cgreap.conf shows [$sec] #$key= more than once"
+                shipped=${shipped#*|*|}
+                [ "$shipped" = "$val" ] && continue
+                if [ -z "$shipped" ] && [ "$(doc_default "$sec" "$key")" = "the [Pressure] or [Kill] value" ]; then
+                        continue
+                fi
+                bad "conf/cgreap.conf shows [$sec] #$key=$shipped, the code's default is '$val'"
+        done < "$tmp/code-keys"
+        while IFS='|' read -r sec key _; do
+                grep -q "^$sec|$key|" "$tmp/code-keys" ||
+                        bad "conf/cgreap.conf shows [$sec] #$key= which the code does not know"
+        done < "$tmp/conf-keys"
+        echo "conf/cgreap.conf keys compared: $(wc -l < "$tmp/conf-keys")"
+
         if grep -qv '^[#;]\|^$' "$top_srcdir/conf/cgreap.conf"; then
                 mkdir -p "$tmp/main$CONF_DIR"
                 cp "$top_srcdir/conf/cgreap.conf" "$tmp/main$CONF_DIR/"
