@@ -4,10 +4,8 @@
  * table, a story) or for programs (--json). It never kills and never writes
  * to the cgroup filesystem. */
 
-#include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 
 #include "cgroupfs.h"
 #include "config.h"
