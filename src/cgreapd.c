@@ -19,14 +19,16 @@ static void help(void) {
                "Kill the least important cgroup when memory pressure builds up.\n\n"
                "  -h --help               Show this help\n"
                "     --version            Show package version\n"
-               "  -c --config=FILE        Read FILE instead of %s/cgreap/cgreap.conf\n"
+               "  -c --config=FILE        Read FILE instead of " CONFIG_MAIN_FILE "\n"
                "                          (drop-in directories are still read)\n"
                "     --root=DIR           Prefix every configuration path with DIR\n"
                "     --cgroup-root=DIR    Use DIR as the cgroup2 mount\n"
                "  -n --dry-run            Decide and report, but never kill\n"
                "     --log-level=LEVEL    debug, info, notice, warning or err\n"
-               "\nSee the cgreapd(8) man page for details.\n",
-               program_invocation_short_name, SYSCONFDIR);
+               "\n",
+               program_invocation_short_name);
+        config_print_paths(stdout);
+        printf("\nSee the cgreapd(8) man page for details.\n");
 }
 
 static int parse_log_level(const char *s) {

@@ -361,16 +361,53 @@ int cg_write_file(const char *root, const char *path, const char *file, const ch
                 return parser(buf, ret);                                        \
         }
 
+/* The controllers of cgroup v2 (Documentation/admin-guide/cgroup-v2.rst). */
+static const struct {
+        const char *name;
+        unsigned bit;
+} controller_table[] = {
+        { "cpuset",  CG_CTRL_CPUSET },
+        { "cpu",     CG_CTRL_CPU },
+        { "io",      CG_CTRL_IO },
+        { "memory",  CG_CTRL_MEMORY },
+        { "hugetlb", CG_CTRL_HUGETLB },
+        { "pids",    CG_CTRL_PIDS },
+        { "rdma",    CG_CTRL_RDMA },
+        { "misc",    CG_CTRL_MISC },
+};
+
+int cg_parse_controllers_list_buf(const char *buf, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0;
+
+        l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (const char *p = buf; *p; ) {
+                char **nl;
+                size_t len;
+
+                p += strspn(p, " \t\n");
+                len = strcspn(p, " \t\n");
+                if (len == 0)
+                        break;
+                nl = reallocarray(l, n + 2, sizeof(char *));
+                if (!nl)
+                        return -ENOMEM;
+                l = nl;
+                l[n] = strndup(p, len);
+                if (!l[n])
+                        return -ENOMEM;
+                l[++n] = NULL;
+                p += len;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+DEFINE_CG_READ(cg_read_controllers_list, "cgroup.controllers", char **, cg_parse_controllers_list_buf)
+
 int cg_parse_controllers_buf(const char *buf, unsigned *ret_mask) {
-        static const struct {
-                const char *name;
-                unsigned bit;
-        } table[] = {
-                { "memory", CG_CTRL_MEMORY },
-                { "cpu",    CG_CTRL_CPU },
-                { "io",     CG_CTRL_IO },
-                { "pids",   CG_CTRL_PIDS },
-        };
         unsigned mask = 0;
 
         for (const char *p = buf; *p; ) {
@@ -380,9 +417,9 @@ int cg_parse_controllers_buf(const char *buf, unsigned *ret_mask) {
                 l = strcspn(p, " \t\n");
                 if (l == 0)
                         break;
-                for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                        if (strlen(table[i].name) == l && strncmp(table[i].name, p, l) == 0)
-                                mask |= table[i].bit;
+                for (size_t i = 0; i < ELEMENTSOF(controller_table); i++)
+                        if (strlen(controller_table[i].name) == l && strncmp(controller_table[i].name, p, l) == 0)
+                                mask |= controller_table[i].bit;
                 p += l;
         }
         *ret_mask = mask;
@@ -437,8 +474,12 @@ int cg_parse_procs_buf(const char *buf, pid_t **ret_pids, size_t *ret_n) {
                         return r;
                 if (e != p + len)
                         return -EINVAL;
-                if (v == 0 || v > INT_MAX)
+                if (v > INT_MAX)
                         return -ERANGE;
+                /* 0: a process outside the reader's pid namespace (we run in
+                 * a container). It is there, but has no pid we could use. */
+                if (v == 0)
+                        continue;
                 if (n == alloc) {
                         size_t na = alloc ? alloc * 2 : 16;
                         pid_t *np = reallocarray(pids, na, sizeof *pids);
@@ -788,6 +829,19 @@ char *cg_path_normalize(const char *path) {
         return s;
 }
 
+bool cg_path_is_plain(const char *path) {
+        for (const char *p = path; *p; ) {
+                size_t l;
+
+                p += strspn(p, "/");
+                l = strcspn(p, "/");
+                if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                p += l;
+        }
+        return true;
+}
+
 const char *cg_path_basename(const char *path) {
         const char *s = strrchr(path, '/');
 
@@ -986,4 +1040,81 @@ int proc_read_meminfo(const char *proc_root, uint64_t *ret_available, uint64_t *
         if (r < 0)
                 return r;
         return proc_parse_meminfo_buf(buf, ret_available, ret_total);
+}
+
+/* "Uid:\t<real>\t<effective>\t<saved>\t<fs>" of a status file: whether the
+ * real and the effective uid are both 0. */
+static bool status_is_root(const char *status) {
+        const char *p = find_line_value(status, "Uid:"), *e;
+        uint64_t real, eff;
+
+        if (!p)
+                return false;
+        p += strspn(p, " \t");
+        if (parse_u64_prefix(p, &e, &real) < 0)
+                return false;
+        e += strspn(e, " \t");
+        if (parse_u64_prefix(e, &e, &eff) < 0)
+                return false;
+        return real == 0 && eff == 0;
+}
+
+/* Whether pid is name: its comm says so, it runs as root, and its
+ * executable is a file called name (after an upgrade the kernel shows
+ * "/usr/sbin/cgreapd (deleted)"). Without the right to resolve another
+ * user's exe (we are not root), comm and uid have to do. */
+static bool proc_is_root_program(const char *proc_root, const char *pid, const char *name) {
+        char path[PATH_MAX], exe[PATH_MAX];
+        _cleanup_free_ char *comm = NULL, *status = NULL;
+        static const char deleted[] = " (deleted)";
+        size_t cl;
+        ssize_t n;
+
+        (void) snprintf(path, sizeof path, "%s/%s/comm", proc_root, pid);
+        if (cg_read_full(path, &comm) < 0)
+                return false;
+        cl = strcspn(comm, "\n");
+        if (cl != strlen(name) || strncmp(comm, name, cl) != 0)
+                return false;
+
+        (void) snprintf(path, sizeof path, "%s/%s/status", proc_root, pid);
+        if (cg_read_full(path, &status) < 0 || !status_is_root(status))
+                return false;
+
+        (void) snprintf(path, sizeof path, "%s/%s/exe", proc_root, pid);
+        n = readlink(path, exe, sizeof exe - 1);
+        if (n < 0)
+                return IN_SET(errno, EACCES, EPERM);
+        exe[n] = 0;
+        if ((size_t) n > strlen(deleted) && streq(exe + n - strlen(deleted), deleted))
+                exe[n - strlen(deleted)] = 0;
+        return streq(cg_path_basename(exe), name);
+}
+
+int proc_find_root_program_cgroup(const char *proc_root, const char *name, char **ret_cgroup) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        d = opendir(proc_root);
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                char *cg = NULL;
+                pid_t pid;
+                int r;
+
+                if (!isdigit((unsigned char) de->d_name[0]))
+                        continue;
+                if (!proc_is_root_program(proc_root, de->d_name, name))
+                        continue;
+                pid = (pid_t) strtol(de->d_name, NULL, 10);
+                r = cg_pid_get_path(proc_root, pid, &cg);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        continue;       /* gone since, or not in cgroup2 */
+                *ret_cgroup = cg;
+                return 1;
+        }
+        return 0;
 }

@@ -20,15 +20,25 @@
 int cg_find_mount(const char *mountinfo_path, char **ret_mount);
 int cg_parse_mountinfo_buf(const char *buf, char **ret_mount);
 
-/* Controllers available at the root: bit set of CG_CTRL_*. */
+/* Controllers available in a cgroup (cgroup.controllers; at "/", those of
+ * the mount): bit set of CG_CTRL_*. Names the kernel adds later have no
+ * bit; the list variant keeps every name, known or not. */
 enum {
-        CG_CTRL_MEMORY = 1 << 0,
-        CG_CTRL_CPU    = 1 << 1,
-        CG_CTRL_IO     = 1 << 2,
-        CG_CTRL_PIDS   = 1 << 3,
+        CG_CTRL_MEMORY  = 1 << 0,
+        CG_CTRL_CPU     = 1 << 1,
+        CG_CTRL_IO      = 1 << 2,
+        CG_CTRL_PIDS    = 1 << 3,
+        CG_CTRL_CPUSET  = 1 << 4,
+        CG_CTRL_HUGETLB = 1 << 5,
+        CG_CTRL_RDMA    = 1 << 6,
+        CG_CTRL_MISC    = 1 << 7,
 };
 int cg_parse_controllers_buf(const char *buf, unsigned *ret_mask);
 int cg_read_controllers(const char *root, const char *path, unsigned *ret_mask);
+/* Every name, in the kernel's order, as a NULL-terminated strv (empty, not
+ * NULL, when there are none). */
+int cg_parse_controllers_list_buf(const char *buf, char ***ret);
+int cg_read_controllers_list(const char *root, const char *path, char ***ret);
 
 /* "root" + "path" + "/" + "file" (file may be NULL). Returns malloc'd. */
 char *cg_path(const char *root, const char *path, const char *file);
@@ -46,7 +56,10 @@ int cg_parse_u64_buf(const char *buf, uint64_t *ret);
 int cg_read_u64(const char *root, const char *path, const char *file, uint64_t *ret);
 
 /* cgroup.procs: pids, one per line. An empty file gives *ret_n = 0 and
- * *ret_pids = NULL. -EINVAL/-ERANGE on anything but positive pids. */
+ * *ret_pids = NULL. The kernel writes 0 for a process outside the reader's
+ * pid namespace: such lines are left out (the cgroup still holds the
+ * process, cgroup.events still says populated). -EINVAL/-ERANGE on
+ * anything but pids. */
 int cg_parse_procs_buf(const char *buf, pid_t **ret_pids, size_t *ret_n);
 int cg_read_procs(const char *root, const char *path, pid_t **ret_pids, size_t *ret_n);
 
@@ -101,6 +114,11 @@ int cg_pid_get_path(const char *proc_root, pid_t pid, char **ret_path);
  * repeated and trailing slashes dropped). Returns malloc'd. */
 char *cg_path_normalize(const char *path);
 
+/* Whether path has no "." or ".." component: joined to a root, it stays
+ * below that root. Paths from the user (cgreapctl's CGROUP) are checked
+ * with it; cg_path_normalize() keeps such components as they are. */
+bool cg_path_is_plain(const char *path);
+
 /* Last path component ("/system.slice/nginx.service" -> "nginx.service";
  * "/" -> "/"). Returns a pointer into path. */
 const char *cg_path_basename(const char *path);
@@ -128,3 +146,10 @@ int proc_read_rss(const char *proc_root, pid_t pid, uint64_t *ret);
 /* MemAvailable and MemTotal from <proc_root>/meminfo. */
 int proc_parse_meminfo_buf(const char *buf, uint64_t *ret_available, uint64_t *ret_total);
 int proc_read_meminfo(const char *proc_root, uint64_t *ret_available, uint64_t *ret_total);
+/* The cgroup2 path of a running program called name (e.g. "cgreapd"): a
+ * process whose comm is name, whose real and effective uid are 0, and whose
+ * executable is a file called name, so that nobody else's process of that
+ * name passes for it (when exe cannot be resolved because the caller is
+ * not root, comm and uid decide). Returns 1 and *ret_cgroup (malloc'd), 0
+ * when there is none, <0 on error. */
+int proc_find_root_program_cgroup(const char *proc_root, const char *name, char **ret_cgroup);

@@ -12,6 +12,7 @@
  * empty unknown section is reported too. The handler then sees only lines
  * that are well formed. */
 
+#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -24,9 +25,16 @@ const char *const config_dropin_dirs[] = {
         "/usr/lib/cgreap/cgreap.conf.d",
         "/usr/local/lib/cgreap/cgreap.conf.d",
         "/run/cgreap/cgreap.conf.d",
-        "/etc/cgreap/cgreap.conf.d",
+        CONFIG_ETC_DROPIN_DIR,
         NULL,
 };
+
+void config_print_paths(FILE *f) {
+        fputs("Configuration files (see cgreap.conf(5)):\n", f);
+        fprintf(f, "  %s (else %s)\n", CONFIG_MAIN_FILE, CONFIG_VENDOR_MAIN_FILE);
+        for (const char *const *d = config_dropin_dirs; *d; d++)
+                fprintf(f, "  %s/*.conf\n", *d);
+}
 
 /* Nothing is killed below this and nothing is protected above it (DESIGN §4). */
 #define ADJ_MIN (-1000)
@@ -192,13 +200,25 @@ syntax:
         return -EINVAL;
 }
 
-static bool cgroup_glob_valid(const char *s) {
-        if (s[0] != '/')
-                return false;
-        for (const char *p = s; *p; p++)
-                if (*p == ' ' || *p == '\t' || (p[0] == '/' && p[1] == '/'))
-                        return false;
-        return streq(s, "/") || s[strlen(s) - 1] != '/';
+/* What makes a glob over cgroup paths unable to match any cgroup, or NULL:
+ * the kernel's cgroup paths have no empty components, no '.' or '..' and no
+ * trailing '/', so a glob that has one would silently match nothing. */
+static const char *cgroup_glob_problem(const char *s) {
+        if (streq(s, "/"))
+                return NULL;
+        for (const char *p = s; *p; ) {
+                size_t l;
+
+                p += *p == '/';
+                l = strcspn(p, "/");
+                if (l == 0)
+                        return p[0] ? "an empty path component ('//') matches no cgroup" :
+                                      "a trailing '/' matches no cgroup: leave it out";
+                if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return "'.' and '..' are not cgroup names: write the path without them";
+                p += l;
+        }
+        return NULL;
 }
 
 /* Parse value as type into dst. On failure *ret_reason says what was expected. */
@@ -247,8 +267,11 @@ static int config_parse_value(ConfigType type, const char *value, bool have_sys_
         case CONFIG_TYPE_CGROUP: {
                 char *s;
 
-                if (!cgroup_glob_valid(value))
+                if (value[0] != '/' || value[strcspn(value, " \t")])
                         break;
+                *ret_reason = cgroup_glob_problem(value);
+                if (*ret_reason)
+                        return -EINVAL;
                 s = strdup(value);
                 if (!s)
                         return -ENOMEM;
@@ -266,8 +289,7 @@ static int config_parse_value(ConfigType type, const char *value, bool have_sys_
                 [CONFIG_TYPE_GUARD] = "expected a percentage from 0% (off) to 50%, like 5%",
                 [CONFIG_TYPE_ADJ] = "expected an integer from -1000 to 1000",
                 [CONFIG_TYPE_METHOD] = "expected auto, cgroup-kill or pidfd",
-                [CONFIG_TYPE_CGROUP] = "expected a cgroup path glob starting with '/', "
-                                       "without white space, '//' or a trailing '/'",
+                [CONFIG_TYPE_CGROUP] = "expected a cgroup path glob starting with '/', without white space",
         };
         *ret_reason = expected[type];
         return -EINVAL;
@@ -337,6 +359,7 @@ Config *config_free(Config *c) {
         for (size_t k = 0; k < _CONFIG_KEY_MAX; k++)
                 free(c->sources[k].file);
         strv_free(c->files);
+        strv_free(c->warnings);
         free(c);
         return NULL;
 }
@@ -613,6 +636,10 @@ static char *config_reader(char *str, int num, void *userdata) {
         len = eol - raw;
         s->next = *eol ? eol + 1 : eol;
         s->line++;
+        /* A CRLF line end is a line end: its '\r' is no character of the
+         * line, neither for the length limit nor for inih. */
+        if (len > 0 && raw[len - 1] == '\r')
+                len--;
 
         /* num - 1 is the longest line inih's buffer can hold: the same limit
          * as when inih reads the file itself with fgets(). */
@@ -656,6 +683,7 @@ static void parse_setting(ParseState *s, const ConfigSetting *settings, const Co
 
 static void parse_priority(ParseState *s, const char *pattern, const char *value) {
         PriorityRule *rules, rule = {};
+        const char *problem;
         int adj;
 
         if (!*pattern) {
@@ -665,6 +693,11 @@ static void parse_priority(ParseState *s, const char *pattern, const char *value
         if (pattern[0] != '/' && strchr(pattern, '/')) {
                 parse_error(s, "invalid pattern '%s': a pattern either starts with '/' (a cgroup path) "
                             "or has no '/' at all (a unit name)", pattern);
+                return;
+        }
+        problem = cgroup_glob_problem(pattern);
+        if (problem) {
+                parse_error(s, "invalid pattern '%s': %s", pattern, problem);
                 return;
         }
         if (parse_int_range(value, ADJ_MIN, ADJ_MAX, &adj) < 0) {
@@ -695,6 +728,10 @@ static int config_handler(void *userdata, const char *section, const char *key, 
          * remember the first line again. */
         if (s->error < 0 || s->section == SECTION_INVALID)
                 return 1;
+        if (!*key && s->section != SECTION_PRIORITY) {
+                parse_error(s, "empty key before '=', expected 'Key=Value'");
+                return 1;
+        }
         if (s->section == SECTION_NONE) {
                 parse_error(s, "'%s=' outside of any section; put it under [Agent], [Pressure], [Kill], "
                             "[Monitor NAME] or [Priority]", key);
@@ -855,17 +892,50 @@ static char *path_join(const char *root, const char *path) {
         return p;
 }
 
-/* Read a whole file. -ENOENT is passed on for the caller to decide. */
-static int read_full_file(const char *path, char **ret) {
-        _cleanup_fclose_ FILE *f = NULL;
+static bool stat_is_dev_null(const struct stat *st) {
+        return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
+}
+
+/* What a load error means to a person: strerror() but for the errnos the
+ * reader gives a meaning of its own. */
+static const char *load_strerror(int r) {
+        switch (r) {
+        case -EBADMSG:
+                return "contains a NUL byte, not a text file";
+        case -EBADFD:
+                return "not a regular file";
+        case -EFBIG:
+                return "larger than 16 MiB, not a config file";
+        default:
+                return strerror(-r);
+        }
+}
+
+/* Read a whole config file. Returns 0 and the text, 1 for /dev/null (a
+ * mask: nothing to read), -ENOENT for the caller to decide, -EISDIR for a
+ * directory and -EBADFD for anything else that is not a regular file: a
+ * FIFO would block the reader forever (O_NONBLOCK makes the open return at
+ * once), a device could be anything. */
+static int read_config_text(const char *path, char **ret) {
+        _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         size_t n = 0, size = 0;
+        struct stat st;
 
-        f = fopen(path, "re");
-        if (!f)
+        fd = open(path, O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_NOCTTY);
+        if (fd < 0)
+                return errno == ENXIO ? -EBADFD : negative_errno();     /* ENXIO: a socket */
+        if (fstat(fd, &st) < 0)
                 return negative_errno();
+        if (stat_is_dev_null(&st))
+                return 1;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+
         for (;;) {
-                size_t k;
+                ssize_t k;
 
                 if (size - n < 4096) {
                         char *t;
@@ -878,13 +948,16 @@ static int read_full_file(const char *path, char **ret) {
                         buf = t;
                         size += 65536;
                 }
-                k = fread(buf + n, 1, size - n - 1, f);
-                n += k;
+                k = read(fd, buf + n, size - n - 1);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
                 if (k == 0)
                         break;
+                n += (size_t) k;
         }
-        if (ferror(f))
-                return -EIO;
         buf[n] = 0;
         if (strlen(buf) != n)
                 return -EBADMSG;        /* a NUL byte: not text */
@@ -892,38 +965,46 @@ static int read_full_file(const char *path, char **ret) {
         return 0;
 }
 
+/* Returns 0 when the file was parsed (its errors go to *errors), 1 when it
+ * is /dev/null, <0 when it could not be read. */
 static int config_load_file(Config *c, const char *path, bool have_sys_resource, char ***errors) {
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = read_full_file(path, &text);
-        if (r < 0)
+        r = read_config_text(path, &text);
+        if (r != 0)
                 return r;
         r = strv_extendf(&c->files, "%s", path);
         if (r < 0)
                 return r;
-        return config_parse_string(c, path, text, have_sys_resource, errors);
+        r = config_parse_string(c, path, text, have_sys_resource, errors);
+        return r < 0 ? r : 0;
 }
 
-/* A symlink to /dev/null masks a drop-in of the same name (systemd's rule). */
-static bool is_masked(const char *path) {
-        struct stat st;
+/* A symlink to /dev/null masks a drop-in of the same name (systemd's rule),
+ * recognised by its target even where /dev/null is missing (a test root). */
+static bool is_null_symlink(const char *path) {
         char target[16];
         ssize_t n;
 
         n = readlink(path, target, sizeof target - 1);
-        if (n >= 0) {
-                target[n] = 0;
-                if (streq(target, "/dev/null"))
-                        return true;
-        }
-        return lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && stat(path, &st) == 0 &&
-               S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+        if (n < 0)
+                return false;
+        target[n] = 0;
+        return streq(target, "/dev/null");
+}
+
+/* Whether path is a symlink whose target does not exist. */
+static bool is_dangling_symlink(const char *path) {
+        struct stat st;
+
+        return lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && stat(path, &st) < 0 && errno == ENOENT;
 }
 
 typedef struct DropIn {
         char *name;
         char *path;
+        bool masked;            /* a symlink to /dev/null: replaces, contributes nothing */
 } DropIn;
 
 static int dropin_cmp(const void *a, const void *b) {
@@ -938,9 +1019,36 @@ static void dropins_free(DropIn *d, size_t n) {
         free(d);
 }
 
+/* Returns 0 to use the entry (*ret_masked set), 1 to skip it (a warning
+ * was added), <0 on ENOMEM. As in systemd, an entry that is skipped does
+ * not mask a file of the same name in an earlier directory. */
+static int dropin_check(const char *path, Config *c, bool *ret_masked) {
+        struct stat st;
+
+        *ret_masked = false;
+        if (is_null_symlink(path)) {
+                *ret_masked = true;
+                return 0;
+        }
+        if (stat(path, &st) < 0) {
+                if (errno == ENOENT && is_dangling_symlink(path))
+                        return strv_extendf(&c->warnings, "%s: dangling symlink, ignored", path) ?: 1;
+                if (errno == ENOENT)    /* removed since the directory was read */
+                        return 1;
+                return strv_extendf(&c->warnings, "%s: %s, ignored", path, strerror(errno)) ?: 1;
+        }
+        if (stat_is_dev_null(&st)) {
+                *ret_masked = true;
+                return 0;
+        }
+        if (!S_ISREG(st.st_mode))
+                return strv_extendf(&c->warnings, "%s: not a regular file, ignored", path) ?: 1;
+        return 0;
+}
+
 /* Collect *.conf from every drop-in dir, a later dir replacing an earlier
  * one's file of the same name, sorted by name. */
-static int dropins_collect(const char *root, DropIn **ret, size_t *ret_n, char ***errors) {
+static int dropins_collect(Config *c, const char *root, DropIn **ret, size_t *ret_n, char ***errors) {
         DropIn *d = NULL;
         size_t n = 0;
         int r = 0;
@@ -963,19 +1071,27 @@ static int dropins_collect(const char *root, DropIn **ret, size_t *ret_n, char *
                 }
                 while ((de = readdir(dh))) {
                         size_t l = strlen(de->d_name), i;
+                        bool masked;
                         char *full;
 
-                        if (de->d_name[0] == '.' || l <= 5 || !streq(de->d_name + l - 5, ".conf") ||
-                            IN_SET(de->d_type, DT_DIR))
+                        if (de->d_name[0] == '.' || l <= 5 || !streq(de->d_name + l - 5, ".conf"))
                                 continue;
                         if (asprintf(&full, "%s/%s", path, de->d_name) < 0)
                                 goto oom;
+                        r = dropin_check(full, c, &masked);
+                        if (r != 0) {
+                                free(full);
+                                if (r < 0)
+                                        goto oom;
+                                continue;
+                        }
                         for (i = 0; i < n; i++)
                                 if (streq(d[i].name, de->d_name))
                                         break;
                         if (i < n) {
                                 free(d[i].path);
                                 d[i].path = full;
+                                d[i].masked = masked;
                                 continue;
                         }
                         DropIn *t = realloc(d, (n + 1) * sizeof(DropIn));
@@ -984,7 +1100,7 @@ static int dropins_collect(const char *root, DropIn **ret, size_t *ret_n, char *
                                 goto oom;
                         }
                         d = t;
-                        d[n] = (DropIn) { .name = strdup(de->d_name), .path = full };
+                        d[n] = (DropIn) { .name = strdup(de->d_name), .path = full, .masked = masked };
                         n++;
                         if (!d[n - 1].name)
                                 goto oom;
@@ -1004,8 +1120,7 @@ fail:
 }
 
 static int load_error(char ***errors, const char *path, int r, const char *what) {
-        if (strv_extendf(errors, "%s: %s: %s", path, what,
-                         r == -EBADMSG ? "contains a NUL byte, not a text file" : strerror(-r)) < 0)
+        if (strv_extendf(errors, "%s: %s: %s", path, what, load_strerror(r)) < 0)
                 return -ENOMEM;
         return r;
 }
@@ -1035,15 +1150,19 @@ int config_load(const ConfigLoadOptions *opts, Config **ret, char ***ret_errors)
                 const char *const mains[] = { CONFIG_MAIN_FILE, CONFIG_VENDOR_MAIN_FILE };
 
                 /* The vendor file is a fallback, not a layer: an admin's
-                 * /etc file replaces it entirely. */
+                 * file replaces it entirely, and so does a /dev/null mask. */
                 for (size_t i = 0; i < ELEMENTSOF(mains); i++) {
                         _cleanup_free_ char *path = path_join(opts->root, mains[i]);
 
                         if (!path)
                                 return -ENOMEM;
                         r = config_load_file(c, path, opts->have_sys_resource, &errors);
-                        if (r == -ENOENT)
+                        if (r == -ENOENT) {
+                                if (is_dangling_symlink(path) &&
+                                    strv_extendf(&c->warnings, "%s: dangling symlink, ignored", path) < 0)
+                                        return -ENOMEM;
                                 continue;
+                        }
                         if (r < 0)
                                 io_error = load_error(&errors, path, r, "cannot read config file");
                         break;
@@ -1051,16 +1170,23 @@ int config_load(const ConfigLoadOptions *opts, Config **ret, char ***ret_errors)
         }
 
         if (!opts->no_dropins) {
-                r = dropins_collect(opts->root, &dropins, &n_dropins, &errors);
+                r = dropins_collect(c, opts->root, &dropins, &n_dropins, &errors);
                 if (r < 0) {
                         io_error = r;
                         goto finish;
                 }
         }
         for (size_t i = 0; i < n_dropins; i++) {
-                if (is_masked(dropins[i].path))
+                if (dropins[i].masked)
                         continue;
                 r = config_load_file(c, dropins[i].path, opts->have_sys_resource, &errors);
+                /* Replaced by a FIFO, removed... since it was listed: as if
+                 * it had been so when the directory was read. */
+                if (IN_SET(r, -ENOENT, -EISDIR, -EBADFD)) {
+                        if (strv_extendf(&c->warnings, "%s: %s, ignored", dropins[i].path, load_strerror(r)) < 0)
+                                io_error = -ENOMEM;
+                        continue;
+                }
                 if (r < 0) {
                         r = load_error(&errors, dropins[i].path, r, "cannot read drop-in");
                         if (io_error == 0 || r == -ENOMEM)

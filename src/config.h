@@ -118,6 +118,12 @@ typedef struct Config {
         /* Files that were read, in order (for check-config and logs);
          * NULL-terminated, NULL when only the defaults are in effect. */
         char **files;
+
+        /* What was skipped without making the configuration invalid, as
+         * "path: what, ignored" (a drop-in that is a dangling symlink, a
+         * directory or a FIFO); NULL-terminated, NULL when nothing was.
+         * The caller shows them (config never logs). */
+        char **warnings;
 } Config;
 
 /* How to find the files. Tests point root at a fake tree. */
@@ -129,11 +135,23 @@ typedef struct ConfigLoadOptions {
         bool have_sys_resource;    /* CAP_SYS_RESOURCE: lifts the 2s-multiple window rule */
 } ConfigLoadOptions;
 
-/* Default file locations (relative to ConfigLoadOptions.root). */
-#define CONFIG_MAIN_FILE          "/etc/cgreap/cgreap.conf"
+/* Default file locations (relative to ConfigLoadOptions.root). The
+ * administrator's files (DESIGN §3's "/etc") live in the configured
+ * sysconfdir, where 'make install' puts conf/cgreap.conf: /etc with
+ * --sysconfdir=/etc, /usr/local/etc with a plain ./configure. The vendor
+ * and runtime paths are fixed, as systemd's are. */
+#ifndef SYSCONFDIR
+#  error "SYSCONFDIR must be defined by the build (Makefile.am passes -DSYSCONFDIR)"
+#endif
+#define CONFIG_MAIN_FILE          SYSCONFDIR "/cgreap/cgreap.conf"
+#define CONFIG_ETC_DROPIN_DIR     SYSCONFDIR "/cgreap/cgreap.conf.d"
 #define CONFIG_VENDOR_MAIN_FILE   "/usr/lib/cgreap/cgreap.conf"
-/* Drop-in directories, lowest precedence first. */
+/* Drop-in directories, lowest precedence first; the last is CONFIG_ETC_DROPIN_DIR. */
 extern const char *const config_dropin_dirs[];
+
+/* A heading line, then the paths above, one per line ("  PATH"), for
+ * --help: cgreapd and cgreapctl print the same block. */
+void config_print_paths(FILE *f);
 
 /* Built-in defaults (DESIGN §3), one monitor "system" on "/" and no rules. */
 int config_new_default(Config **ret);
@@ -148,6 +166,12 @@ int config_new_default(Config **ret);
  * overriding. If any file defines a [Monitor] section, the built-in "system"
  * monitor is replaced by the configured ones (unless one of them is named
  * "system", which then just overrides it).
+ *
+ * Every file is opened O_NONBLOCK and must be a regular file (or /dev/null,
+ * which reads as a mask): a drop-in that is not, or is a dangling symlink,
+ * is skipped with a line in (*ret)->warnings and does not mask a file of the
+ * same name (systemd's rule); a main file that is not is an error (EISDIR
+ * for a directory, EBADFD for a FIFO or device).
  *
  * Returns 0 and *ret on success. On invalid config returns -EINVAL and
  * *ret_errors is a NULL-terminated list of "path:line: message" (every error

@@ -4,10 +4,8 @@
  * table, a story) or for programs (--json). It never kills and never writes
  * to the cgroup filesystem. */
 
-#include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 
 #include "cgroupfs.h"
 #include "config.h"
@@ -93,6 +91,16 @@ static void json_string(FILE *f, const char *s) {
         fputc('"', f);
 }
 
+/* An array of strings; [] for NULL. */
+static void json_strv(FILE *f, char *const *l) {
+        fputc('[', f);
+        for (char *const *p = l; p && *p; p++) {
+                fputs(p == l ? "" : ",", f);
+                json_string(f, *p);
+        }
+        fputc(']', f);
+}
+
 static void json_bool(FILE *f, bool b) {
         fputs(b ? "true" : "false", f);
 }
@@ -106,31 +114,11 @@ static const char *level_to_string(Level l) {
 /* The cgroup a running cgreapd lives in, so that list/explain protect it
  * as the daemon protects itself. NULL when no cgreapd runs. */
 static char *find_agent_cgroup(void) {
-        _cleanup_closedir_ DIR *d = opendir(PROC_ROOT);
-        struct dirent *de;
+        char *cg = NULL;
 
-        if (!d)
+        if (proc_find_root_program_cgroup(PROC_ROOT, "cgreapd", &cg) <= 0)
                 return NULL;
-        while ((de = readdir(d))) {
-                char path[PATH_MAX], comm[32] = {};
-                _cleanup_fclose_ FILE *f = NULL;
-                char *cg = NULL;
-                pid_t pid;
-
-                if (!isdigit((unsigned char) de->d_name[0]))
-                        continue;
-                pid = (pid_t) strtol(de->d_name, NULL, 10);
-                (void) snprintf(path, sizeof path, PROC_ROOT "/%s/comm", de->d_name);
-                f = fopen(path, "re");
-                if (!f || !fgets(comm, sizeof comm, f))
-                        continue;
-                comm[strcspn(comm, "\n")] = 0;
-                if (!streq(comm, "cgreapd"))
-                        continue;
-                if (cg_pid_get_path(PROC_ROOT, pid, &cg) >= 0)
-                        return cg;
-        }
-        return NULL;
+        return cg;
 }
 
 /* The floors that apply inside "within": those of the monitor the daemon
@@ -184,7 +172,10 @@ static int ctl_load_config(const Args *a, Config **ret, char ***ret_errors) {
                         log_error_errno(r, "Failed to load the configuration: %m");
                 if (ret_errors)
                         *ret_errors = TAKE_PTR(errors);
+                return r;
         }
+        for (char **w = (*ret)->warnings; w && *w; w++)
+                fprintf(stderr, "%s\n", *w);
         return r;
 }
 
@@ -199,9 +190,11 @@ typedef struct Ranking {
         int medium_floor, critical_floor;
         const MonitorConfig *monitor;
         bool rss_only;          /* some footprint is an RSS sum: no memory controller */
+        char **controllers;     /* of the cgroup2 mount; NULL when unreadable */
 } Ranking;
 
 static void ranking_done(Ranking *r) {
+        strv_free(r->controllers);
         free(r->cands);
         free(r->own_cgroup);
         free(r->cg_root);
@@ -210,6 +203,7 @@ static void ranking_done(Ranking *r) {
 }
 
 static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
+        _cleanup_free_ char *failed = NULL;
         Ranking rk = {};
         int r, floor;
 
@@ -231,13 +225,22 @@ static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
                 }
         }
 
-        r = snapshot_build(rk.cg_root, PROC_ROOT, a->cgroup, &rk.snapshot);
+        r = snapshot_build_full(rk.cg_root, PROC_ROOT, a->cgroup, &rk.snapshot, &failed);
         if (r < 0) {
+                if (ERRNO_IS_VANISHED(r) && !failed)
+                        r = log_error_errno(r, "Cgroup %s does not exist below %s.", a->cgroup, rk.cg_root);
+                else if (failed)
+                        r = log_error_errno(r, "Failed to read %s: %m", failed);
+                else
+                        r = log_error_errno(r, "Failed to read cgroup %s below %s: %m", a->cgroup, rk.cg_root);
                 ranking_done(&rk);
-                if (ERRNO_IS_VANISHED(r))
-                        return log_error_errno(r, "Cgroup %s does not exist below %s.", a->cgroup, a->cgroup_root ? a->cgroup_root : "the cgroup2 mount");
-                return log_error_errno(r, "Failed to read cgroup %s: %m", a->cgroup);
+                return r;
         }
+
+        /* For the reader: what this mount can tell (no memory controller:
+         * footprints are RSS sums). Not fatal: a fake tree may lack it. */
+        if (cg_read_controllers_list(rk.cg_root, "/", &rk.controllers) < 0)
+                rk.controllers = NULL;
 
         rk.own_cgroup = find_agent_cgroup();
         ctl_floors(rk.config, a->cgroup, &rk.medium_floor, &rk.critical_floor, &rk.monitor);
@@ -259,6 +262,18 @@ static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
 
         *ret = rk;
         return 0;
+}
+
+/* "cgroup2 mount /sys/fs/cgroup, controllers: cpu io memory pids". */
+static void print_mount_line(const Ranking *rk) {
+        printf("cgroup2 mount %s, controllers:", rk->cg_root);
+        if (!rk->controllers)
+                printf(" unknown (no readable cgroup.controllers)");
+        else if (!rk->controllers[0])
+                printf(" none");
+        for (char **c = rk->controllers; c && *c; c++)
+                printf(" %s", *c);
+        printf(".\n");
 }
 
 /* The ranking's floor is the lower of the two, so this tells the levels apart. */
@@ -290,10 +305,13 @@ static char *short_source(const Adj *adj, char *buf, size_t len) {
         return adj_source_format(&a, buf, len);
 }
 
+static char *explain_reason(const Ranking *rk, const Candidate *c, const Candidate *victim, int floor,
+                            char *buf, size_t len);
+
 static void json_candidate(FILE *f, const Ranking *rk, const Candidate *c) {
         const CgroupNode *n = &rk->snapshot->nodes[c->node];
         _cleanup_free_ char *unit = NULL;
-        char src[256];
+        char src[256], why[256];
 
         if (cg_path_get_unit(n->path, &unit, NULL) < 0)
                 unit = NULL;
@@ -317,8 +335,13 @@ static void json_candidate(FILE *f, const Ranking *rk, const Candidate *c) {
         fprintf(f, ",\"rss_bytes\":%" PRIu64 ",\"pids\":[", n->rss_sum);
         for (size_t i = 0; i < n->n_procs && n->pids; i++)
                 fprintf(f, "%s%d", i ? "," : "", (int) n->pids[i]);
+        /* Never killed, at any pressure: built in (skip "protected") or by
+         * its adj -1000 or one below it (skip "never-kill"). */
         fputs("],\"protected\":", f);
-        json_bool(f, c->skip == SKIP_PROTECTED);
+        json_bool(f, IN_SET(c->skip, SKIP_PROTECTED, SKIP_NEVER_KILL));
+        fputs(",\"protected_reason\":", f);
+        json_string(f, IN_SET(c->skip, SKIP_PROTECTED, SKIP_NEVER_KILL) ?
+                    explain_reason(rk, c, NULL, 0, why, sizeof why) : NULL);
         fputs(",\"skip\":", f);
         json_string(f, c->skip == SKIP_NONE ? NULL : skip_reason_to_string(c->skip));
         fputs(",\"eligible_medium\":", f);
@@ -337,12 +360,9 @@ static int cmd_check_config(const Args *a) {
         r = ctl_load_config(a, &c, &errors);
         if (r < 0) {
                 if (a->json) {
-                        fputs("{\"valid\":false,\"errors\":[", stdout);
-                        for (char **e = errors; e && *e; e++) {
-                                fputs(e == errors ? "" : ",", stdout);
-                                json_string(stdout, *e);
-                        }
-                        fputs("]}\n", stdout);
+                        fputs("{\"valid\":false,\"errors\":", stdout);
+                        json_strv(stdout, errors);
+                        fputs("}\n", stdout);
                 }
                 return 1;
         }
@@ -363,12 +383,11 @@ static int cmd_check_config(const Args *a) {
         if (fclose(m) != 0 || r < 0)
                 return log_error_errno(r < 0 ? r : -errno, "Failed to format the configuration: %m"), 1;
 
-        fputs("{\"valid\":true,\"files\":[", stdout);
-        for (char **f = c->files; f && *f; f++) {
-                fputs(f == c->files ? "" : ",", stdout);
-                json_string(stdout, *f);
-        }
-        fprintf(stdout, "],\"medium_min_adj\":%d,\"critical_min_adj\":%d,\"default_adj\":%d,\"method\":",
+        fputs("{\"valid\":true,\"files\":", stdout);
+        json_strv(stdout, c->files);
+        fputs(",\"warnings\":", stdout);
+        json_strv(stdout, c->warnings);
+        fprintf(stdout, ",\"medium_min_adj\":%d,\"critical_min_adj\":%d,\"default_adj\":%d,\"method\":",
                 c->medium_min_adj, c->critical_min_adj, c->default_adj);
         json_string(stdout, kill_method_to_string(c->method));
         fputs(",\"dry_run\":", stdout);
@@ -450,6 +469,7 @@ static int cmd_list(const Args *a) {
         printf("Floors (%s%s): medium pressure kills adj >= %d (%zu eligible), critical adj >= %d (%zu).\n",
                rk.monitor ? "monitor " : "[Kill]", rk.monitor ? rk.monitor->name : "",
                rk.medium_floor, n_medium, rk.critical_floor, n_critical);
+        print_mount_line(&rk);
         if (rk.rss_only)
                 printf("MEMORY is the processes' RSS: the cgroup2 mount has no memory controller.\n");
         if (!rk.own_cgroup)
@@ -502,9 +522,16 @@ static char *explain_reason(const Ranking *rk, const Candidate *c, const Candida
                 return NULL;
         if (c->adj.value < victim->adj.value)
                 (void) snprintf(buf, len, "lower adj (%d < %d)", c->adj.value, victim->adj.value);
-        else if (c->footprint < victim->footprint)
-                (void) snprintf(buf, len, "same adj, smaller footprint (%s < %s)",
-                                format_bytes(x, sizeof x, c->footprint), format_bytes(y, sizeof y, victim->footprint));
+        else if (c->footprint < victim->footprint) {
+                format_bytes(x, sizeof x, c->footprint);
+                format_bytes(y, sizeof y, victim->footprint);
+                /* "1.8M < 1.8M" says nothing: then the exact numbers. */
+                if (streq(x, y))
+                        (void) snprintf(buf, len, "same adj, smaller footprint (%" PRIu64 " < %" PRIu64 " bytes)",
+                                        c->footprint, victim->footprint);
+                else
+                        (void) snprintf(buf, len, "same adj, smaller footprint (%s < %s)", x, y);
+        }
         else
                 (void) snprintf(buf, len, "same adj and footprint, later by path");
         return buf;
@@ -546,6 +573,13 @@ static int cmd_explain(const Args *a) {
                 json_string(stdout, rk.monitor ? rk.monitor->name : NULL);
                 fputs(",\"victim\":", stdout);
                 json_string(stdout, victim ? rk.snapshot->nodes[victim->node].path : NULL);
+                fputs(",\"cgroup_mount\":", stdout);
+                json_string(stdout, rk.cg_root);
+                fputs(",\"controllers\":", stdout);
+                if (rk.controllers)
+                        json_strv(stdout, rk.controllers);
+                else
+                        fputs("null", stdout);
                 fputs(",\"candidates\":[", stdout);
                 for (size_t i = 0; i < rk.n; i++) {
                         char why[256];
@@ -594,8 +628,10 @@ static int cmd_explain(const Args *a) {
         explain_print_range(&rk, (size_t) (v + 1), rk.n, victim, floor,
                             victim ? "Not chosen (ranked below the victim)" : "Candidates");
 
+        printf("\n");
+        print_mount_line(&rk);
         if (rk.rss_only)
-                printf("\nFootprints are the processes' RSS: the cgroup2 mount has no memory controller.\n");
+                printf("Footprints are the processes' RSS: the cgroup2 mount has no memory controller.\n");
 
         ranking_done(&rk);
         return 0;
@@ -624,8 +660,9 @@ static void help(void) {
                "     --cgroup-root=DIR  cgroup2 mount to use (default: from " MOUNTINFO ")\n"
                "  -l --level=LEVEL      medium|critical: the floor explain uses (default critical)\n"
                "     --json             Machine-readable output\n"
-               "\n"
-               "Exit status: 0 success, 1 invalid configuration or failure, 2 usage error.\n");
+               "\n");
+        config_print_paths(stdout);
+        printf("\nExit status: 0 success, 1 invalid configuration or failure, 2 usage error.\n");
 }
 
 /* Returns 1 to go on, 0 to exit successfully (--help), <0 on usage error. */
@@ -716,6 +753,12 @@ int ctl_main(int argc, char *argv[]) {
         r = parse_argv(argc, argv, &a);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
+
+        /* "../x" would be read outside the cgroup2 mount (or --cgroup-root). */
+        if (!cg_path_is_plain(a.cgroup))
+                return log_error_errno(EINVAL, "Invalid cgroup '%s': '.' and '..' are not cgroup names; "
+                                       "give the path below the cgroup2 mount, such as /system.slice.",
+                                       a.cgroup), 1;
 
         /* "/a.slice/", "a.slice" and "/a.slice" are the same cgroup, and
          * policy compares paths as the snapshot spells them. */

@@ -833,6 +833,8 @@ static int manager_load_config(Manager *m, Config **ret) {
                         log_error_errno(r, "Failed to load the configuration: %m");
                 return r;
         }
+        for (char **w = (*ret)->warnings; w && *w; w++)
+                log_warning("%s", *w);
         return 0;
 }
 

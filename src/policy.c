@@ -39,67 +39,165 @@ static int bracket_match(const char *p, char c, const char **ret_end) {
         return c != '/' && found != negate;
 }
 
-/* pattern_start is where the whole pattern begins, to know whether a double
- * star follows a '/' (gitignore's "zero levels" case). */
-static bool glob_match(const char *pattern_start, const char *p, const char *s) {
-        for (;;) {
-                if (*p == '*' && p[1] == '*') {
-                        const char *q = p;
+/* The matcher simulates the pattern as a nondeterministic automaton: the
+ * pattern is compiled into tokens, and the set of tokens that could be next
+ * is carried along the path one character at a time. That is O(path length
+ * x pattern length) whatever the pattern, where backtracking on every '*'
+ * is exponential: user@UID.service delegates its subtree to the user, who
+ * picks the names there, and patterns are matched against every cgroup
+ * while memory is short. */
 
-                        while (*q == '*')
-                                q++;
-                        /* '/', double star, '/' may also stand for a
-                         * single '/', i.e. zero levels (gitignore). */
-                        if (p > pattern_start && p[-1] == '/' && *q == '/' && glob_match(pattern_start, q + 1, s))
-                                return true;
-                        for (const char *t = s;; t++) {
-                                if (glob_match(pattern_start, q, t))
-                                        return true;
-                                if (*t == '\0')
-                                        return false;
-                        }
-                }
+typedef enum GlobTokenType {
+        GLOB_LITERAL,           /* one character */
+        GLOB_ONE,               /* '?': one character but '/' */
+        GLOB_SET,               /* '[...]': one character of the set, never '/' */
+        GLOB_STAR,              /* '*': any run of characters but '/' */
+        GLOB_DOUBLE_STAR,       /* '**' (or more stars): any run of characters */
+} GlobTokenType;
 
+typedef struct GlobToken {
+        uint8_t type;           /* GlobTokenType */
+        char c;                 /* GLOB_LITERAL */
+        bool zero_levels;       /* GLOB_DOUBLE_STAR between two '/': "/<double star>/" may match a single '/' */
+        const char *set;        /* GLOB_SET: its '[' in the pattern */
+} GlobToken;
+
+/* Config lines are at most 199 characters, so no pattern from a file comes
+ * near this; a longer one matches nothing (policy_pattern_match() says so). */
+#define GLOB_TOKENS_MAX 512
+
+static int glob_compile(const char *pattern, GlobToken *tokens, size_t *ret_n) {
+        size_t n = 0;
+
+        for (const char *p = pattern; *p; n++) {
+                GlobToken *t = &tokens[n];
+                const char *end;
+
+                if (n == GLOB_TOKENS_MAX)
+                        return -E2BIG;
+                *t = (GlobToken) { .type = GLOB_LITERAL, .c = *p };
                 switch (*p) {
-                case '\0':
-                        return *s == '\0';
                 case '*':
-                        for (const char *t = s;; t++) {
-                                if (glob_match(pattern_start, p + 1, t))
-                                        return true;
-                                if (*t == '\0' || *t == '/')
-                                        return false;
+                        if (p[1] != '*') {
+                                t->type = GLOB_STAR;
+                                p++;
+                                break;
                         }
+                        end = p;
+                        while (*end == '*')
+                                end++;
+                        /* gitignore's "zero levels": "/a/<double star>/b" matches /a/b too. */
+                        t->type = GLOB_DOUBLE_STAR;
+                        t->zero_levels = p > pattern && p[-1] == '/' && *end == '/';
+                        p = end;
+                        break;
                 case '?':
-                        if (*s == '\0' || *s == '/')
-                                return false;
-                        p++, s++;
-                        continue;
-                case '[': {
-                        const char *end;
-                        int r;
-
-                        if (*s == '\0')
-                                return false;
-                        r = bracket_match(p, *s, &end);
-                        if (r == 0)
-                                return false;
-                        if (r > 0) {
-                                p = end, s++;
-                                continue;
-                        }
-                        break;  /* malformed: a literal '[' */
-                }
+                        t->type = GLOB_ONE;
+                        p++;
+                        break;
+                case '[':
+                        /* Malformed (no closing ']'): a literal '[', as in fnmatch. */
+                        if (bracket_match(p, 'a', &end) >= 0) {
+                                t->type = GLOB_SET;
+                                t->set = p;
+                                p = end;
+                        } else
+                                p++;
+                        break;
                 case '\\':
                         if (p[1])
                                 p++;
+                        t->c = *p++;
+                        break;
+                default:
+                        p++;
                         break;
                 }
-
-                if (*p != *s)
-                        return false;
-                p++, s++;
         }
+        *ret_n = n;
+        return 0;
+}
+
+/* Add the states reachable without consuming a character: every star may
+ * match nothing. Edges only go forward, so one pass in order is enough. */
+static void glob_closure(const GlobToken *tokens, size_t n, bool *states) {
+        for (size_t i = 0; i < n; i++)
+                if (states[i] && IN_SET(tokens[i].type, GLOB_STAR, GLOB_DOUBLE_STAR))
+                        states[i + 1] = true;
+}
+
+/* Whether the tokens match all of s. With at_components, a match may also
+ * start right after any '/' of s (the tail of a path, at a component
+ * boundary). */
+static bool glob_run(const GlobToken *tokens, size_t n, const char *s, bool at_components) {
+        bool a[GLOB_TOKENS_MAX + 1] = {}, b[GLOB_TOKENS_MAX + 1], *cur = a, *next = b;
+        const char *last_slash = at_components ? strrchr(s, '/') : NULL;
+
+        cur[0] = true;
+        glob_closure(tokens, n, cur);
+        for (; *s; s++) {
+                bool any = false;
+                const char *end;
+
+                memset(next, 0, (n + 1) * sizeof(bool));
+                for (size_t i = 0; i < n; i++) {
+                        const GlobToken *t = &tokens[i];
+
+                        if (!cur[i])
+                                continue;
+                        switch (t->type) {
+                        case GLOB_LITERAL:
+                                if (*s != t->c)
+                                        break;
+                                /* The '/' before a zero-levels double star
+                                 * may also be the '/' after it (tokens k and
+                                 * k + 1): "/a/<double star>/b" matches /a/b,
+                                 * also several in a row. */
+                                for (size_t k = i + 1;; k += 2) {
+                                        next[k] = true;
+                                        if (k >= n || tokens[k].type != GLOB_DOUBLE_STAR || !tokens[k].zero_levels)
+                                                break;
+                                }
+                                break;
+                        case GLOB_ONE:
+                                if (*s != '/')
+                                        next[i + 1] = true;
+                                break;
+                        case GLOB_SET:
+                                if (bracket_match(t->set, *s, &end) > 0)
+                                        next[i + 1] = true;
+                                break;
+                        case GLOB_STAR:
+                                if (*s != '/')
+                                        next[i] = true;
+                                break;
+                        case GLOB_DOUBLE_STAR:
+                                next[i] = true;
+                                break;
+                        }
+                }
+                if (at_components && *s == '/')
+                        next[0] = true;
+                glob_closure(tokens, n, next);
+                /* Nothing left alive, and no later '/' to start again at. */
+                for (size_t i = 0; i <= n && !any; i++)
+                        any = next[i];
+                if (!any && !(last_slash && s < last_slash))
+                        return false;
+                bool *t = cur;
+                cur = next;
+                next = t;
+        }
+        return cur[n];
+}
+
+static bool glob_match(const char *pattern, const char *s, bool at_components) {
+        GlobToken tokens[GLOB_TOKENS_MAX];
+        size_t n;
+
+        if (glob_compile(pattern, tokens, &n) < 0)
+                return false;
+        return glob_run(tokens, n, s, at_components);
 }
 
 bool policy_pattern_match(const char *pattern, const char *cgroup_path) {
@@ -107,18 +205,16 @@ bool policy_pattern_match(const char *pattern, const char *cgroup_path) {
                 return false;
 
         if (pattern[0] == '/')
-                return glob_match(pattern, pattern, cgroup_path);
+                return glob_match(pattern, cgroup_path, false);
 
         if (!strchr(pattern, '/'))
-                return glob_match(pattern, pattern, cg_path_basename(cgroup_path));
+                return glob_match(pattern, cg_path_basename(cgroup_path), false);
 
         /* A relative pattern with components matches the tail of the path at
          * a component boundary, so "system.slice/x.service" behaves like
-         * "/" + double star + "/system.slice/x.service". */
-        for (const char *t = cgroup_path; t; t = strchr(t + 1, '/'))
-                if (t[0] == '/' && glob_match(pattern, pattern, t + 1))
-                        return true;
-        return false;
+         * "/" + double star + "/system.slice/x.service". The path's leading
+         * '/' is such a boundary. */
+        return cgroup_path[0] == '/' && glob_match(pattern, cgroup_path + 1, true);
 }
 
 bool policy_is_protected(const char *path, const char *own_cgroup) {

@@ -66,7 +66,11 @@ const char *adj_source_to_string(AdjSource s);  /* short machine word, for JSON/
  * A pattern without a leading '/' matches the cgroup's own name, the last
  * component ("nginx.service", "app-firefox-*.scope"); if it contains a '/'
  * ("system.slice/x.service") it matches the last components of the path.
- * '\\' escapes the next character. */
+ * '\\' escapes the next character.
+ *
+ * Runs in O(strlen(pattern) x strlen(cgroup_path)) time whatever the stars
+ * (no backtracking), with no allocation. A pattern of more than 512 tokens
+ * (far beyond a config line's 199 characters) matches nothing. */
 bool policy_pattern_match(const char *pattern, const char *cgroup_path);
 
 /* Protected cgroups, whatever the config says: the root, /init.scope and

@@ -18,7 +18,16 @@ typedef struct Builder {
         size_t chain_alloc;
         size_t top_depth;
         ssize_t top_parent;             /* last ancestor, -1 when top is "/" */
+        char *failed;                   /* the first file that could not be read */
 } Builder;
+
+/* Remember which file failed (for the caller's message) and pass r on. A
+ * vanished cgroup is not a failure. */
+static int builder_fail(Builder *b, const char *path, const char *file, int r) {
+        if (r < 0 && !ERRNO_IS_VANISHED(r) && !b->failed)
+                b->failed = cg_path(b->cg_root, path, file);
+        return r;
+}
 
 static size_t path_depth(const char *path) {
         size_t d = 0;
@@ -108,7 +117,7 @@ static void read_processes(const char *proc_root, CgroupNode *n) {
 /* Fill a subtree node. Returns 0, -ENOENT/-ENODEV if the cgroup vanished
  * (the caller leaves it out), or another negative errno. *ret_events_missing
  * is set when the directory is there but has no cgroup.events. */
-static int read_node(const Builder *b, CgroupNode *n, bool *ret_events_missing) {
+static int read_node(Builder *b, CgroupNode *n, bool *ret_events_missing) {
         CgroupEvents ev;
         int r;
 
@@ -117,7 +126,7 @@ static int read_node(const Builder *b, CgroupNode *n, bool *ret_events_missing) 
          * parent was listed (or no cgroup at all). */
         r = cg_read_procs(b->cg_root, n->path, &n->pids, &n->n_procs);
         if (r < 0)
-                return r;
+                return builder_fail(b, n->path, "cgroup.procs", r);
 
         r = cg_read_events(b->cg_root, n->path, &ev);
         if (r == -ENOENT) {
@@ -127,11 +136,11 @@ static int read_node(const Builder *b, CgroupNode *n, bool *ret_events_missing) 
                  * hand-made fixtures): tell them apart by the directory. */
                 r = cg_get_owner(b->cg_root, n->path, &u);
                 if (r < 0)
-                        return r;
+                        return builder_fail(b, n->path, NULL, r);
                 *ret_events_missing = true;
                 n->populated = n->n_procs > 0;
         } else if (r < 0)
-                return r;
+                return builder_fail(b, n->path, "cgroup.events", r);
         else
                 n->populated = ev.populated;
 
@@ -142,13 +151,13 @@ static int read_node(const Builder *b, CgroupNode *n, bool *ret_events_missing) 
                 if (r == -ENOENT)       /* no swap accounting */
                         n->swap_current = 0;
                 else if (r < 0)
-                        return r;
+                        return builder_fail(b, n->path, "memory.swap.current", r);
         } else if (r != -ENOENT)        /* ENOENT: no memory controller here */
-                return r;
+                return builder_fail(b, n->path, "memory.current", r);
 
         r = read_xattrs(b->cg_root, n);
         if (r < 0)
-                return r;
+                return builder_fail(b, n->path, NULL, r);
 
         read_processes(b->proc_root, n);
         return 0;
@@ -208,7 +217,7 @@ static int add_ancestor(Builder *b, const char *path, size_t len) {
         n.path = strndup(path, len);
         if (!n.path)
                 return -ENOMEM;
-        r = read_xattrs(b->cg_root, &n);
+        r = builder_fail(b, n.path, NULL, read_xattrs(b->cg_root, &n));
         if (r >= 0)
                 r = builder_add(b, &n);
         if (r < 0)
@@ -237,8 +246,13 @@ static int add_ancestors(Builder *b) {
 }
 
 int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret) {
+        return snapshot_build_full(cg_root, proc_root, top, ret, NULL);
+}
+
+int snapshot_build_full(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret,
+                        char **ret_failed) {
         _cleanup_snapshot_free_ Snapshot *s = NULL;
-        _cleanup_free_ char *norm = NULL;
+        _cleanup_free_ char *norm = NULL, *failed = NULL;
         _cleanup_free_ bool *events_missing = NULL;
         _cleanup_free_ ssize_t *chain = NULL;
         Builder b = {};
@@ -246,6 +260,11 @@ int snapshot_build(const char *cg_root, const char *proc_root, const char *top, 
         size_t first;
         int r;
 
+        if (ret_failed)
+                *ret_failed = NULL;
+        /* "." and ".." would lead outside the tree below cg_root. */
+        if (!cg_path_is_plain(top))
+                return -EINVAL;
         /* "/" or "/a/b": the same spelling the walk hands out. */
         norm = cg_path_normalize(top);
         if (!norm)
@@ -268,8 +287,12 @@ int snapshot_build(const char *cg_root, const char *proc_root, const char *top, 
                 r = cg_walk(cg_root, norm, walk_cb, &b);
         events_missing = b.events_missing;
         chain = b.chain;
-        if (r < 0)
+        failed = b.failed;
+        if (r < 0) {
+                if (ret_failed)
+                        *ret_failed = TAKE_PTR(failed);
                 return r;
+        }
         /* The top itself vanished while being read. */
         if (s->n_nodes == first)
                 return -ENOENT;

@@ -48,6 +48,12 @@ typedef struct Snapshot {
  * does not exist (or vanished), -ENOMEM, or the errno of a cgroup file that
  * could not be read or parsed for another reason. */
 int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret);
+/* The same; when it fails because a file could not be read, *ret_failed
+ * (if not NULL) is that file's full path (malloc'd; NULL when the failure
+ * was not a file's, e.g. -ENOMEM), for messages that name it. A top with a
+ * "." or ".." component is -EINVAL: it would leave the tree. */
+int snapshot_build_full(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret,
+                        char **ret_failed);
 
 /* Footprint used for ranking: memory.current + swap when the memory
  * controller is there, else the RSS sum. */

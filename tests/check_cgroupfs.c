@@ -147,6 +147,18 @@ START_TEST(test_normalize) {
 }
 END_TEST
 
+START_TEST(test_path_is_plain) {
+        static const char *const plain[] = { "/", "", "/a", "a/b", "//a//b/", "/.a", "/a./b..", "/...", "/a/.x/..y" };
+        static const char *const not_plain[] = { ".", "..", "/.", "/..", "../x", "/../x", "/a/../b", "/a/./b",
+                                                 "/a/..", "/a/.", "a//./b", "/a/b/../../.." };
+
+        for (size_t i = 0; i < ELEMENTSOF(plain); i++)
+                ck_assert_msg(cg_path_is_plain(plain[i]), "'%s' is plain", plain[i]);
+        for (size_t i = 0; i < ELEMENTSOF(not_plain); i++)
+                ck_assert_msg(!cg_path_is_plain(not_plain[i]), "'%s' is not plain", not_plain[i]);
+}
+END_TEST
+
 START_TEST(test_basename_below) {
         ck_assert_str_eq(cg_path_basename("/system.slice/nginx.service"), "nginx.service");
         ck_assert_str_eq(cg_path_basename("/"), "/");
@@ -209,14 +221,40 @@ START_TEST(test_controllers) {
         unsigned m = 12345;
 
         ck_assert_int_eq(cg_parse_controllers_buf("cpuset cpu io memory hugetlb pids rdma misc\n", &m), 0);
-        ck_assert_uint_eq(m, CG_CTRL_CPU|CG_CTRL_IO|CG_CTRL_MEMORY|CG_CTRL_PIDS);
+        ck_assert_uint_eq(m, CG_CTRL_CPUSET|CG_CTRL_CPU|CG_CTRL_IO|CG_CTRL_MEMORY|CG_CTRL_HUGETLB|CG_CTRL_PIDS|
+                             CG_CTRL_RDMA|CG_CTRL_MISC);
         ck_assert_int_eq(cg_parse_controllers_buf("hugetlb\n", &m), 0);
-        ck_assert_uint_eq(m, 0);
+        ck_assert_uint_eq(m, CG_CTRL_HUGETLB);
+        /* a controller of a later kernel has no bit */
+        ck_assert_int_eq(cg_parse_controllers_buf("dmem pids\n", &m), 0);
+        ck_assert_uint_eq(m, CG_CTRL_PIDS);
         ck_assert_int_eq(cg_parse_controllers_buf("", &m), 0);
         ck_assert_uint_eq(m, 0);
         /* no prefix matches: "memoryx", "cpus" */
         ck_assert_int_eq(cg_parse_controllers_buf("memoryx cpus memory", &m), 0);
         ck_assert_uint_eq(m, CG_CTRL_MEMORY);
+}
+END_TEST
+
+/* The list keeps every name, also those no bit stands for. */
+START_TEST(test_controllers_list) {
+        static const char *const want[] = { "cpuset", "cpu", "hugetlb", "dmem", "x_y2" };
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0;
+
+        ck_assert_int_eq(cg_parse_controllers_list_buf("cpuset cpu  hugetlb\tdmem x_y2\n", &l), 0);
+        while (l[n])
+                n++;
+        ck_assert_uint_eq(n, ELEMENTSOF(want));
+        for (size_t i = 0; i < n; i++)
+                ck_assert_str_eq(l[i], want[i]);
+        l = strv_free(l);
+        ck_assert_int_eq(cg_parse_controllers_list_buf("\n", &l), 0);
+        ck_assert_ptr_nonnull(l);
+        ck_assert_ptr_null(l[0]);
+        l = strv_free(l);
+        ck_assert_int_eq(cg_parse_controllers_list_buf("", &l), 0);
+        ck_assert_ptr_null(l[0]);
 }
 END_TEST
 
@@ -278,10 +316,20 @@ START_TEST(test_procs) {
         ck_assert_uint_eq(n, 0);
         ck_assert_ptr_null(p);
 
+        /* 0 is a process in another pid namespace: left out, not an error. */
+        ck_assert_int_eq(cg_parse_procs_buf("0\n", &p, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        ck_assert_ptr_null(p);
+        ck_assert_int_eq(cg_parse_procs_buf("0\n17\n0\n0\n23\n", &p, &n), 0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_int_eq(p[0], 17);
+        ck_assert_int_eq(p[1], 23);
+        free(p);
+        p = NULL;
+
         n = 99;
         ck_assert_int_eq(cg_parse_procs_buf("1\nabc\n", &q, &n), -EINVAL);
         ck_assert_int_eq(cg_parse_procs_buf("-5\n", &q, &n), -EINVAL);
-        ck_assert_int_eq(cg_parse_procs_buf("0\n", &q, &n), -ERANGE);
         ck_assert_int_eq(cg_parse_procs_buf("2147483648\n", &q, &n), -ERANGE);
         ck_assert_int_eq(cg_parse_procs_buf("99999999999999999999999\n", &q, &n), -ERANGE);
         ck_assert_int_eq(cg_parse_procs_buf("12 \n", &q, &n), -EINVAL);
@@ -443,6 +491,15 @@ START_TEST(test_read_write_files) {
 
         ck_assert_int_eq(cg_read_controllers(tmp, "/", &mask), 0);
         ck_assert_uint_eq(mask, CG_CTRL_CPU|CG_CTRL_IO|CG_CTRL_MEMORY|CG_CTRL_PIDS);
+        {
+                _cleanup_strv_free_ char **l = NULL;
+
+                ck_assert_int_eq(cg_read_controllers_list(tmp, "/", &l), 0);
+                ck_assert_str_eq(l[0], "cpu");
+                ck_assert_str_eq(l[3], "pids");
+                ck_assert_ptr_null(l[4]);
+                ck_assert_int_eq(cg_read_controllers_list(tmp, "/gone", &l), -ENOENT);
+        }
         ck_assert_int_eq(cg_read_u64(tmp, "/a.slice", "memory.current", &v), 0);
         ck_assert_uint_eq(v, 4096);
         ck_assert_int_eq(cg_read_u64(tmp, "/a.slice", "memory.max", &v), 0);
@@ -731,6 +788,41 @@ START_TEST(test_proc_helpers) {
 }
 END_TEST
 
+/* A fake process: comm, status with its uids, exe pointing at exe, cgroup. */
+static void fake_proc(int pid, const char *comm, const char *uids, const char *exe, const char *cgroup) {
+        char rel[64], link[4096];
+
+        snprintf(rel, sizeof rel, "proc/%d/comm", pid);
+        W(rel, "%s\n", comm);
+        snprintf(rel, sizeof rel, "proc/%d/status", pid);
+        W(rel, "Name:\t%s\nUid:\t%s\nGid:\t0\t0\t0\t0\n", comm, uids);
+        snprintf(rel, sizeof rel, "proc/%d/cgroup", pid);
+        W(rel, "0::%s\n", cgroup);
+        snprintf(link, sizeof link, "%s/proc/%d/exe", tmp, pid);
+        ck_assert_int_eq(symlink(exe, link), 0);
+}
+
+/* cgreapctl protects the cgroup of the running agent: only a root process
+ * whose executable is called cgreapd counts, not anybody's process that is
+ * merely named so. */
+START_TEST(test_find_root_program) {
+        _cleanup_free_ char *p = NULL, *cg = NULL;
+
+        ck_assert_int_ge(asprintf(&p, "%s/proc", tmp), 0);
+        fake_proc(100, "cgreapd", "1000\t1000\t1000\t1000", "/home/u/cgreapd", "/user.slice/u.scope");
+        fake_proc(200, "cgreapd", "0\t0\t0\t0", "/usr/bin/sleep", "/system.slice/fake.service");
+        fake_proc(250, "cgreapd", "1000\t0\t0\t0", "/usr/sbin/cgreapd", "/user.slice/setuid.scope");
+        fake_proc(300, "sshd", "0\t0\t0\t0", "/usr/sbin/cgreapd", "/system.slice/ssh.service");
+        W("proc/meminfo", "MemTotal: 1 kB\n");
+        ck_assert_int_eq(proc_find_root_program_cgroup(p, "cgreapd", &cg), 0);
+        ck_assert_ptr_null(cg);
+
+        fake_proc(400, "cgreapd", "0\t0\t0\t0", "/usr/sbin/cgreapd (deleted)", "/system.slice/cgreapd.service");
+        ck_assert_int_eq(proc_find_root_program_cgroup(p, "cgreapd", &cg), 1);
+        ck_assert_str_eq(cg, "/system.slice/cgreapd.service");
+}
+END_TEST
+
 START_TEST(test_proc_self) {
         /* The real /proc: this process exists and has sane values. */
         uint64_t rss = 0, a = 0, t = 0;
@@ -758,9 +850,11 @@ static Suite *cgroupfs_suite(void) {
         tcase_add_test(tc, test_mountinfo_no_trailing_newline);
         tcase_add_test(tc, test_cg_path);
         tcase_add_test(tc, test_normalize);
+        tcase_add_test(tc, test_path_is_plain);
         tcase_add_test(tc, test_basename_below);
         tcase_add_test(tc, test_path_get_unit);
         tcase_add_test(tc, test_controllers);
+        tcase_add_test(tc, test_controllers_list);
         tcase_add_test(tc, test_u64);
         tcase_add_test(tc, test_procs);
         tcase_add_test(tc, test_events);
@@ -782,6 +876,7 @@ static Suite *cgroupfs_suite(void) {
         tcase_add_test(tc, test_walk_vanished_after_listing);
         tcase_add_test(tc, test_list_children);
         tcase_add_test(tc, test_proc_helpers);
+        tcase_add_test(tc, test_find_root_program);
         tcase_add_test(tc, test_proc_self);
         suite_add_tcase(s, tc);
         return s;

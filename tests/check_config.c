@@ -8,9 +8,16 @@
 /* Not "config.h": from tests/ that finds autoconf's config.h in the build
  * directory first (-I. comes before -I$(top_srcdir)/src). */
 #include "config.h"
+#include "policy.h"
 #include "test-util.h"
 
 static char *root;
+
+/* The administrator's files below a fake root: the configured sysconfdir
+ * (DESIGN §3's /etc), as test_write() wants them, without the leading '/'. */
+#define ETC_MAIN (CONFIG_MAIN_FILE + 1)
+#define ETC_D_DIR (CONFIG_ETC_DROPIN_DIR + 1)
+#define ETC_D(name) (CONFIG_ETC_DROPIN_DIR "/" name + 1)
 
 static void setup(void) {
         root = test_mkdtemp();
@@ -262,7 +269,7 @@ START_TEST(test_monitor_system_override) {
 END_TEST
 
 START_TEST(test_priority) {
-        _cleanup_config_free_ Config *c = parse_ok(
+        Config *c = parse_ok(
                 "[Priority]\n"
                 "/init.scope = -1000\n"
                 "; a comment\n"
@@ -283,6 +290,15 @@ START_TEST(test_priority) {
         ck_assert_int_eq(c->rules[3].adj, 10);
         ck_assert_str_eq(c->rules[3].source.file, "x.conf");
         ck_assert_uint_eq(c->rules[3].source.line, 6);
+        c = config_free(c);
+
+        /* Globs that look odd but can match: the root, dot-names, '**'. */
+        c = parse_ok("[Priority]\n/ = 5\n/.hidden.slice/..x = 1\n/**/x.service = 2\n.x.scope = 3\n"
+                     "[Monitor m]\nCgroup=/a.slice/**\n");
+        ck_assert_uint_eq(c->n_rules, 4);
+        ck_assert_str_eq(c->rules[1].pattern, "/.hidden.slice/..x");
+        ck_assert_str_eq(c->monitors[0].cgroup, "/a.slice/**");
+        config_free(c);
 }
 END_TEST
 
@@ -358,6 +374,8 @@ static const ErrorCase error_cases[] = {
         { "[Pressure]\nMedium=some 10%% 2s\n", "x.conf:2: ", "percentage of the window" },
         { "[Pressure]\nMedium=some 10% 2x\n", "x.conf:2: ", "the window (third word) must be a duration" },
         { "[Agent]\nDryRun=\n", "x.conf:2: ", "empty value for 'DryRun='" },
+        { "[Agent]\n=yes\n", "x.conf:2: ", "empty key before '=', expected 'Key=Value'" },
+        { "[Monitor web]\nCgroup=/\n = 1\n", "x.conf:3: ", "empty key before '='" },
         { "[Agent]\nDryRun=yes # really\n", "x.conf:2: ", "inline comments need ' ;'" },
         { "DryRun=yes\n[Agent]\n", "x.conf:1: ", "'DryRun=' outside of any section" },
         { "[Agent]\nDryRun yes\n", "x.conf:2: ", "expected 'Key=Value', '[Section]' or a comment" },
@@ -382,6 +400,18 @@ static const ErrorCase error_cases[] = {
         { "[Priority]\n = 5\n", "x.conf:2: ", "empty pattern" },
         { "[Priority]\nsystem.slice/foo = 5\n", "x.conf:2: ", "either starts with '/'" },
         { "[Priority]\n/a:b.service = 5\n", "x.conf:2: ", "':' is not allowed before the '='" },
+        /* Patterns and globs that could match no cgroup at all. */
+        { "[Priority]\n/x.slice/a.slice/ = -500\n", "x.conf:2: ",
+          "invalid pattern '/x.slice/a.slice/': a trailing '/' matches no cgroup: leave it out" },
+        { "[Priority]\n/a//b.service = 5\n", "x.conf:2: ", "invalid pattern '/a//b.service': an empty path component ('//')" },
+        { "[Priority]\n/a/./b.service = 5\n", "x.conf:2: ", "'.' and '..' are not cgroup names" },
+        { "[Priority]\n/../x.service = 5\n", "x.conf:2: ", "invalid pattern '/../x.service': '.' and '..' are not cgroup names" },
+        { "[Priority]\n/a/.. = 5\n", "x.conf:2: ", "'.' and '..' are not cgroup names" },
+        { "[Priority]\n.. = 5\n", "x.conf:2: ", "invalid pattern '..': '.' and '..' are not cgroup names" },
+        { "[Monitor web]\nCgroup=/../x\n", "x.conf:2: ", "invalid Cgroup= '/../x': '.' and '..' are not cgroup names" },
+        { "[Monitor web]\nCgroup=/a/./b\n", "x.conf:2: ", "'.' and '..' are not cgroup names" },
+        { "[Monitor web]\nCgroup=/a//b\n", "x.conf:2: ", "invalid Cgroup= '/a//b': an empty path component ('//')" },
+        { "[Monitor web]\nCgroup=/a b\n", "x.conf:2: ", "invalid Cgroup= '/a b': expected a cgroup path glob starting with '/', without white space" },
         { "[Pressure]\nPollInterval=5s\n", "x.conf:2: ", "PollInterval= is longer than PollDuration=" },
 };
 
@@ -407,6 +437,21 @@ START_TEST(test_line_too_long) {
         line[200] = 0;
         ck_assert_int_ge(asprintf(&text, "[Priority]\n%s\n", line), 0);
         assert_one_error(text, "x.conf:2: ", "line too long (200 characters, at most 199)");
+
+        /* A CRLF line end's '\r' is not one of the line's characters. */
+        free(text);
+        ck_assert_int_ge(asprintf(&text, "[Priority]\r\n%s\r\n", line), 0);
+        assert_one_error(text, "x.conf:2: ", "line too long (200 characters, at most 199)");
+        free(text);
+        memcpy(line + 199 - 4, " = 1", 5);     /* 199 characters with the NUL at 199 */
+        ck_assert_int_ge(asprintf(&text, "[Priority]\r\n%s\r\n[Agent]\r\nDryRun=yes\r\n", line), 0);
+        {
+                _cleanup_config_free_ Config *c = parse_ok(text);
+
+                ck_assert_uint_eq(c->n_rules, 1);
+                ck_assert_uint_eq(strlen(c->rules[0].pattern), 199 - strlen(" = 1"));
+                ck_assert(c->dry_run);
+        }
 }
 END_TEST
 
@@ -516,12 +561,12 @@ START_TEST(test_load_main_fallback) {
         config_free(c);
 
         /* /etc replaces the vendor file entirely: its DefaultAdj is gone. */
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf", "[Kill]\nMediumMinAdj=300\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_MAIN, "[Kill]\nMediumMinAdj=300\n"), 0);
         c = load_ok();
         ck_assert_int_eq(c->default_adj, 0);
         ck_assert_int_eq(c->medium_min_adj, 300);
         ck_assert_uint_eq(strv_length(c->files), 1);
-        assert_ends_with(c->files[0], "/etc/cgreap/cgreap.conf");
+        assert_ends_with(c->files[0], CONFIG_MAIN_FILE);
         ck_assert_uint_eq(c->sources[CONFIG_KILL_MEDIUM_MIN_ADJ].line, 2);
 }
 END_TEST
@@ -529,17 +574,17 @@ END_TEST
 START_TEST(test_load_dropin_order) {
         _cleanup_config_free_ Config *c = NULL;
 
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf", "[Kill]\nDefaultAdj=1\nMediumMinAdj=300\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_MAIN, "[Kill]\nDefaultAdj=1\nMediumMinAdj=300\n"), 0);
         /* Sorted by name across all dirs: 10 (in /etc) < 20 (in /usr/lib) < 30 (in /run). */
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/10-a.conf", "[Kill]\nDefaultAdj=10\nPostKillDelay=1s\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("10-a.conf"), "[Kill]\nDefaultAdj=10\nPostKillDelay=1s\n"), 0);
         ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf.d/20-b.conf", "[Kill]\nDefaultAdj=20\n"), 0);
         ck_assert_int_eq(test_write(root, "run/cgreap/cgreap.conf.d/30-c.conf", "\n[Agent]\nDryRun=yes\n"), 0);
         ck_assert_int_eq(test_write(root, "usr/local/lib/cgreap/cgreap.conf.d/25-d.conf", "[Kill]\nKillTimeout=9s\n"), 0);
         /* Not drop-ins. */
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/99-z.conf.bak", "garbage\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/.hidden.conf", "garbage\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/README", "garbage\n"), 0);
-        ck_assert_int_eq(test_mkdir_p(root, "etc/cgreap/cgreap.conf.d/dir.conf"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("99-z.conf.bak"), "garbage\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D(".hidden.conf"), "garbage\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("README"), "garbage\n"), 0);
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D("dir.conf")), 0);
 
         c = load_ok();
         ck_assert_int_eq(c->default_adj, 20);
@@ -552,8 +597,8 @@ START_TEST(test_load_dropin_order) {
         ck_assert_uint_eq(c->sources[CONFIG_AGENT_DRY_RUN].line, 3);
 
         ck_assert_uint_eq(strv_length(c->files), 5);
-        assert_ends_with(c->files[0], "/etc/cgreap/cgreap.conf");
-        assert_ends_with(c->files[1], "/etc/cgreap/cgreap.conf.d/10-a.conf");
+        assert_ends_with(c->files[0], CONFIG_MAIN_FILE);
+        assert_ends_with(c->files[1], CONFIG_ETC_DROPIN_DIR "/10-a.conf");
         assert_ends_with(c->files[2], "/usr/lib/cgreap/cgreap.conf.d/20-b.conf");
         assert_ends_with(c->files[3], "/usr/local/lib/cgreap/cgreap.conf.d/25-d.conf");
         assert_ends_with(c->files[4], "/run/cgreap/cgreap.conf.d/30-c.conf");
@@ -568,14 +613,14 @@ START_TEST(test_load_dropin_masking) {
         ck_assert_int_eq(test_write(root, "run/cgreap/cgreap.conf.d/50-x.conf", "[Kill]\nDefaultAdj=60\n"), 0);
         /* A symlink to /dev/null masks, in a later dir... */
         ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf.d/60-y.conf", "[Agent]\nDryRun=yes\n"), 0);
-        ck_assert_int_eq(test_mkdir_p(root, "etc/cgreap/cgreap.conf.d"), 0);
-        symlink_in_root("/dev/null", "etc/cgreap/cgreap.conf.d/60-y.conf");
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D_DIR), 0);
+        symlink_in_root("/dev/null", ETC_D("60-y.conf"));
         /* ... and on its own, where it contributes nothing. */
-        symlink_in_root("/dev/null", "etc/cgreap/cgreap.conf.d/70-z.conf");
+        symlink_in_root("/dev/null", ETC_D("70-z.conf"));
 
         /* An empty file replaces a same-named one by the name rule alone. */
         ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf.d/80-e.conf", "[Kill]\nMediumMinAdj=900\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/80-e.conf", "%s", ""), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("80-e.conf"), "%s", ""), 0);
 
         c = load_ok();
         ck_assert_int_eq(c->medium_min_adj, 200);
@@ -584,7 +629,7 @@ START_TEST(test_load_dropin_masking) {
         ck_assert(!c->dry_run);
         ck_assert_uint_eq(strv_length(c->files), 2);
         assert_ends_with(c->files[0], "/run/cgreap/cgreap.conf.d/50-x.conf");
-        assert_ends_with(c->files[1], "/etc/cgreap/cgreap.conf.d/80-e.conf");
+        assert_ends_with(c->files[1], CONFIG_ETC_DROPIN_DIR "/80-e.conf");
 }
 END_TEST
 
@@ -595,9 +640,9 @@ START_TEST(test_load_explicit_main) {
         Config *sentinel = (Config *) 0x1;
         int r;
 
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf", "[Kill]\nDefaultAdj=1\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_MAIN, "[Kill]\nDefaultAdj=1\n"), 0);
         ck_assert_int_eq(test_write(root, "other.conf", "[Kill]\nDefaultAdj=2\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/50-x.conf", "[Kill]\nKillTimeout=3s\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("50-x.conf"), "[Kill]\nKillTimeout=3s\n"), 0);
 
         snprintf(path, sizeof path, "%s/other.conf", root);
         ck_assert_int_eq(load(path, &c, &errors), 0);
@@ -616,6 +661,135 @@ START_TEST(test_load_explicit_main) {
 }
 END_TEST
 
+/* root + "/" + rel, in a buffer that the next call reuses. */
+static const char *in_root(const char *rel) {
+        static char path[4096];
+
+        snprintf(path, sizeof path, "%s/%s", root, rel);
+        return path;
+}
+
+static void mkfifo_in_root(const char *rel) {
+        char path[4096];
+
+        snprintf(path, sizeof path, "%s/%s", root, rel);
+        ck_assert_int_eq(mkfifo(path, 0644), 0);
+}
+
+/* Exactly one warning, naming path (below root) and saying what. */
+static void assert_one_warning(const Config *c, const char *rel, const char *what) {
+        char prefix[4096];
+
+        snprintf(prefix, sizeof prefix, "%s/%s: ", root, rel);
+        ck_assert_msg(strv_length(c->warnings) == 1, "%zu warnings, the first '%s'", strv_length(c->warnings),
+                      c->warnings ? c->warnings[0] : "");
+        ck_assert_msg(strncmp(c->warnings[0], prefix, strlen(prefix)) == 0 && strstr(c->warnings[0], what),
+                      "warning '%s' is not '%s...%s'", c->warnings[0], prefix, what);
+}
+
+/* Drop-ins that are not regular files are skipped with a warning, as
+ * systemd skips them, and do not mask a file of the same name. A FIFO must
+ * not block the load (the test would time out). */
+START_TEST(test_load_dropin_types) {
+        _cleanup_config_free_ Config *c = NULL;
+
+        ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf.d/50-fifo.conf", "[Kill]\nDefaultAdj=50\n"), 0);
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D_DIR), 0);
+        mkfifo_in_root(ETC_D("50-fifo.conf"));
+        c = load_ok();
+        assert_one_warning(c, ETC_D("50-fifo.conf"), "not a regular file, ignored");
+        ck_assert_int_eq(c->default_adj, 50);           /* the /usr/lib file still applies */
+        c = config_free(c);
+        ck_assert_int_eq(unlink(in_root(ETC_D("50-fifo.conf"))), 0);
+
+        /* A directory named like a drop-in. */
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D("60-dir.conf")), 0);
+        c = load_ok();
+        assert_one_warning(c, ETC_D("60-dir.conf"), "not a regular file, ignored");
+        c = config_free(c);
+        ck_assert_int_eq(rmdir(in_root(ETC_D("60-dir.conf"))), 0);
+
+        /* A dangling symlink: skipped (systemd ignores them), not fatal. */
+        symlink_in_root("/nonexistent/cgreap-test.conf", ETC_D("50-fifo.conf"));
+        c = load_ok();
+        assert_one_warning(c, ETC_D("50-fifo.conf"), "dangling symlink, ignored");
+        ck_assert_int_eq(c->default_adj, 50);
+        c = config_free(c);
+        ck_assert_int_eq(unlink(in_root(ETC_D("50-fifo.conf"))), 0);
+
+        /* ... unless it points to /dev/null: a mask, even where the target
+         * does not exist (this root has no dev/null). */
+        symlink_in_root("/dev/null", ETC_D("50-fifo.conf"));
+        c = load_ok();
+        ck_assert_ptr_null(c->warnings);
+        ck_assert_int_eq(c->default_adj, 0);
+        c = config_free(c);
+        ck_assert_int_eq(unlink(in_root(ETC_D("50-fifo.conf"))), 0);
+
+        /* A symlink to a FIFO is not a regular file either. */
+        mkfifo_in_root("fifo");
+        symlink_in_root(in_root("fifo"), ETC_D("70-link.conf"));
+        c = load_ok();
+        assert_one_warning(c, ETC_D("70-link.conf"), "not a regular file, ignored");
+}
+END_TEST
+
+/* A main file that is not a regular file is an error that names it. */
+START_TEST(test_load_main_types) {
+        _cleanup_strv_free_ char **errors = NULL;
+        Config *sentinel = (Config *) 0x1;
+        char path[4096], want[4096 + 128];
+
+        ck_assert_int_eq(test_mkdir_p(root, "conf.d"), 0);
+        snprintf(path, sizeof path, "%s/conf.d", root);
+        ck_assert_int_eq(load(path, &sentinel, &errors), -EISDIR);
+        ck_assert_ptr_eq(sentinel, (Config *) 0x1);
+        snprintf(want, sizeof want, "%s: cannot read config file: Is a directory", path);
+        ck_assert_uint_eq(strv_length(errors), 1);
+        ck_assert_str_eq(errors[0], want);
+        errors = strv_free(errors);
+
+        mkfifo_in_root("fifo.conf");
+        snprintf(path, sizeof path, "%s/fifo.conf", root);
+        ck_assert_int_eq(load(path, &sentinel, &errors), -EBADFD);
+        snprintf(want, sizeof want, "%s: cannot read config file: not a regular file", path);
+        ck_assert_uint_eq(strv_length(errors), 1);
+        ck_assert_str_eq(errors[0], want);
+        errors = strv_free(errors);
+
+        /* The same at the default path. */
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D_DIR), 0);
+        mkfifo_in_root(ETC_MAIN);
+        ck_assert_int_eq(load(NULL, &sentinel, &errors), -EBADFD);
+        snprintf(want, sizeof want, "%s/%s: cannot read config file: not a regular file", root, ETC_MAIN);
+        ck_assert_uint_eq(strv_length(errors), 1);
+        ck_assert_str_eq(errors[0], want);
+        ck_assert_ptr_eq(sentinel, (Config *) 0x1);
+}
+END_TEST
+
+/* A main file that is a dangling symlink is as good as missing (with a
+ * warning): the vendor file applies. One linked to /dev/null masks it. */
+START_TEST(test_load_main_links) {
+        _cleanup_config_free_ Config *c = NULL;
+
+        ck_assert_int_eq(test_write(root, "usr/lib/cgreap/cgreap.conf", "[Kill]\nDefaultAdj=7\n"), 0);
+        ck_assert_int_eq(test_mkdir_p(root, ETC_D_DIR), 0);
+        symlink_in_root("/nonexistent/cgreap.conf", ETC_MAIN);
+        c = load_ok();
+        assert_one_warning(c, ETC_MAIN, "dangling symlink, ignored");
+        ck_assert_int_eq(c->default_adj, 7);
+        c = config_free(c);
+
+        ck_assert_int_eq(unlink(in_root(ETC_MAIN)), 0);
+        ck_assert_int_eq(symlink("/dev/null", in_root(ETC_MAIN)), 0);
+        c = load_ok();
+        ck_assert_ptr_null(c->warnings);
+        ck_assert_ptr_null(c->files);
+        ck_assert_int_eq(c->default_adj, 0);    /* masked, and no fallback */
+}
+END_TEST
+
 START_TEST(test_load_errors) {
         _cleanup_strv_free_ char **errors = NULL;
         Config *sentinel = (Config *) 0x1;
@@ -623,8 +797,8 @@ START_TEST(test_load_errors) {
 
         /* Errors in several files all come back, in file order, and nothing
          * is returned (under valgrind: nothing leaks either). */
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf", "[Kill]\nFoo=1\n[Priority]\n/a = 1\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/50-x.conf",
+        ck_assert_int_eq(test_write(root, ETC_MAIN, "[Kill]\nFoo=1\n[Priority]\n/a = 1\n"), 0);
+        ck_assert_int_eq(test_write(root, ETC_D("50-x.conf"),
                                     "[Monitor web]\nCgroup=/web.slice\n\n[Pressure]\nMedium=some 10%% 1s\n"), 0);
         ck_assert_int_eq(test_write(root, "run/cgreap/cgreap.conf.d/60-y.conf", "[Monitor db]\nMediumMinAdj=-5\n"), 0);
 
@@ -633,9 +807,9 @@ START_TEST(test_load_errors) {
         if (strv_length(errors) != 4)
                 dump_errors(errors);
         ck_assert_uint_eq(strv_length(errors), 4);
-        snprintf(prefix, sizeof prefix, "%s/etc/cgreap/cgreap.conf:2: unknown key 'Foo' in [Kill]", root);
+        snprintf(prefix, sizeof prefix, "%s" CONFIG_MAIN_FILE ":2: unknown key 'Foo' in [Kill]", root);
         ck_assert_str_eq(errors[0], prefix);
-        snprintf(prefix, sizeof prefix, "%s/etc/cgreap/cgreap.conf.d/50-x.conf:5: invalid Medium= 'some 10%% 1s': "
+        snprintf(prefix, sizeof prefix, "%s" CONFIG_ETC_DROPIN_DIR "/50-x.conf:5: invalid Medium= 'some 10%% 1s': "
                  "without CAP_SYS_RESOURCE the window must be a multiple of 2s", root);
         ck_assert_str_eq(errors[1], prefix);
         snprintf(prefix, sizeof prefix, "%s/run/cgreap/cgreap.conf.d/60-y.conf:1: [Monitor db] has no Cgroup=", root);
@@ -650,11 +824,11 @@ START_TEST(test_load_merge_across_files) {
         _cleanup_config_free_ Config *c = NULL;
         const MonitorConfig *m;
 
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf",
+        ck_assert_int_eq(test_write(root, ETC_MAIN,
                                     "[Priority]\n/system.slice = -500\n\n[Monitor web]\nCgroup=/web.slice\nMediumMinAdj=300\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/50-web.conf",
+        ck_assert_int_eq(test_write(root, ETC_D("50-web.conf"),
                                     "[Monitor web]\nMediumMinAdj=400\nMemoryHighGuard=5%%\n[Priority]\nnginx.service = -600\n"), 0);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf.d/60-more.conf",
+        ck_assert_int_eq(test_write(root, ETC_D("60-more.conf"),
                                     "[Priority]\n/system.slice = -400\n"), 0);
 
         c = load_ok();
@@ -664,16 +838,16 @@ START_TEST(test_load_merge_across_files) {
         ck_assert_str_eq(m->cgroup, "/web.slice");
         ck_assert_int_eq(m->medium_min_adj, 400);
         ck_assert_uint_eq(m->memory_high_guard, 500);
-        assert_ends_with(m->source.file, "/etc/cgreap/cgreap.conf");           /* first header */
+        assert_ends_with(m->source.file, CONFIG_MAIN_FILE);           /* first header */
         ck_assert_uint_eq(m->source.line, 4);
         assert_ends_with(m->sources[MONITOR_MEDIUM_MIN_ADJ].file, "/50-web.conf");
         ck_assert_uint_eq(m->sources[MONITOR_MEDIUM_MIN_ADJ].line, 2);
-        assert_ends_with(m->sources[MONITOR_CGROUP].file, "/etc/cgreap/cgreap.conf");
+        assert_ends_with(m->sources[MONITOR_CGROUP].file, CONFIG_MAIN_FILE);
 
         ck_assert_uint_eq(c->n_rules, 3);
         ck_assert_str_eq(c->rules[0].pattern, "/system.slice");
         ck_assert_int_eq(c->rules[0].adj, -500);
-        assert_ends_with(c->rules[0].source.file, "/etc/cgreap/cgreap.conf");
+        assert_ends_with(c->rules[0].source.file, CONFIG_MAIN_FILE);
         ck_assert_str_eq(c->rules[1].pattern, "nginx.service");
         assert_ends_with(c->rules[1].source.file, "/50-web.conf");
         ck_assert_uint_eq(c->rules[1].source.line, 5);
@@ -778,7 +952,7 @@ START_TEST(test_dump_round_trip) {
         long_pattern[0] = '/';
         long_pattern[sizeof long_pattern - 1] = 0;
         snprintf(rule, sizeof rule, "%s = 5\n", long_pattern);
-        ck_assert_int_eq(test_write(root, "etc/cgreap/cgreap.conf",
+        ck_assert_int_eq(test_write(root, ETC_MAIN,
                                     "[Agent]\nDryRun=yes\n[Pressure]\nMedium=full 150ms 4s\nEarly=some 1.5%% 2s\n"
                                     "PollInterval=1.25s\nPollDuration=1min\nMinAvailable=0.25%%\n"
                                     "[Kill]\nMethod=cgroup-kill\nPostKillDelay=0\nKillTimeout=1500us\nMediumMinAdj=-5\nCriticalMinAdj=-10\n"
@@ -791,7 +965,7 @@ START_TEST(test_dump_round_trip) {
         assert_dump_round_trip(c);
 
         ck_assert_ptr_nonnull(strstr(text, "\nDryRun=yes ; from "));
-        ck_assert_ptr_nonnull(strstr(text, "/etc/cgreap/cgreap.conf:2\n"));
+        ck_assert_ptr_nonnull(strstr(text, CONFIG_MAIN_FILE ":2\n"));
         ck_assert_ptr_nonnull(strstr(text, "\nPollInterval=1.25s ; from "));
         ck_assert_ptr_nonnull(strstr(text, "\nKillTimeout=1.5ms ; from "));
         ck_assert_ptr_nonnull(strstr(text, "\nMedium=full 150ms 4s ; from "));
@@ -799,7 +973,7 @@ START_TEST(test_dump_round_trip) {
         ck_assert_ptr_nonnull(strstr(text, "\nCritical=some 20% 2s ; from "));
         ck_assert_ptr_nonnull(strstr(text, "\nReportStatus=yes ; default\n"));
         ck_assert_ptr_nonnull(strstr(text, "\nfoo.service = 7 ; from "));
-        snprintf(rule, sizeof rule, "/etc/cgreap/cgreap.conf:25\n%s = 5\n", long_pattern);
+        snprintf(rule, sizeof rule, CONFIG_MAIN_FILE ":25\n%s = 5\n", long_pattern);
         ck_assert_ptr_nonnull(strstr(text, rule));
 }
 END_TEST
@@ -842,6 +1016,34 @@ START_TEST(test_shipped_conf) {
                 snprintf(line, sizeof line, "\n#%s=%s\n", config_keys[k].key, config_keys[k].default_value);
                 ck_assert_msg(strstr(text, line), "%s lacks '%s'", path, line + 1);
         }
+
+        /* A unit's OOMScoreAdjust= speaks for it (README, "Writing
+         * priorities"): no shipped rule covers a whole slice, which would
+         * take precedence over it (DESIGN §4). */
+        {
+                CgroupNode nodes[] = {
+                        { .path = (char *) "/", .parent = -1, .has_children = true, .populated = true },
+                        { .path = (char *) "/system.slice", .parent = 0, .has_children = true, .populated = true },
+                        { .path = (char *) "/system.slice/batch.service", .parent = 1, .populated = true,
+                          .n_procs = 1, .has_oom_score_adj = true, .min_oom_score_adj = 800 },
+                        { .path = (char *) "/system.slice/systemd-journald.service", .parent = 1, .populated = true,
+                          .n_procs = 1, .has_oom_score_adj = true, .min_oom_score_adj = -250 },
+                };
+                Snapshot snap = { .nodes = nodes, .n_nodes = ELEMENTSOF(nodes) };
+                Adj a;
+
+                policy_resolve_adj(c, &snap, 2, NULL, &a);
+                ck_assert_int_eq(a.value, 800);
+                ck_assert_int_eq(a.source, ADJ_SOURCE_OOM_SCORE_ADJ);
+                policy_resolve_adj(c, &snap, 3, NULL, &a);
+                ck_assert_int_eq(a.source, ADJ_SOURCE_RULE);
+                ck_assert_int_le(a.value, -900);
+                for (size_t i = 0; i < c->n_rules; i++)
+                        for (const char *const *sl = (const char *const[]) { "/system.slice", "/user.slice",
+                                                                              "/machine.slice", NULL }; *sl; sl++)
+                                ck_assert_msg(!policy_pattern_match(c->rules[i].pattern, *sl),
+                                              "shipped rule '%s' covers all of %s", c->rules[i].pattern, *sl);
+        }
 }
 END_TEST
 
@@ -870,6 +1072,9 @@ int main(void) {
         tcase_add_test(tl, test_load_dropin_order);
         tcase_add_test(tl, test_load_dropin_masking);
         tcase_add_test(tl, test_load_explicit_main);
+        tcase_add_test(tl, test_load_dropin_types);
+        tcase_add_test(tl, test_load_main_types);
+        tcase_add_test(tl, test_load_main_links);
         tcase_add_test(tl, test_load_errors);
         tcase_add_test(tl, test_load_merge_across_files);
         tcase_add_test(tl, test_dump_defaults);

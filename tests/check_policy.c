@@ -2,7 +2,9 @@
 /* policy: patterns, adj resolution and ranking over hand-built snapshots. */
 
 #include <check.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <time.h>
 
 #include "policy.h"
 #include "test-util.h"
@@ -102,6 +104,25 @@ static const struct {
         { "/**/nginx.service",    "/system.slice/nginx.service/x",                      false },
         { "/a**",                 "/ab/c",                                              true },
         { "/a/*",                 "/a/b/c",                                             false },
+        { "/a/**b",               "/a/x/yb",                                            true },
+        { "/a/**b",               "/a/x/yc",                                            false },
+        { "/a/**/**/b",           "/a/b",                                               true },
+        { "/a/**/**/b",           "/a/x/y/b",                                           true },
+        { "/*/*.service",         "/system.slice/a.service",                            true },
+        { "/*/*.service",         "/a.service",                                         false },
+        { "/*a*b",                "/xaybzab",                                           true },
+        { "/*a*b",                "/xa/b",                                              false },
+        { "/**a*b",               "/x/y/azb",                                           true },
+        { "/**a*b",               "/xa/y/b",                                            false },
+        { "**",                   "/system.slice/a.service",                            true },
+        { "/a\\",               "/a\\",                                             true },
+        /* relative with components: any tail at a '/' */
+        { "a/b",                  "/a/b",                                               true },
+        { "a/b",                  "/x/a/b",                                             true },
+        { "a/b",                  "/xa/b",                                              false },
+        { "a/b",                  "/a/b/c",                                             false },
+        { "a/*/c",                "/x/a/b/c",                                           true },
+        { "a/*/c",                "/a/x/a/b/c",                                         true },
 };
 
 START_TEST(test_pattern_match) {
@@ -110,6 +131,58 @@ START_TEST(test_pattern_match) {
                               pattern_cases[i].match, "pattern '%s' vs '%s': expected %s",
                               pattern_cases[i].pattern, pattern_cases[i].path,
                               pattern_cases[i].match ? "match" : "no match");
+}
+END_TEST
+
+static usec_t now_usec(void) {
+        struct timespec ts;
+
+        ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+/* Users name the cgroups of their delegated user@UID.service subtree, so
+ * names and patterns that make a backtracking matcher take exponential time
+ * (seconds for one 100-character name) must stay cheap. The bound is
+ * generous: it only catches a blow-up, it is not a benchmark. */
+START_TEST(test_pattern_match_no_blowup) {
+        char name[256], path[1024], tail[256];
+        static const char *const patterns[] = {
+                "/*a*a*a*a*a*a*a*a*a*a*a*a*a*a*aX",
+                "/**a**a**a**a**a**a**a**a**aX",
+                "app-*-*-*-*-*-*-*-*.scope",
+                "*a*a*a*a*a*a*a*a*a*a*a*a*aX",
+                "/**/*a*a*a*a*a*a*/**/*a*a*a*X",
+        };
+        usec_t t0;
+
+        /* A 255-character name (the kernel's limit for a cgroup name). */
+        memset(name, 'a', 255);
+        name[255] = 0;
+        for (size_t i = 4; i < 255; i += 2)
+                name[i] = '-';
+        memcpy(name, "app-", 4);
+        snprintf(path, sizeof path, "/user.slice/%s", name);
+
+        t0 = now_usec();
+        for (unsigned k = 0; k < 1000; k++)
+                for (size_t i = 0; i < ELEMENTSOF(patterns); i++)
+                        ck_assert_msg(!policy_pattern_match(patterns[i], path), "%s matched", patterns[i]);
+        ck_assert_msg(now_usec() - t0 < USEC_PER_SEC, "1000 rounds of hostile matches took %" PRIu64 "us",
+                      now_usec() - t0);
+
+        /* ... and the same shapes still match when they should. */
+        memset(tail, 'a', 200);
+        tail[200] = 'X';
+        tail[201] = 0;
+        snprintf(path, sizeof path, "/%s", tail);
+        ck_assert(policy_pattern_match(patterns[0], path));
+        ck_assert(policy_pattern_match(patterns[1], path));
+        ck_assert(policy_pattern_match(patterns[3], path));
+        snprintf(path, sizeof path, "/x/%s/y/%s", tail, tail);
+        ck_assert(policy_pattern_match(patterns[4], path));
+        ck_assert(policy_pattern_match("app-*-*-*-*-*-*-*-*.scope", "/app-1-2-3-4-5-6-7-8.scope"));
+        ck_assert(!policy_pattern_match("app-*-*-*-*-*-*-*-*.scope", "/app-1-2-3-4-5-6-7.scope"));
 }
 END_TEST
 
@@ -648,6 +721,7 @@ static Suite *policy_suite(void) {
 
         tc = tcase_create("patterns");
         tcase_add_test(tc, test_pattern_match);
+        tcase_add_test(tc, test_pattern_match_no_blowup);
         tcase_add_test(tc, test_protected);
         suite_add_tcase(s, tc);
 

@@ -10,6 +10,11 @@ cgroup2_mount() {
         awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo
 }
 
+# The administrator's configuration directory of this build (DESIGN §3's
+# /etc slot is the configured sysconfdir): a fake root's files go below
+# $ROOT$CONF_DIR. make check passes sysconfdir.
+CONF_DIR=${sysconfdir:?sysconfdir is not set: run the test through make check}/cgreap
+
 require_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 
 # The live script tests each start processes named cgreapd (the daemon, or a

@@ -95,15 +95,15 @@ fi
 
 # ---- config ----
 ROOT=$TMP/root
-mkdir -p "$ROOT/etc/cgreap/cgreap.conf.d"
-cat > "$ROOT/etc/cgreap/cgreap.conf" <<EOF
+mkdir -p "$ROOT$CONF_DIR/cgreap.conf.d"
+cat > "$ROOT$CONF_DIR/cgreap.conf" <<EOF
 [Kill]
 MediumMinAdj=500
 CriticalMinAdj=0
 DefaultAdj=50
 EOF
 # Line numbers matter: the assertions below name them.
-cat > "$ROOT/etc/cgreap/cgreap.conf.d/50-test.conf" <<EOF
+cat > "$ROOT$CONF_DIR/cgreap.conf.d/50-test.conf" <<EOF
 [Priority]
 /cgreap-test-*/batch.slice = 400
 job-b.service = 750
@@ -223,7 +223,7 @@ pass "list --json escapes quotes, backslashes, control bytes and invalid UTF-8"
 # ---- errors ----
 BROKEN=$TMP/broken
 cp -r "$ROOT" "$BROKEN"
-printf '[Kill]\nDefaultAdj=5\nFoo=bar\n' > "$BROKEN/etc/cgreap/cgreap.conf.d/60-broken.conf"
+printf '[Kill]\nDefaultAdj=5\nFoo=bar\n' > "$BROKEN$CONF_DIR/cgreap.conf.d/60-broken.conf"
 set +e
 "$CGREAPCTL" --root="$BROKEN" check-config > "$TMP/broken.out" 2> "$TMP/broken.err"
 rc=$?
@@ -232,7 +232,7 @@ set -e
 "$CGREAPCTL" --root="$BROKEN" check-config --json > "$TMP/broken.json" 2>/dev/null && fail "check-config --json on a broken drop-in exited 0"
 jq -e '.valid == false and (.errors | length) == 1 and (.errors[0] | test("/60-broken.conf:3: "))' "$TMP/broken.json" >/dev/null ||
         fail "check-config --json: no valid=false with the error: $(cat "$TMP/broken.json")"
-grep -q "^$BROKEN/etc/cgreap/cgreap.conf.d/60-broken.conf:3: " "$TMP/broken.err" ||
+grep -q "^$BROKEN$CONF_DIR/cgreap.conf.d/60-broken.conf:3: " "$TMP/broken.err" ||
         fail "check-config: no 'path:line:' for the broken key: $(cat "$TMP/broken.err")"
 set +e
 "$CGREAPCTL" --root="$BROKEN" list "$TOP" >/dev/null 2>&1; rc_list=$?

@@ -192,7 +192,7 @@ LISTENER=$!
 for i in $(seq 50); do [ -S "$NOTIFY_SOCK" ] && break; sleep 0.1; done
 [ -S "$NOTIFY_SOCK" ] || fail "the sd_notify listener did not bind $NOTIFY_SOCK"
 
-mkdir -p "$FAKE" "$CONF/etc/cgreap/cgreap.conf.d"
+mkdir -p "$FAKE" "$CONF$CONF_DIR/cgreap.conf.d"
 echo "cpu io memory pids" > "$FAKE/cgroup.controllers"
 : > "$FAKE/cgroup.procs"
 mkcg /init.scope
@@ -213,7 +213,7 @@ spawn $P/test.slice/web.service           # rule 100: only at critical
 spawn $P/test.slice/db.service            # rule -1000
 spawn $P/test.slice/omit.service          # rule 900 but user.oomd_omit
 
-cat > "$CONF/etc/cgreap/cgreap.conf" <<EOF
+cat > "$CONF$CONF_DIR/cgreap.conf" <<EOF
 [Kill]
 Method=pidfd
 # memory.events bumps are readings of the moment: they must not wait
@@ -230,7 +230,7 @@ MemoryHighGuard=5%
 [Monitor apps]
 Cgroup=$P/apps.slice/app-*.scope
 EOF
-cat > "$CONF/etc/cgreap/cgreap.conf.d/50-test.conf" <<EOF
+cat > "$CONF$CONF_DIR/cgreap.conf.d/50-test.conf" <<EOF
 [Priority]
 $P/test.slice/batch.service = 800
 web.service = 100
@@ -393,7 +393,7 @@ pass "idle for 10s without a single wake-up"
 mkcg $P/test.slice/late.service
 spawn $P/test.slice/late.service
 late=$(pids_of $P/test.slice/late.service)
-printf '[Priority]\nlate.service = -1000\nlate2.service = lots\n' > "$CONF/etc/cgreap/cgreap.conf.d/60-late.conf"
+printf '[Priority]\nlate.service = -1000\nlate2.service = lots\n' > "$CONF$CONF_DIR/cgreap.conf.d/60-late.conf"
 kill -HUP "$DAEMON"
 wait_log "60-late.conf:3: "
 wait_log 'Refusing the new configuration'
@@ -407,7 +407,7 @@ pass "broken reload refused with file:line; the old rules stay whole (late.servi
 mkcg $P/test.slice/late2.service
 spawn $P/test.slice/late2.service
 late2=$(pids_of $P/test.slice/late2.service)
-printf '[Priority]\nlate2.service = -1000\n' > "$CONF/etc/cgreap/cgreap.conf.d/60-late.conf"
+printf '[Priority]\nlate2.service = -1000\n' > "$CONF$CONF_DIR/cgreap.conf.d/60-late.conf"
 kill -HUP "$DAEMON"
 wait_log 'Configuration reloaded'
 n_before=$(count_log '^Killed ')
@@ -439,7 +439,7 @@ stop_daemon
 pass "--dry-run: record with CGREAP_DRY_RUN=1 and the victim still alive"
 
 # The same from the configuration file, without the option.
-printf '[Agent]\nDryRun=yes\n' > "$CONF/etc/cgreap/cgreap.conf.d/75-dry.conf"
+printf '[Agent]\nDryRun=yes\n' > "$CONF$CONF_DIR/cgreap.conf.d/75-dry.conf"
 start_daemon
 grep -q 'dry run: nothing will be killed' "$LOG" || fail "DryRun=yes: the daemon does not say it runs dry"
 bump max
@@ -450,21 +450,21 @@ sleep 1
 alive "$dry" || fail "DryRun=yes killed dry.service ($dry)"
 [ "$(count_log '^Killed ')" = 0 ] || fail "DryRun=yes: the log has a 'Killed' record"
 stop_daemon
-rm -f "$CONF/etc/cgreap/cgreap.conf.d/75-dry.conf"
+rm -f "$CONF$CONF_DIR/cgreap.conf.d/75-dry.conf"
 pass "DryRun=yes in a drop-in: 'Would kill' with CGREAP_DRY_RUN=1, STATUS '[dry run] ... 0 kills', victim alive"
 kill "$dry"
 settle $P/test.slice/dry.service
 
 # ---- 5. bad configuration at start: exit 1 with file:line ----
 
-printf '[Kill]\nMediumMinAdj=2000\n' > "$CONF/etc/cgreap/cgreap.conf.d/70-bad.conf"
+printf '[Kill]\nMediumMinAdj=2000\n' > "$CONF$CONF_DIR/cgreap.conf.d/70-bad.conf"
 set +e
 "$CGREAPD" --root="$CONF" --cgroup-root="$FAKE" 2>"$WORK/bad.log"
 rc=$?
 set -e
 [ $rc = 1 ] || fail "invalid config: exit code $rc, expected 1"
 grep -q "70-bad.conf:2: " "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "no file:line in the error"; }
-rm -f "$CONF/etc/cgreap/cgreap.conf.d/70-bad.conf"
+rm -f "$CONF$CONF_DIR/cgreap.conf.d/70-bad.conf"
 pass "invalid config at start: exit 1 and '70-bad.conf:2:'"
 
 # ---- 6. kills the kernel refuses: no CAP_KILL, victims running as nobody ----
@@ -475,7 +475,7 @@ for s in nobody nobody2 mine; do mkcg $P/test.slice/$s.service; done
 spawn_nobody $P/test.slice/nobody.service
 spawn $P/test.slice/mine.service
 nobody=$(pids_of $P/test.slice/nobody.service)
-cat > "$CONF/etc/cgreap/cgreap.conf.d/80-cap.conf" <<EOF
+cat > "$CONF$CONF_DIR/cgreap.conf.d/80-cap.conf" <<EOF
 [Priority]
 nobody.service = 950
 nobody2.service = 980
@@ -504,7 +504,7 @@ wait_count 'nothing killed' $((n_nothing + 1))
 pass "... and passed over by the next decision ('nothing eligible')"
 
 # The same kill sent from the loop (ReleaseMemory=no).
-printf '[Kill]\nReleaseMemory=no\n' > "$CONF/etc/cgreap/cgreap.conf.d/81-norelease.conf"
+printf '[Kill]\nReleaseMemory=no\n' > "$CONF$CONF_DIR/cgreap.conf.d/81-norelease.conf"
 spawn_nobody $P/test.slice/nobody2.service
 nobody2=$(pids_of $P/test.slice/nobody2.service)
 kill -HUP "$DAEMON"
@@ -517,7 +517,7 @@ alive "$nobody2" || fail "nobody2.service ($nobody2) died"
 stop_daemon
 WRAP=()
 pass "loop kill refused (ReleaseMemory=no): the same warning, counted, no record"
-rm -f "$CONF/etc/cgreap/cgreap.conf.d/80-cap.conf" "$CONF/etc/cgreap/cgreap.conf.d/81-norelease.conf"
+rm -f "$CONF$CONF_DIR/cgreap.conf.d/80-cap.conf" "$CONF$CONF_DIR/cgreap.conf.d/81-norelease.conf"
 kill "$nobody" "$nobody2"
 settle $P/test.slice/nobody.service
 settle $P/test.slice/nobody2.service
@@ -536,7 +536,7 @@ while alive "$ghost"; do sleep 0.1; done
 printf 'populated 1\nfrozen 0\n' > "$FAKE$P/test.slice/ghost.service/cgroup.events"
 spawn $P/test.slice/stuck.service
 spawn $P/test.slice/next.service
-cat > "$CONF/etc/cgreap/cgreap.conf.d/82-stuck.conf" <<EOF
+cat > "$CONF$CONF_DIR/cgreap.conf.d/82-stuck.conf" <<EOF
 [Kill]
 KillTimeout=500ms
 
@@ -602,7 +602,7 @@ pass "after 12 x KillTimeout= a victim that did not die is chosen again"
 stop_daemon
 WRAP=()
 pass "process_mrelease() ENOSYS: warned once over $(count_log '^Killed ') kills, records say MRELEASE=unsupported"
-rm -f "$CONF/etc/cgreap/cgreap.conf.d/82-stuck.conf"
+rm -f "$CONF$CONF_DIR/cgreap.conf.d/82-stuck.conf"
 settle $P/test.slice/stuck.service
 : > "$FAKE$P/test.slice/ghost.service/cgroup.procs"
 printf 'populated 0\nfrozen 0\n' > "$FAKE$P/test.slice/ghost.service/cgroup.events"
@@ -612,8 +612,8 @@ printf 'populated 0\nfrozen 0\n' > "$FAKE$P/test.slice/ghost.service/cgroup.even
 # A dry run (nothing can be killed) that monitors only real, empty child
 # cgroups of this test; no memory pressure is created.
 RCONF=$WORK/conf-real
-mkdir -p "$RCONF/etc/cgreap"
-cat > "$RCONF/etc/cgreap/cgreap.conf" <<EOF
+mkdir -p "$RCONF$CONF_DIR"
+cat > "$RCONF$CONF_DIR/cgreap.conf" <<EOF
 [Agent]
 DryRun=yes
 

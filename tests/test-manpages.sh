@@ -269,8 +269,8 @@ fi
 # ---- 6. the example drop-ins parse with the real config code -------------------
 if [ "$config_ready" = yes ]; then
         # The control: a broken drop-in must be refused, with file:line.
-        mkdir -p "$tmp/bad/etc/cgreap/cgreap.conf.d"
-        printf '[Kill]\nNoSuchKey=1\n' > "$tmp/bad/etc/cgreap/cgreap.conf.d/99-bad.conf"
+        mkdir -p "$tmp/bad$CONF_DIR/cgreap.conf.d"
+        printf '[Kill]\nNoSuchKey=1\n' > "$tmp/bad$CONF_DIR/cgreap.conf.d/99-bad.conf"
         if "$CGREAPCTL" --root="$tmp/bad" check-config > /dev/null 2> "$tmp/bad.err"; then
                 bad "check-config accepted a drop-in with an unknown key"
         else
@@ -280,8 +280,8 @@ if [ "$config_ready" = yes ]; then
         for f in "$top_srcdir"/contrib/*.conf; do
                 name=$(basename "$f")
                 root=$tmp/contrib-$name
-                mkdir -p "$root/etc/cgreap/cgreap.conf.d"
-                cp "$f" "$root/etc/cgreap/cgreap.conf.d/"
+                mkdir -p "$root$CONF_DIR/cgreap.conf.d"
+                cp "$f" "$root$CONF_DIR/cgreap.conf.d/"
                 if "$CGREAPCTL" --root="$root" check-config > "$root.out" 2> "$root.err"; then
                         # Its values must show up, attributed to it.
                         grep -q "$name:[0-9]" "$root.out" || bad "check-config did not attribute any value to contrib/$name"
@@ -291,14 +291,95 @@ if [ "$config_ready" = yes ]; then
                 fi
         done
 
+        # conf/cgreap.conf shows every key commented out at its default,
+        # systemd style: "#Key=value" under its (possibly commented)
+        # [Section] header. A monitor's inherited keys may be left empty.
+        awk '
+        /^#?\[/ { sec = $0; sub(/^#?\[/, "", sec); sub(/[] ].*$/, "", sec); next }
+        /^#[A-Za-z]+=/ {
+                key = substr($0, 2, index($0, "=") - 2); val = substr($0, index($0, "=") + 1)
+                print sec "|" key "|" val
+        }' "$top_srcdir/conf/cgreap.conf" > "$tmp/conf-keys"
+        while IFS='|' read -r sec key val; do
+                shipped=$(awk -F'|' -v s="$sec" -v k="$key" '$1 == s && $2 == k' "$tmp/conf-keys")
+                if [ -z "$shipped" ]; then
+                        bad "conf/cgreap.conf does not show [$sec] #$key= (default '$val')"
+                        continue
+                fi
+                [ "$(wc -l <<< "$shipped")" = 1 ] || bad "conf/cgreap.conf shows [$sec] #$key= more than once"
+                shipped=${shipped#*|*|}
+                [ "$shipped" = "$val" ] && continue
+                if [ -z "$shipped" ] && [ "$(doc_default "$sec" "$key")" = "the [Pressure] or [Kill] value" ]; then
+                        continue
+                fi
+                bad "conf/cgreap.conf shows [$sec] #$key=$shipped, the code's default is '$val'"
+        done < "$tmp/code-keys"
+        while IFS='|' read -r sec key _; do
+                grep -q "^$sec|$key|" "$tmp/code-keys" ||
+                        bad "conf/cgreap.conf shows [$sec] #$key= which the code does not know"
+        done < "$tmp/conf-keys"
+        echo "conf/cgreap.conf keys compared: $(wc -l < "$tmp/conf-keys")"
+
         if grep -qv '^[#;]\|^$' "$top_srcdir/conf/cgreap.conf"; then
-                mkdir -p "$tmp/main/etc/cgreap"
-                cp "$top_srcdir/conf/cgreap.conf" "$tmp/main/etc/cgreap/"
+                mkdir -p "$tmp/main$CONF_DIR"
+                cp "$top_srcdir/conf/cgreap.conf" "$tmp/main$CONF_DIR/"
                 "$CGREAPCTL" --root="$tmp/main" check-config > /dev/null 2> "$tmp/main.err" ||
                         bad "conf/cgreap.conf does not parse:"$'\n'"$(cat "$tmp/main.err")"
         fi
 else
         note_skip "config/check-config not written yet: contrib/*.conf not parsed"
+fi
+
+# ---- 6b. the configuration paths: --help, the man pages and the loader agree ----
+if [ "$config_ready" = yes ]; then
+        # The paths of the "Configuration files" block of --help.
+        help_paths() {
+                "$1" --help 2>&1 | awk '/^Configuration files/ { f = 1; next } f && /^  \// { print; next } f { exit }' |
+                        grep -o '/[^ )]*' || true
+        }
+        ctl_paths=$(help_paths "$CGREAPCTL")
+        d_paths=$(help_paths "$CGREAPD")
+        [ -n "$ctl_paths" ] || bad "cgreapctl --help names no configuration files"
+        [ "$ctl_paths" = "$d_paths" ] ||
+                bad "cgreapctl --help and cgreapd --help name different configuration files:"$'\n'"$ctl_paths"$'\n'"vs"$'\n'"$d_paths"
+        main_file=$(head -n 1 <<< "$ctl_paths")
+        [ "$main_file" = "$sysconfdir/cgreap/cgreap.conf" ] ||
+                bad "--help names $main_file as the main file, but make installs conf/cgreap.conf as $sysconfdir/cgreap/cgreap.conf"
+        grep -qx -- "$sysconfdir/cgreap/cgreap.conf.d/\*.conf" <<< "$ctl_paths" ||
+                bad "--help does not name $sysconfdir/cgreap/cgreap.conf.d/ among the drop-in directories"
+        # cgreap.conf(5)'s SYNOPSIS lists the same files.
+        man_paths=$(awk '/^\.SH SYNOPSIS/ { f = 1; next } /^\.SH/ { f = 0 } f && /^\.I / { print $2 }' "$tmp/man5.txt" | sort)
+        [ "$man_paths" = "$(sort <<< "$ctl_paths")" ] ||
+                bad "cgreap.conf(5) SYNOPSIS and --help name different files:"$'\n'"$man_paths"$'\n'"vs"$'\n'"$(sort <<< "$ctl_paths")"
+        # Wherever cgreapd(8) and cgreapctl(1) name a configuration file, it is one of them.
+        for page in "$tmp/man8.txt" "$tmp/man1.txt"; do
+                for p in $(grep -o '/[^ ]*/cgreap/cgreap\.conf[.d/*a-z]*' "$page" | grep -v '^/tmp/' | sort -u); do
+                        grep -qxF -- "$p" <<< "$ctl_paths" || bad "$(basename "$page" .txt) names $p, which --help does not list"
+                done
+        done
+        grep -qF -- "$main_file" "$tmp/man8.txt" || bad "cgreapd(8) does not name the main file $main_file"
+        grep -qF -- "$main_file" "$tmp/man1.txt" || bad "cgreapctl(1) does not name the main file $main_file"
+
+        # Each of them is read: a file at that path below a fake root is the
+        # source check-config gives for its value.
+        n=0
+        for p in $ctl_paths; do
+                n=$((n + 1))
+                probe=$tmp/paths-$n
+                case $p in
+                */\*.conf) file=${p%/\*.conf}/50-probe.conf ;;
+                *) file=$p ;;
+                esac
+                mkdir -p "$probe$(dirname "$file")"
+                printf '[Kill]\nDefaultAdj=%d\n' "$((10 + n))" > "$probe$file"
+                if "$CGREAPCTL" --root="$probe" check-config > "$probe.out" 2>&1; then
+                        grep -qxF "DefaultAdj=$((10 + n)) ; from $probe$file:2" "$probe.out" ||
+                                bad "check-config did not read $file, named by --help:"$'\n'"$(cat "$probe.out")"
+                else
+                        bad "check-config failed on a probe at $file: $(cat "$probe.out")"
+                fi
+        done
+        echo "configuration paths compared and probed: $n"
 fi
 
 # ---- 7. bash completion ---------------------------------------------------------

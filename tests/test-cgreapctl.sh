@@ -1,0 +1,134 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# cgreapctl over a fake cgroup2 tree and a fake configuration root, with no
+# privileges and no real cgroups: a CGROUP argument with '..' is refused
+# before anything outside the mount is read, cgroup.procs entries of 0
+# (processes in another pid namespace) do not break the snapshot, a bad
+# cgroup file is named in the error, the mount's controllers are reported
+# (unknown names too), footprint ties that print alike are told apart in
+# bytes, adj -1000 counts as protected in --json, and drop-ins that are
+# FIFOs, directories or dangling symlinks are skipped with a warning
+# instead of hanging or failing.
+#
+# Needs: top_srcdir, CGREAPCTL, sysconfdir (set by make check).
+
+. "${top_srcdir:?}/tests/lib.sh"
+: "${CGREAPCTL:?}"
+command -v jq >/dev/null || skip "jq is not installed"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cgreap-test-ctl.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+F=$tmp/cgroup          # the fake cgroup2 mount
+R=$tmp/root            # the fake configuration root
+mkcg() {               # mkcg PATH PROCS [MEMORY]
+        mkdir -p "$F$1"
+        printf '%b' "$2" > "$F$1/cgroup.procs"
+        printf 'populated 1\nfrozen 0\n' > "$F$1/cgroup.events"
+        [ -z "${3:-}" ] || echo "$3" > "$F$1/memory.current"
+}
+mkcg "" ""
+echo "cpuset cpu io memory hugetlb pids rdma misc dmem" > "$F/cgroup.controllers"
+mkcg /a.slice ""
+# Processes of another pid namespace: the kernel lists them as 0. Both
+# footprints print as 1.8M.
+mkcg /a.slice/x.scope '0\n' 1887437
+mkcg /a.slice/y.scope '0\n0\n' 1887436
+mkcg /a.slice/omit.scope '0\n' 4096
+# Next to the mount, where '..' would lead.
+mkdir -p "$tmp/outside.service"
+: > "$tmp/outside.service/cgroup.procs"
+
+mkdir -p "$R$CONF_DIR/cgreap.conf.d"
+printf '[Priority]\n/a.slice/*.scope = 500\nomit.scope = -1000\n' > "$R$CONF_DIR/cgreap.conf.d/50-test.conf"
+ctl() { "$CGREAPCTL" --root="$R" --cgroup-root="$F" "$@"; }
+
+# ---- list and explain over the tree ----
+ctl list > "$tmp/list.out" 2> "$tmp/list.err" || fail "list failed: $(cat "$tmp/list.err")"
+grep -qxF "cgroup2 mount $F, controllers: cpuset cpu io memory hugetlb pids rdma misc dmem." "$tmp/list.out" ||
+        fail "list does not name the mount and all its controllers: $(cat "$tmp/list.out")"
+grep -Eq "^ +1 +500 .* 0 +eligible-medium +/a.slice/x.scope\$" "$tmp/list.out" ||
+        fail "list: x.scope (only pid 0 in cgroup.procs) is not the first candidate: $(cat "$tmp/list.out")"
+pass "list reads cgroup.procs with pid 0 entries and names the mount's controllers"
+
+ctl explain --json > "$tmp/explain.json" || fail "explain --json failed"
+jq -e --arg f "$F" '.cgroup_mount == $f and
+        .controllers == ["cpuset","cpu","io","memory","hugetlb","pids","rdma","misc","dmem"] and
+        .victim == "/a.slice/x.scope"' "$tmp/explain.json" >/dev/null ||
+        fail "explain --json: mount, controllers or victim wrong: $(cat "$tmp/explain.json")"
+jq -e '(.candidates[] | select(.cgroup == "/a.slice/y.scope") | .reason) ==
+        "same adj, smaller footprint (1887436 < 1887437 bytes)"' "$tmp/explain.json" >/dev/null ||
+        fail "explain: a footprint tie that prints alike is not given in bytes: $(cat "$tmp/explain.json")"
+pass "explain: mount and controllers in JSON, exact bytes when 1.8M < 1.8M"
+
+ctl list --json > "$tmp/list.json" || fail "list --json failed"
+jq -e '(.[] | select(.cgroup == "/a.slice/omit.scope") |
+                .protected == true and .skip == "never-kill" and .protected_reason == "never killed: adj -1000") and
+        (.[] | select(.cgroup == "/a.slice/x.scope") | .protected == false and .protected_reason == null)' \
+        "$tmp/list.json" >/dev/null || fail "list --json: adj -1000 is not protected: $(cat "$tmp/list.json")"
+pass "list --json: adj -1000 is protected, with the reason"
+
+# ---- no way out of the mount ----
+for arg in ../outside.service /a.slice/../../outside.service /./a.slice; do
+        for cmd in list explain; do
+                set +e
+                ctl "$cmd" "$arg" > "$tmp/esc.out" 2> "$tmp/esc.err"
+                rc=$?
+                set -e
+                [ "$rc" = 1 ] || fail "$cmd $arg exited $rc, not 1: $(cat "$tmp/esc.out")"
+                grep -qF "Invalid cgroup '$arg': '.' and '..' are not cgroup names" "$tmp/esc.err" ||
+                        fail "$cmd $arg: no clear message: $(cat "$tmp/esc.err")"
+                [ ! -s "$tmp/esc.out" ] || fail "$cmd $arg printed a listing: $(cat "$tmp/esc.out")"
+        done
+done
+ctl list /a.slice/ > /dev/null || fail "list /a.slice/ (a trailing slash is fine) failed"
+pass "CGROUP with '.' or '..' is refused with exit status 1"
+
+# ---- a bad cgroup file is named ----
+mkcg /a.slice/bad.scope '12abc\n'
+set +e
+ctl list > /dev/null 2> "$tmp/bad.err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "list over a garbled cgroup.procs exited $rc, not 1"
+grep -qxF "Failed to read $F/a.slice/bad.scope/cgroup.procs: Invalid argument" "$tmp/bad.err" ||
+        fail "the error does not name the file: $(cat "$tmp/bad.err")"
+rm -r "$F/a.slice/bad.scope"
+pass "a garbled cgroup file is named in the error"
+
+# ---- drop-ins that are not regular files ----
+D=$R$CONF_DIR/cgreap.conf.d
+mkfifo "$D/60-fifo.conf"
+mkdir "$D/70-dir.conf"
+ln -s /nonexistent/cgreap.conf "$D/80-dangling.conf"
+set +e
+timeout 10 "$CGREAPCTL" --root="$R" check-config > "$tmp/types.out" 2> "$tmp/types.err"
+rc=$?
+set -e
+[ "$rc" != 124 ] || fail "check-config hung on a FIFO drop-in"
+[ "$rc" = 0 ] || fail "check-config with odd drop-ins exited $rc: $(cat "$tmp/types.err")"
+for w in "$D/60-fifo.conf: not a regular file, ignored" "$D/70-dir.conf: not a regular file, ignored" \
+         "$D/80-dangling.conf: dangling symlink, ignored"; do
+        grep -qxF "$w" "$tmp/types.err" || fail "check-config did not warn '$w': $(cat "$tmp/types.err")"
+done
+grep -qF "50-test.conf:2" "$tmp/types.out" || fail "the regular drop-in was not read: $(cat "$tmp/types.out")"
+"$CGREAPCTL" --root="$R" check-config --json 2>/dev/null |
+        jq -e '.valid and (.warnings | length) == 3' >/dev/null || fail "check-config --json has no 3 warnings"
+ln -sf /dev/null "$D/80-dangling.conf"
+timeout 10 "$CGREAPCTL" --root="$R" check-config > /dev/null 2> "$tmp/mask.err" || fail "check-config with a mask failed"
+grep -qF 80-dangling.conf "$tmp/mask.err" && fail "a symlink to /dev/null is a mask, not a warning: $(cat "$tmp/mask.err")"
+
+set +e
+timeout 10 "$CGREAPCTL" --config="$D/60-fifo.conf" check-config > /dev/null 2> "$tmp/main.err"
+rc_fifo=$?
+"$CGREAPCTL" --config="$D/70-dir.conf" check-config > /dev/null 2> "$tmp/dir.err"
+rc_dir=$?
+set -e
+[ "$rc_fifo" = 1 ] || fail "--config FIFO exited $rc_fifo, not 1"
+grep -qxF "$D/60-fifo.conf: cannot read config file: not a regular file" "$tmp/main.err" ||
+        fail "--config FIFO: $(cat "$tmp/main.err")"
+[ "$rc_dir" = 1 ] || fail "--config DIR exited $rc_dir, not 1"
+grep -qxF "$D/70-dir.conf: cannot read config file: Is a directory" "$tmp/dir.err" ||
+        fail "--config DIR: $(cat "$tmp/dir.err")"
+pass "FIFO, directory and dangling drop-ins are skipped with a warning; as --config they are errors"
