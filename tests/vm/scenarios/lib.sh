@@ -150,6 +150,9 @@ oom_kills() { awk '$1 == "oom_kill" { print $2 }' /proc/vmstat; }
 # memory.events counter of a cgroup (path relative to the cgroup root).
 memevent() { awk -v k="$2" '$1 == k { print $2 }' "$CG$1/memory.events" 2>/dev/null; }
 mib() { echo $(($1 * 1024 * 1024)); }
+# proc_status PID KEY: one field of /proc/PID/status.
+proc_status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+user_exists() { id -u "$1" >/dev/null 2>&1; }
 
 # ------------------------------------------------------------------ units
 # vmt_service NAME [systemd-run options...] -- COMMAND...
@@ -379,3 +382,75 @@ wait_record() {
 # needless kill (a stale stall event acted on once the delay is over)
 # would show up in what the scenario checks next.
 settle() { sleep 5; }
+
+# ------------------------------------------------------------ kill rounds
+# reap_round SLICE METHOD N EXPECTED_METHOD USER: one kill inside SLICE (a
+# vmt_slice with MemoryMax=400M, monitored with MemoryHighGuard=5%) with
+# [Kill] Method=METHOD. A 250M victim at adj 700 running as USER beside a
+# 200M root grower at adj 100 (together over the guard): the victim, and
+# only it, must die by SIGKILL without a kernel OOM kill; the reclaimed
+# record must say METHOD=EXPECTED_METHOD, free about what the victim held
+# and have MRELEASE yes or no (never "unsupported": the unit's seccomp filter
+# lets process_mrelease through). Counts the rounds with MRELEASE=yes in
+# REAP_YES: on 2 CPUs a victim can detach its mm itself before the call
+# lands (ESRCH), so a single round may say no.
+REAP_YES=0
+reap_round() {
+	local slice=$1 method=$2 n=$3 want=$4 user=$5
+	local tag=${slice#vmt-} sp c before kill rec id freed empty oom0 mr pid uid run_as=()
+	tag=${tag%.slice}
+	local victim=vmt-$tag-victim-$n grow=vmt-$tag-grow-$n
+	sp=$(unit_cgroup "$slice")
+	say "round $n: Method=$method, victim runs as $user"
+	vmt_dropin "90-$tag" >/dev/null <<CONF
+$SYSTEM_MONITOR_QUIET
+
+[Monitor $tag]
+Cgroup=$sp
+MemoryHighGuard=5%
+
+[Kill]
+Method=$method
+
+[Priority]
+vmt-$tag-victim-*.service = 700
+vmt-$tag-grow-*.service = 100
+CONF
+	cgreapd_reload || bad "cgreapd did not log the reload"
+	# stress-ng wants a writable working directory.
+	[ "$user" = root ] || run_as=(-p "User=$user" -p WorkingDirectory=/tmp)
+	vmt_hold "$victim" 250M --slice="$slice" "${run_as[@]}"
+	# Without a victim the rest of the round means nothing.
+	wait_mem "$victim.service" $((245 << 20)) 60 || return 1
+	pid=$(unit_prop "$victim.service" MainPID)
+	uid=$(proc_status "$pid" Uid)
+	expect_eq "uid of the victim's main process" "$(id -u "$user")" "$uid"
+	before=$(unit_mem "$victim.service")
+	oom0=$(oom_kills)
+	c=$(jcursor)
+	vmt_grow "$grow" 200M --slice="$slice"
+	wait_until 120 is_dead "$victim.service" || bad "$victim still runs after 120s"
+	wait_until 20 has_records "$MSGID_RECLAIMED" "$c" CGREAP_UNIT="$victim.service" ||
+		bad "no reclaimed record for $victim within 20s of its death"
+	expect_killed "$victim.service"
+	settle
+	expect_alive "$grow.service"
+	expect_eq "kills in round $n" "$victim.service" "$(killed_list "$c")"
+	expect_eq "kernel OOM kills" "$oom0" "$(oom_kills)"
+	kill=$(wait_record "$MSGID_KILL" "$c" CGREAP_UNIT="$victim.service")
+	id=$(field "$kill" CGREAP_KILL_ID)
+	rec=$(wait_record "$MSGID_RECLAIMED" "$c" CGREAP_KILL_ID="$id")
+	show_record "$rec"
+	expect_eq "METHOD" "$want" "$(field "$rec" CGREAP_METHOD)"
+	mr=$(field "$rec" CGREAP_MRELEASE)
+	case $mr in
+	yes) ok "MRELEASE: yes"; REAP_YES=$((REAP_YES + 1)) ;;
+	no) ok "MRELEASE: no (the victim had already released its mm: ESRCH)" ;;
+	*) bad "MRELEASE: expected yes or no, saw '$mr'" ;;
+	esac
+	freed=$(field "$rec" CGREAP_FREED_BYTES)
+	empty=$(field "$rec" CGREAP_EMPTY_USEC)
+	say "victim held $((before >> 20))M; freed $((${freed:-0} >> 20))M in $((${empty:-0} / 1000))ms"
+	expect_range "FREED_BYTES as % of what the victim held" 80 120 $((${freed:-0} * 100 / (before > 0 ? before : 1)))
+	systemctl stop "$grow.service"
+}
