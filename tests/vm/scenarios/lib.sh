@@ -383,6 +383,34 @@ wait_record() {
 # would show up in what the scenario checks next.
 settle() { sleep 5; }
 
+# ------------------------------------------------------------ capabilities
+# The number of a capability (e.g. "kill"), from the kernel's own list as
+# util-linux knows it: 'setpriv --list-caps' prints the names in number order.
+cap_number() {
+	local n
+	n=$(setpriv --list-caps | grep -n -x -F "$1" | cut -d: -f1)
+	[ -n "$n" ] && echo $((n - 1))
+}
+# cap_mask NAME...: the mask of those capabilities as /proc/PID/status shows
+# it (CapBnd: etc., 16 hex digits).
+cap_mask() {
+	local m=0 c n
+	for c in "$@"; do
+		n=$(cap_number "$c") || return 1
+		m=$((m | (1 << n)))
+	done
+	printf '%016x\n' "$m"
+}
+# cap_names MASK: the names of the capabilities in a /proc mask, sorted.
+cap_names() {
+	local m=$((16#$1)) i=0 c names=()
+	while read -r c; do
+		[ $(((m >> i) & 1)) = 1 ] && names+=("$c")
+		i=$((i + 1))
+	done < <(setpriv --list-caps)
+	printf '%s\n' "${names[@]}" | sort | paste -s -d ' '
+}
+
 # ------------------------------------------------------------ kill rounds
 # reap_round SLICE METHOD N EXPECTED_METHOD USER: one kill inside SLICE (a
 # vmt_slice with MemoryMax=400M, monitored with MemoryHighGuard=5%) with
