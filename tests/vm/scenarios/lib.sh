@@ -33,6 +33,7 @@ VMT_UNITS=()
 VMT_FILES=()
 VMT_SLICES=()
 VMT_DROPINS=0
+VMT_USERS=()
 VMT_T0=$(date +%s%N)
 
 # ---------------------------------------------------------------- output
@@ -114,7 +115,8 @@ vmt_cleanup() {
 	if [ "$VMT_DROPINS" = 1 ]; then
 		cgreapd_reload >/dev/null || echo "cleanup: cgreapd did not confirm the reload"
 	fi
-	VMT_UNITS=() VMT_FILES=() VMT_SLICES=() VMT_DROPINS=0
+	for u in "${VMT_USERS[@]}"; do vmt_user_remove "$u"; done
+	VMT_UNITS=() VMT_FILES=() VMT_SLICES=() VMT_DROPINS=0 VMT_USERS=()
 }
 
 # Between scenarios (runner): whatever a scenario left behind goes away.
@@ -137,6 +139,10 @@ vmt_reset_all() {
 		rm -f "$CONF_D"/*vmtest*
 		reload=1
 	fi
+	awk -F: '$1 ~ /^vmt/ { print $1 }' /etc/passwd | while read -r u; do
+		echo "reset: removing leftover user $u"
+		vmt_user_remove "$u"
+	done
 	if ! systemctl -q is-active cgreapd; then
 		echo "reset: cgreapd is not active; restarting it"
 		timeout 60 systemctl restart cgreapd
@@ -409,6 +415,68 @@ cap_names() {
 		i=$((i + 1))
 	done < <(setpriv --list-caps)
 	printf '%s\n' "${names[@]}" | sort | paste -s -d ' '
+}
+
+# ------------------------------------------------------------ a user manager
+# vmt_user NAME: a user with a lingering systemd user manager
+# (user@UID.service, started by logind); removed again at the end. Sets
+# VMT_UID.
+vmt_user() {
+	useradd -m "$1" || return 1
+	VMT_USERS+=("$1")
+	VMT_UID=$(id -u "$1")
+	loginctl enable-linger "$1" || return 1
+	wait_until 60 systemctl -q is-active "user@$VMT_UID.service"
+}
+vmt_user_remove() {
+	local uid
+	uid=$(id -u "$1" 2>/dev/null) || return 0
+	loginctl disable-linger "$1" 2>/dev/null
+	timeout 60 systemctl stop "user@$uid.service" 2>/dev/null
+	loginctl terminate-user "$1" 2>/dev/null
+	userdel -r "$1" 2>/dev/null
+	systemctl reset-failed "user@$uid.service" "user-runtime-dir@$uid.service" 2>/dev/null
+	return 0
+}
+# uctl USER ARGS...: systemctl of USER's own manager, from root, the way an
+# administrator reaches it (through the user's bus).
+uctl() {
+	local u=$1
+	shift
+	timeout 60 systemctl --user -M "$u@" "$@"
+}
+# vmt_user_hold USER NAME SIZE [systemd-run options...]: vmt_hold, but as a
+# unit of USER's manager.
+vmt_user_hold() {
+	local u=$1 name=$2 size=$3
+	shift 3
+	timeout 60 systemd-run --user -M "$u@" --quiet --unit="$name" --service-type=exec \
+		-p TimeoutStopSec=10s "$@" -- stress-ng --vm 1 --vm-bytes "$size" --vm-keep --vm-hang 0 \
+		--no-oom-adjust --timeout 0 --quiet
+}
+uunit_prop() { uctl "$1" show -p "$3" --value "$2"; }
+# uunit_end USER UNIT: as unit_end, for a unit of USER's manager.
+uunit_end() {
+	local code status
+	code=$(uunit_prop "$1" "$2" ExecMainCode)
+	status=$(uunit_prop "$1" "$2" ExecMainStatus)
+	case $code in
+	2) echo "killed by signal $status" ;;
+	1) echo "exited with $status" ;;
+	*) echo "$(uunit_prop "$1" "$2" ActiveState) (code $code status $status)" ;;
+	esac
+}
+# cg_mem_ge CGROUP BYTES: its memory.current is at least BYTES.
+cg_mem_ge() { [ "$(cg_file "$1" memory.current || echo 0)" -ge "$2" ]; }
+# cg_empty CGROUP: no process left in it (or it is gone).
+cg_empty() { ! grep -q '^populated 1' "$CG$1/cgroup.events" 2>/dev/null; }
+# fds_on PID PATH: how many of PID's file descriptors are open on PATH.
+fds_on() {
+	local fd n=0
+	for fd in "/proc/$1/fd"/*; do
+		[ "$(readlink "$fd")" = "$2" ] && n=$((n + 1))
+	done
+	echo "$n"
 }
 
 # ------------------------------------------------------------ kill rounds
