@@ -33,6 +33,7 @@ VMT_UNITS=()
 VMT_FILES=()
 VMT_SLICES=()
 VMT_DROPINS=0
+VMT_USERS=()
 VMT_T0=$(date +%s%N)
 
 # ---------------------------------------------------------------- output
@@ -114,7 +115,8 @@ vmt_cleanup() {
 	if [ "$VMT_DROPINS" = 1 ]; then
 		cgreapd_reload >/dev/null || echo "cleanup: cgreapd did not confirm the reload"
 	fi
-	VMT_UNITS=() VMT_FILES=() VMT_SLICES=() VMT_DROPINS=0
+	for u in "${VMT_USERS[@]}"; do vmt_user_remove "$u"; done
+	VMT_UNITS=() VMT_FILES=() VMT_SLICES=() VMT_DROPINS=0 VMT_USERS=()
 }
 
 # Between scenarios (runner): whatever a scenario left behind goes away.
@@ -137,6 +139,10 @@ vmt_reset_all() {
 		rm -f "$CONF_D"/*vmtest*
 		reload=1
 	fi
+	awk -F: '$1 ~ /^vmt/ { print $1 }' /etc/passwd | while read -r u; do
+		echo "reset: removing leftover user $u"
+		vmt_user_remove "$u"
+	done
 	if ! systemctl -q is-active cgreapd; then
 		echo "reset: cgreapd is not active; restarting it"
 		timeout 60 systemctl restart cgreapd
@@ -150,6 +156,9 @@ oom_kills() { awk '$1 == "oom_kill" { print $2 }' /proc/vmstat; }
 # memory.events counter of a cgroup (path relative to the cgroup root).
 memevent() { awk -v k="$2" '$1 == k { print $2 }' "$CG$1/memory.events" 2>/dev/null; }
 mib() { echo $(($1 * 1024 * 1024)); }
+# proc_status PID KEY: one field of /proc/PID/status.
+proc_status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+user_exists() { id -u "$1" >/dev/null 2>&1; }
 
 # ------------------------------------------------------------------ units
 # vmt_service NAME [systemd-run options...] -- COMMAND...
@@ -379,3 +388,165 @@ wait_record() {
 # needless kill (a stale stall event acted on once the delay is over)
 # would show up in what the scenario checks next.
 settle() { sleep 5; }
+
+# ------------------------------------------------------------ capabilities
+# The number of a capability (e.g. "kill"), from the kernel's own list as
+# util-linux knows it: 'setpriv --list-caps' prints the names in number order.
+cap_number() {
+	local n
+	n=$(setpriv --list-caps | grep -n -x -F "$1" | cut -d: -f1)
+	[ -n "$n" ] && echo $((n - 1))
+}
+# cap_mask NAME...: the mask of those capabilities as /proc/PID/status shows
+# it (CapBnd: etc., 16 hex digits).
+cap_mask() {
+	local m=0 c n
+	for c in "$@"; do
+		n=$(cap_number "$c") || return 1
+		m=$((m | (1 << n)))
+	done
+	printf '%016x\n' "$m"
+}
+# cap_names MASK: the names of the capabilities in a /proc mask, sorted.
+cap_names() {
+	local m=$((16#$1)) i=0 c names=()
+	while read -r c; do
+		[ $(((m >> i) & 1)) = 1 ] && names+=("$c")
+		i=$((i + 1))
+	done < <(setpriv --list-caps)
+	printf '%s\n' "${names[@]}" | sort | paste -s -d ' '
+}
+
+# ------------------------------------------------------------ a user manager
+# vmt_user NAME: a user with a lingering systemd user manager
+# (user@UID.service, started by logind); removed again at the end. Sets
+# VMT_UID.
+vmt_user() {
+	useradd -m "$1" || return 1
+	VMT_USERS+=("$1")
+	VMT_UID=$(id -u "$1")
+	loginctl enable-linger "$1" || return 1
+	wait_until 60 systemctl -q is-active "user@$VMT_UID.service"
+}
+vmt_user_remove() {
+	local uid
+	uid=$(id -u "$1" 2>/dev/null) || return 0
+	loginctl disable-linger "$1" 2>/dev/null
+	timeout 60 systemctl stop "user@$uid.service" 2>/dev/null
+	loginctl terminate-user "$1" 2>/dev/null
+	userdel -r "$1" 2>/dev/null
+	systemctl reset-failed "user@$uid.service" "user-runtime-dir@$uid.service" 2>/dev/null
+	return 0
+}
+# uctl USER ARGS...: systemctl of USER's own manager, from root, the way an
+# administrator reaches it (through the user's bus).
+uctl() {
+	local u=$1
+	shift
+	timeout 60 systemctl --user -M "$u@" "$@"
+}
+# vmt_user_hold USER NAME SIZE [systemd-run options...]: vmt_hold, but as a
+# unit of USER's manager.
+vmt_user_hold() {
+	local u=$1 name=$2 size=$3
+	shift 3
+	timeout 60 systemd-run --user -M "$u@" --quiet --unit="$name" --service-type=exec \
+		-p TimeoutStopSec=10s "$@" -- stress-ng --vm 1 --vm-bytes "$size" --vm-keep --vm-hang 0 \
+		--no-oom-adjust --timeout 0 --quiet
+}
+uunit_prop() { uctl "$1" show -p "$3" --value "$2"; }
+# uunit_end USER UNIT: as unit_end, for a unit of USER's manager.
+uunit_end() {
+	local code status
+	code=$(uunit_prop "$1" "$2" ExecMainCode)
+	status=$(uunit_prop "$1" "$2" ExecMainStatus)
+	case $code in
+	2) echo "killed by signal $status" ;;
+	1) echo "exited with $status" ;;
+	*) echo "$(uunit_prop "$1" "$2" ActiveState) (code $code status $status)" ;;
+	esac
+}
+# cg_mem_ge CGROUP BYTES: its memory.current is at least BYTES.
+cg_mem_ge() { [ "$(cg_file "$1" memory.current || echo 0)" -ge "$2" ]; }
+# cg_empty CGROUP: no process left in it (or it is gone).
+cg_empty() { ! grep -q '^populated 1' "$CG$1/cgroup.events" 2>/dev/null; }
+# fds_on PID PATH: how many of PID's file descriptors are open on PATH.
+fds_on() {
+	local fd n=0
+	for fd in "/proc/$1/fd"/*; do
+		[ "$(readlink "$fd")" = "$2" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# ------------------------------------------------------------ kill rounds
+# reap_round SLICE METHOD N EXPECTED_METHOD USER: one kill inside SLICE (a
+# vmt_slice with MemoryMax=400M, monitored with MemoryHighGuard=5%) with
+# [Kill] Method=METHOD. A 250M victim at adj 700 running as USER beside a
+# 200M root grower at adj 100 (together over the guard): the victim, and
+# only it, must die by SIGKILL without a kernel OOM kill; the reclaimed
+# record must say METHOD=EXPECTED_METHOD, free about what the victim held
+# and have MRELEASE yes or no (never "unsupported": the unit's seccomp filter
+# lets process_mrelease through). Counts the rounds with MRELEASE=yes in
+# REAP_YES: on 2 CPUs a victim can detach its mm itself before the call
+# lands (ESRCH), so a single round may say no.
+REAP_YES=0
+reap_round() {
+	local slice=$1 method=$2 n=$3 want=$4 user=$5
+	local tag=${slice#vmt-} sp c before kill rec id freed empty oom0 mr pid uid run_as=()
+	tag=${tag%.slice}
+	local victim=vmt-$tag-victim-$n grow=vmt-$tag-grow-$n
+	sp=$(unit_cgroup "$slice")
+	say "round $n: Method=$method, victim runs as $user"
+	vmt_dropin "90-$tag" >/dev/null <<CONF
+$SYSTEM_MONITOR_QUIET
+
+[Monitor $tag]
+Cgroup=$sp
+MemoryHighGuard=5%
+
+[Kill]
+Method=$method
+
+[Priority]
+vmt-$tag-victim-*.service = 700
+vmt-$tag-grow-*.service = 100
+CONF
+	cgreapd_reload || bad "cgreapd did not log the reload"
+	# stress-ng wants a writable working directory.
+	[ "$user" = root ] || run_as=(-p "User=$user" -p WorkingDirectory=/tmp)
+	vmt_hold "$victim" 250M --slice="$slice" "${run_as[@]}"
+	# Without a victim the rest of the round means nothing.
+	wait_mem "$victim.service" $((245 << 20)) 60 || return 1
+	pid=$(unit_prop "$victim.service" MainPID)
+	uid=$(proc_status "$pid" Uid)
+	expect_eq "uid of the victim's main process" "$(id -u "$user")" "$uid"
+	before=$(unit_mem "$victim.service")
+	oom0=$(oom_kills)
+	c=$(jcursor)
+	vmt_grow "$grow" 200M --slice="$slice"
+	wait_until 120 is_dead "$victim.service" || bad "$victim still runs after 120s"
+	wait_until 20 has_records "$MSGID_RECLAIMED" "$c" CGREAP_UNIT="$victim.service" ||
+		bad "no reclaimed record for $victim within 20s of its death"
+	expect_killed "$victim.service"
+	settle
+	expect_alive "$grow.service"
+	expect_eq "kills in round $n" "$victim.service" "$(killed_list "$c")"
+	expect_eq "kernel OOM kills" "$oom0" "$(oom_kills)"
+	kill=$(wait_record "$MSGID_KILL" "$c" CGREAP_UNIT="$victim.service")
+	id=$(field "$kill" CGREAP_KILL_ID)
+	rec=$(wait_record "$MSGID_RECLAIMED" "$c" CGREAP_KILL_ID="$id")
+	show_record "$rec"
+	expect_eq "METHOD" "$want" "$(field "$rec" CGREAP_METHOD)"
+	mr=$(field "$rec" CGREAP_MRELEASE)
+	case $mr in
+	yes) ok "MRELEASE: yes"; REAP_YES=$((REAP_YES + 1)) ;;
+	no) ok "MRELEASE: no (the victim had already released its mm: ESRCH)" ;;
+	*) bad "MRELEASE: expected yes or no, saw '$mr'" ;;
+	esac
+	freed=$(field "$rec" CGREAP_FREED_BYTES)
+	empty=$(field "$rec" CGREAP_EMPTY_USEC)
+	say "victim held $((before >> 20))M; freed $((${freed:-0} >> 20))M in $((${empty:-0} / 1000))ms"
+	expect_range "FREED_BYTES as % of what the victim held" 80 120 $((${freed:-0} * 100 / (before > 0 ? before : 1)))
+	systemctl stop "$grow.service"
+}
