@@ -788,9 +788,11 @@ static void kill_after_worker(Kill *k, const MreleaseJob *j) {
                 kill_dispatch(k);
                 return;
         }
-        if (j->kill_cgroup && j->kill_error < 0)
-                log_debug_errno(j->kill_error, "Reaper: writing cgroup.kill of %s failed, killed by pidfd: %m",
-                                k->result.cgroup);
+        if (j->kill_cgroup && j->kill_error < 0) {
+                log_warning_errno(j->kill_error, "Writing cgroup.kill of %s failed, killed it by pidfd instead: %m",
+                                  k->result.cgroup);
+                k->result.method_used = KILL_METHOD_PIDFD;      /* what the record must say */
+        }
 
         /* cgroup.kill is atomic against fork; signals to pidfds are not:
          * catch what the victims forked before they died. */
@@ -940,8 +942,9 @@ static int kill_send(Kill *k, Victims *v) {
                         return kill_outcome(k, true, &t);
                 if (ERRNO_IS_VANISHED(r))
                         return -ENOENT;
-                log_debug_errno(r, "Reaper: writing cgroup.kill of %s failed, killing by pidfd: %m",
-                                k->result.cgroup);
+                log_warning_errno(r, "Writing cgroup.kill of %s failed, killing it by pidfd instead: %m",
+                                  k->result.cgroup);
+                k->result.method_used = KILL_METHOD_PIDFD;
         }
 
         r = victims_kill_rounds(v, k->cg_root, k->result.cgroup, 0, REAPER_PIDFD_MAX_ROUNDS, &t);

@@ -804,12 +804,11 @@ static void fake_victim(const char *fake, const char *path, bool populated, bool
                 ck_assert_int_eq(test_write(fake, rel, "%s", ""), 0);
 }
 
-START_TEST(test_timeout) {
-        _cleanup_(sd_event_source_unrefp) sd_event_source *later = NULL;
-        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
-        _cleanup_(reaper_freep) Reaper *r = NULL;
-        _cleanup_free_ char *base = cg("e"), *victim = NULL, *fake = test_mkdtemp(), *kill_file = NULL;
-        Outcome o = {};
+/* A sleeper in the real cgroup NAME/victim, listed by its fake twin below
+ * fake (populated, with a cgroup.kill file when with_kill). */
+static pid_t spawn_fake_victim(const char *fake, const char *name, bool with_kill, char **ret_victim) {
+        _cleanup_free_ char *base = cg(name);
+        char *victim = NULL;
         pid_t v;
 
         ck_assert_ptr_nonnull(fake);
@@ -817,7 +816,18 @@ START_TEST(test_timeout) {
         cg_mkdir(base);
         cg_mkdir(victim);
         v = spawn_in(victim, b_sleeper, NULL);
-        fake_victim(fake, victim, true, true, (pid_t[]) { v, 0 });
+        fake_victim(fake, victim, true, with_kill, (pid_t[]) { v, 0 });
+        *ret_victim = victim;
+        return v;
+}
+
+START_TEST(test_timeout) {
+        _cleanup_(sd_event_source_unrefp) sd_event_source *later = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(reaper_freep) Reaper *r = NULL;
+        _cleanup_free_ char *victim = NULL, *fake = test_mkdtemp(), *kill_file = NULL;
+        Outcome o = {};
+        pid_t v = spawn_fake_victim(fake, "e", true, &victim);
 
         new_reaper(&e, &r);
         KillRequest req = kill_request(fake, victim, KILL_METHOD_AUTO, true, 300 * USEC_PER_MSEC);
@@ -857,6 +867,56 @@ START_TEST(test_timeout) {
         outcome_done(&o);
 
         kill_and_reap(v);
+}
+END_TEST
+
+/* ---- e2: cgroup.kill refused: the pidfds do the kill, and say so ---- */
+
+/* The fake twin's cgroup.kill is a directory, so writing it fails
+ * (EISDIR) for a reason other than the cgroup being gone: the kill falls
+ * back to the pidfds, reaches the real process, and the result names the
+ * method that really did it. Both ways: from the worker thread
+ * (ReleaseMemory=yes) and from the loop (ReleaseMemory=no). */
+static void kill_fallback(const char *name, bool release_memory) {
+        _cleanup_(sd_event_source_unrefp) sd_event_source *later = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(reaper_freep) Reaper *r = NULL;
+        _cleanup_free_ char *victim = NULL, *fake = test_mkdtemp(), *kill_dir = NULL;
+        Outcome o = {};
+        pid_t v = spawn_fake_victim(fake, name, false, &victim);
+        ck_assert_int_ge(asprintf(&kill_dir, "%s%s/cgroup.kill", fake, victim), 0);
+        ck_assert_int_eq(mkdir(kill_dir, 0755), 0);
+
+        new_reaper(&e, &r);
+        KillRequest req = kill_request(fake, victim, KILL_METHOD_AUTO, release_memory, 5 * USEC_PER_SEC);
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o), 0);
+        fake_root = fake;
+        snprintf(fake_events, sizeof fake_events, "%s/cgroup.events", victim + 1);
+        ck_assert_int_ge(sd_event_add_time_relative(e, &later, CLOCK_MONOTONIC, 200 * USEC_PER_MSEC, 0,
+                                                    on_empty_fake, NULL), 0);
+        run_until_done(e, &o);
+
+        ck_assert_uint_eq(o.n_sent, 1);
+        ck_assert_int_eq(o.sent.error, 0);
+        ck_assert_int_eq(o.sent.method_used, KILL_METHOD_PIDFD);
+        ck_assert_int_eq(o.done.method_used, KILL_METHOD_PIDFD);
+        ck_assert_uint_eq(o.sent.n_signalled, 1);
+        ck_assert(!o.done.timed_out);
+        /* Really dead, by SIGKILL from the pidfd. */
+        int status;
+        ck_assert_int_eq(waitpid(v, &status, 0), v);
+        ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        outcome_done(&o);
+        (void) rmdir(kill_dir);
+}
+
+START_TEST(test_kill_fallback_worker) {
+        kill_fallback("e2", true);
+}
+END_TEST
+
+START_TEST(test_kill_fallback_loop) {
+        kill_fallback("e3", false);
 }
 END_TEST
 
@@ -1203,6 +1263,8 @@ static Suite *reaper_suite(bool pid_reuse) {
                 tcase_add_test(tc, test_pid_reuse);
         tcase_add_test(tc, test_dry_run);
         tcase_add_test(tc, test_timeout);
+        tcase_add_test(tc, test_kill_fallback_worker);
+        tcase_add_test(tc, test_kill_fallback_loop);
         tcase_add_test(tc, test_errors);
         tcase_add_test(tc, test_vanished);
         tcase_add_test(tc, test_refuses_self);
