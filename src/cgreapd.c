@@ -126,6 +126,11 @@ static void reserve_memory(void) {
         void *p;
 
         (void) mallopt(M_TRIM_THRESHOLD, 4 * HEAP_RESERVE);
+        /* One arena for both threads: glibc would otherwise give the reaper
+         * thread an arena of its own (a 64 MiB mapping, locked by
+         * MCL_FUTURE) on its first malloc(), which is during the first
+         * kill. */
+        (void) mallopt(M_ARENA_MAX, 1);
         (void) mallopt(M_MMAP_THRESHOLD, 2 * HEAP_RESERVE);
         p = malloc(HEAP_RESERVE);
         if (p)
@@ -139,6 +144,7 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_setup();
+        reserve_memory();
 
         r = parse_argv(argc, argv);
         if (r <= 0)
@@ -151,7 +157,6 @@ int main(int argc, char *argv[]) {
         /* Memory pressure is exactly when our own pages would be reclaimed
          * and paged back in slowly: keep everything resident. ASan's shadow
          * memory makes this impossible in sanitizer builds. */
-        reserve_memory();
 #if !defined(__SANITIZE_ADDRESS__)
         if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
                 log_warning_errno(errno, "Failed to lock our memory (mlockall), continuing: %m");

@@ -151,6 +151,10 @@ wait_notify() {         # wait_notify PATTERN: a message received by sd_notify
         fail "timed out waiting for an sd_notify message matching: $1"
 }
 
+vm_kib() {      # vm_kib PID FIELD: a /proc/PID/status size in kB
+        awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
 # launch ARGS...: the daemon in the background, under ${WRAP[@]}, with its
 # log in $LOG and its sd_notify messages in $NOTIFY.
 launch() {
@@ -366,6 +370,44 @@ rm -rf "$FAKE$P/apps.slice/app-late-1.scope"
 wait_log "Stopped monitoring $P/apps.slice/app-late-1.scope"
 pass "... and dropped when it goes away"
 
+# ---- cgroup.kill: the real one, through the fake tree ----
+
+# The fake cgroup's cgroup.kill is a symlink to its real twin's, so the
+# kernel kills the real processes when the daemon writes it. The reaper
+# thread writes it (ReleaseMemory=yes), and that is its first malloc():
+# it must come from memory mapped (and locked) at start-up, not from a
+# new 64 MiB glibc arena of the thread's own.
+mkcg $P/test.slice/ck.service
+spawn $P/test.slice/ck.service
+spawn $P/test.slice/ck.service
+ln -s "$REAL$P/test.slice/ck.service/cgroup.kill" "$FAKE$P/test.slice/ck.service/cgroup.kill"
+printf '[Kill]\nMethod=auto\n[Priority]\nck.service = 950\n' > "$CONF$CONF_DIR/cgreap.conf.d/55-ck.conf"
+reloads=$(count_log 'Configuration reloaded')
+kill -HUP "$DAEMON"
+wait_count 'Configuration reloaded' $((reloads + 1))
+ck=$(pids_of $P/test.slice/ck.service)
+vm_before=$(vm_kib "$DAEMON" VmSize)
+calm=$(count_log 'calm again, disarmed')
+bump max
+wait_log 'Killed ck.service'
+settle $P/test.slice/ck.service
+wait_log 'Reclaimed ck.service'
+wait_count 'calm again, disarmed' $((calm + 1))   # before the reload below
+vm_after=$(vm_kib "$DAEMON" VmSize)
+expect_field "$(grep -E '^Killed ck.service' "$LOG")" METHOD cgroup-kill
+expect_field "$(grep -E '^Killed ck.service' "$LOG")" PIDS 2
+for p in $ck; do alive "$p" && fail "ck.service process $p survived cgroup.kill"; done
+pass "cgroup.kill (Method=auto) killed both processes of ck.service"
+# (ASan's allocator maps as it likes.)
+if ! ldd "$CGREAPD" 2>/dev/null | grep -q libasan; then
+        [ $((vm_after - vm_before)) -lt 16384 ] ||
+                fail "the reaper thread's first kill grew cgreapd's mappings from ${vm_before}kB to ${vm_after}kB"
+        pass "the reaper thread's first cgroup.kill maps no new memory (VmSize ${vm_before}kB -> ${vm_after}kB)"
+fi
+rm -f "$CONF$CONF_DIR/cgreap.conf.d/55-ck.conf"
+kill -HUP "$DAEMON"
+wait_count 'Configuration reloaded' $((reloads + 2))
+
 # ---- 2. idle: no wake-ups while calm ----
 
 ctx() { awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$DAEMON/status"; }
@@ -408,8 +450,9 @@ mkcg $P/test.slice/late2.service
 spawn $P/test.slice/late2.service
 late2=$(pids_of $P/test.slice/late2.service)
 printf '[Priority]\nlate2.service = -1000\n' > "$CONF$CONF_DIR/cgreap.conf.d/60-late.conf"
+reloads=$(count_log 'Configuration reloaded')
 kill -HUP "$DAEMON"
-wait_log 'Configuration reloaded'
+wait_count 'Configuration reloaded' $((reloads + 1))
 n_before=$(count_log '^Killed ')
 n_nothing=$(count_log 'nothing killed')
 bump max
