@@ -52,6 +52,7 @@ struct Monitor {
         PsiSample *ring;
         size_t ring_size, ring_start, ring_count;
         usec_t last_active;
+        bool pressure_unreadable_logged;
 
         PsiSample last_look;
         bool have_last_look;
@@ -301,7 +302,10 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                         monitor_gone(mon);
                         return 0;
                 }
-                log_debug_errno(r, "Failed to read %s: %m", mon->pressure_path);
+                if (!mon->pressure_unreadable_logged)
+                        log_debug_errno(r, "Monitor %s: failed to read %s, polling headroom only: %m",
+                                        mon->mc->name, mon->pressure_path);
+                mon->pressure_unreadable_logged = true;
         } else {
                 if (ring_crosses(mon, &now, &mon->mc->critical)) {
                         level = LEVEL_CRITICAL;

@@ -294,6 +294,12 @@ rm -rf "$FAKE$P/apps.slice/app-late-1.scope"
 wait_log "Stopped monitoring $P/apps.slice/app-late-1.scope"
 pass "... and dropped when it goes away"
 
+# test.slice has no memory.pressure in the fake tree: its armed polls say
+# so once, not on every tick.
+n=$(grep -ciF -- "failed to read $FAKE$P/test.slice/memory.pressure" "$LOG" || true)
+[ "$n" = 1 ] || fail "an unreadable memory.pressure was logged $n times, expected once"
+pass "an unreadable memory.pressure is logged once per monitor"
+
 # ---- 2. idle: no wake-ups while calm ----
 
 ctx() { awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$DAEMON/status"; }
