@@ -617,7 +617,7 @@ static void monitor_remove_guard(Monitor *mon) {
 /* ---- life cycle ---- */
 
 int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgroup,
-                const MonitorCallbacks *cbs, Monitor **ret) {
+                const MonitorCallbacks *cbs, Monitor *prev, Monitor **ret) {
         Monitor *mon;
         int r;
 
@@ -673,6 +673,19 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
         if (monitor_n_triggers(mon) == 0 && !mon->events_src) {
                 monitor_free(mon);
                 return -EOPNOTSUPP;
+        }
+
+        if (prev && streq(prev->cgroup, cgroup)) {
+                /* A guard that stays: take the write over, so that neither
+                 * prev's end writes max nor our start sees a memory.high
+                 * that is not ours. A guard that goes is prev's to undo. */
+                if (prev->guard_applied && mc->memory_high_guard > 0) {
+                        mon->guard_applied = true;
+                        mon->guard_written = prev->guard_written;
+                        prev->guard_applied = false;
+                }
+                if (monitor_is_armed(prev))
+                        (void) monitor_arm(mon);
         }
 
         r = monitor_apply_guard(mon);

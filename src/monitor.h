@@ -81,9 +81,12 @@ typedef struct MonitorEnv {
 /* Start watching cgroup (a concrete path) under the rules of mc. Triggers
  * that cannot be armed are logged once and left out; a monitor with neither
  * a trigger nor a memory.events watch is an error (-EOPNOTSUPP).
- * env, mc and cbs must outlive the monitor. */
+ * env, mc and cbs must outlive the monitor. prev, if not NULL, is the
+ * monitor of the same cgroup that this one replaces (a reload): it hands
+ * over its MemoryHighGuard= write, so that memory.high does not go back to
+ * max between the two, and its armed polling. The caller frees prev. */
 int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgroup,
-                const MonitorCallbacks *cbs, Monitor **ret);
+                const MonitorCallbacks *cbs, Monitor *prev, Monitor **ret);
 /* Stops watching, restores memory.high if MemoryHighGuard= changed it. NULL ok. */
 Monitor *monitor_free(Monitor *mon);
 

@@ -342,8 +342,16 @@ mkcg $P/test.slice/late2.service
 spawn $P/test.slice/late2.service
 late2=$(pids_of $P/test.slice/late2.service)
 printf '[Priority]\nlate2.service = -1000\n' > "$CONF/etc/cgreap/cgreap.conf.d/60-late.conf"
+# The reload rebuilds every monitor; the guard of test.slice must stay as
+# it is, not go back to max for a moment (a write that tmpfs would date).
+high_mtime=$(stat -c %y "$FAKE$P/test.slice/memory.high")
 kill -HUP "$DAEMON"
 wait_log 'Configuration reloaded'
+sleep 0.3
+[ "$(high)" = "$guard" ] || fail "after a reload memory.high is '$(high)', expected $guard"
+[ "$(stat -c %y "$FAKE$P/test.slice/memory.high")" = "$high_mtime" ] ||
+        fail "a reload rewrote memory.high of a cgroup that stays guarded (the guard went away for a moment)"
+pass "reload: MemoryHighGuard= handed over to the new monitor without touching memory.high"
 n_before=$(count_log '^Killed ')
 n_nothing=$(count_log 'nothing killed')
 bump max
