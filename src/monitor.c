@@ -49,13 +49,9 @@ struct Monitor {
 
         /* Armed polling (DESIGN §5): a timer that only exists under pressure. */
         sd_event_source *poll_src;
-        PsiSample *ring;
-        size_t ring_size, ring_start, ring_count;
+        Detector det;
         usec_t last_active;
         bool pressure_unreadable_logged;
-
-        PsiSample last_look;
-        bool have_last_look;
 
         bool guard_applied;
         uint64_t guard_written;         /* the memory.high value we wrote */
@@ -107,6 +103,63 @@ unsigned headroom_permyriad(uint64_t limit, uint64_t used) {
         if (free_bytes > UINT64_MAX / 10000)
                 return (unsigned) (free_bytes / (limit / 10000));
         return (unsigned) (free_bytes * 10000 / limit);
+}
+
+int detector_init(Detector *d, size_t ring_size) {
+        *d = (Detector) { .ring_size = MAX(ring_size, (size_t) 1) };
+        d->ring = calloc(d->ring_size, sizeof *d->ring);
+        return d->ring ? 0 : -ENOMEM;
+}
+
+void detector_done(Detector *d) {
+        free(d->ring);
+        d->ring = NULL;
+}
+
+void detector_reset(Detector *d) {
+        d->ring_start = d->ring_count = 0;
+}
+
+void detector_push(Detector *d, const PsiSample *s) {
+        if (d->ring_count < d->ring_size)
+                d->ring[(d->ring_start + d->ring_count++) % d->ring_size] = *s;
+        else {
+                d->ring[d->ring_start] = *s;
+                d->ring_start = (d->ring_start + 1) % d->ring_size;
+        }
+}
+
+bool detector_crosses(const Detector *d, const PsiSample *now, const PsiTrigger *t) {
+        for (size_t i = 0; i < d->ring_count; i++) {
+                const PsiSample *s = &d->ring[(d->ring_start + i) % d->ring_size];
+
+                /* The oldest sample that is still within the window of now. */
+                if (now->time >= s->time && now->time - s->time <= t->window_usec)
+                        return psi_samples_cross(s, now, t);
+        }
+        return false;
+}
+
+void detector_note_fired(Detector *d, Level l, const PsiSample *s) {
+        if (!s || l <= LEVEL_NONE || l >= _LEVEL_MAX)
+                return;
+        d->acted[l] = *s;
+        d->have_acted[l] = true;
+}
+
+void detector_note_kill_done(Detector *d, const PsiSample *s) {
+        detector_reset(d);
+        if (!s)
+                return;
+        detector_push(d, s);
+        for (Level l = LEVEL_MEDIUM; l < _LEVEL_MAX; l++)
+                detector_note_fired(d, l, s);
+}
+
+bool detector_event_is_stale(const Detector *d, Level l, const PsiSample *now, const PsiTrigger *t) {
+        if (l <= LEVEL_NONE || l >= _LEVEL_MAX)
+                return false;
+        return psi_event_is_stale(d->have_acted[l] ? &d->acted[l] : NULL, now, t);
 }
 
 static usec_t now_usec(void) {
@@ -180,41 +233,13 @@ static void monitor_gone(Monitor *mon) {
 }
 
 static void fire(Monitor *mon, Level level, ReportReason reason, const char *trigger, bool fresh) {
+        log_debug("Monitor %s (%s): %s level (%s%s).", mon->mc->name, mon->cgroup, level_to_string(level), trigger,
+                  fresh ? ", fresh" : "");
         if (mon->cbs.level)
                 mon->cbs.level(mon, level, reason, trigger, fresh, mon->cbs.userdata);
 }
 
 /* ---- armed polling ---- */
-
-static void ring_reset(Monitor *mon) {
-        mon->ring_start = mon->ring_count = 0;
-}
-
-static void ring_push(Monitor *mon, const PsiSample *s) {
-        if (mon->ring_count < mon->ring_size)
-                mon->ring[(mon->ring_start + mon->ring_count++) % mon->ring_size] = *s;
-        else {
-                mon->ring[mon->ring_start] = *s;
-                mon->ring_start = (mon->ring_start + 1) % mon->ring_size;
-        }
-}
-
-/* The oldest sample that is still within the trigger's window of "now". */
-static const PsiSample *ring_oldest_within(const Monitor *mon, const PsiSample *now, usec_t window) {
-        for (size_t i = 0; i < mon->ring_count; i++) {
-                const PsiSample *s = &mon->ring[(mon->ring_start + i) % mon->ring_size];
-
-                if (now->time - s->time <= window)
-                        return s;
-        }
-        return NULL;
-}
-
-static bool ring_crosses(const Monitor *mon, const PsiSample *now, const PsiTrigger *t) {
-        const PsiSample *old = ring_oldest_within(mon, now, t->window_usec);
-
-        return old && psi_samples_cross(old, now, t);
-}
 
 /* Headroom check: MemAvailable for the root, the distance to memory.max or
  * memory.high for a limited cgroup. Returns true when below MinAvailable. */
@@ -276,7 +301,7 @@ static void monitor_disarm(Monitor *mon) {
         if (!mon->poll_src)
                 return;
         mon->poll_src = sd_event_source_disable_unref(mon->poll_src);
-        ring_reset(mon);
+        detector_reset(&mon->det);
         log_debug("Monitor %s (%s): calm again, disarmed.", mon->mc->name, mon->cgroup);
 }
 
@@ -290,10 +315,11 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         char trigger[64];
         PsiSample now;
         Level level = LEVEL_NONE;
-        bool fresh = false;
+        bool fresh = false, have_now;
         int r;
 
         r = monitor_sample(mon, &now);
+        have_now = r >= 0;
         if (r < 0) {
                 /* Only the cgroup directory going away means the monitor is
                  * gone; a pressure file we cannot read (no PSI for this
@@ -307,18 +333,16 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                                         mon->mc->name, mon->pressure_path);
                 mon->pressure_unreadable_logged = true;
         } else {
-                if (ring_crosses(mon, &now, &mon->mc->critical)) {
+                if (detector_crosses(&mon->det, &now, &mon->mc->critical)) {
                         level = LEVEL_CRITICAL;
                         trigger_describe(&mon->mc->critical, trigger, sizeof trigger);
-                } else if (ring_crosses(mon, &now, &mon->mc->medium)) {
+                } else if (detector_crosses(&mon->det, &now, &mon->mc->medium)) {
                         level = LEVEL_MEDIUM;
                         trigger_describe(&mon->mc->medium, trigger, sizeof trigger);
                 }
-                if (level != LEVEL_NONE || ring_crosses(mon, &now, &mon->mc->early))
+                if (level != LEVEL_NONE || detector_crosses(&mon->det, &now, &mon->mc->early))
                         mon->last_active = now.time;
-                ring_push(mon, &now);
-                mon->last_look = now;
-                mon->have_last_look = true;
+                detector_push(&mon->det, &now);
         }
 
         /* Headroom wins over a stall level: it is a fact of this instant and
@@ -341,21 +365,18 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r < 0)
                 log_warning_errno(r, "Failed to re-arm the poll timer of %s: %m", mon->cgroup);
 
-        if (level != LEVEL_NONE)
+        if (level != LEVEL_NONE) {
+                detector_note_fired(&mon->det, level, have_now ? &now : NULL);
                 fire(mon, level, level == LEVEL_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM,
                      trigger, fresh);   /* may free mon: nothing after this */
+        }
         return 0;
 }
 
 void monitor_note_kill_done(Monitor *mon) {
         PsiSample s;
 
-        ring_reset(mon);
-        if (monitor_sample(mon, &s) >= 0) {
-                mon->last_look = s;
-                mon->have_last_look = true;
-                ring_push(mon, &s);
-        }
+        detector_note_kill_done(&mon->det, monitor_sample(mon, &s) >= 0 ? &s : NULL);
 }
 
 /* ---- PSI triggers ---- */
@@ -382,20 +403,20 @@ static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userda
                 return 0;       /* Early= only arms polling */
 
         const PsiTrigger *t = slot_trigger(mon->mc, slot);
+        Level level = slot == SLOT_CRITICAL ? LEVEL_CRITICAL : LEVEL_MEDIUM;
         if (monitor_sample(mon, &now) >= 0) {
-                if (psi_event_is_stale(mon->have_last_look ? &mon->last_look : NULL, &now, t)) {
-                        log_debug("Monitor %s: %s trigger event is stale (no new stall since %" PRIu64
-                                  "us ago), ignoring.", mon->mc->name, slot_name[slot],
-                                  now.time - mon->last_look.time);
+                if (detector_event_is_stale(&mon->det, level, &now, t)) {
+                        log_debug("Monitor %s: %s trigger event is stale (little new stall since it was "
+                                  "acted on %" PRIu64 "us ago), ignoring.", mon->mc->name, slot_name[slot],
+                                  now.time - mon->det.acted[level].time);
                         return 0;
                 }
-                mon->last_look = now;
-                mon->have_last_look = true;
+                detector_note_fired(&mon->det, level, &now);
         }
 
         trigger_describe(t, trigger, sizeof trigger);
-        fire(mon, slot == SLOT_CRITICAL ? LEVEL_CRITICAL : LEVEL_MEDIUM,
-             slot == SLOT_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM, trigger, false);
+        fire(mon, level, level == LEVEL_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM, trigger,
+             false);
         return 0;
 }
 
@@ -639,11 +660,11 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
         }
 
         usec_t longest = MAX(MAX(mc->medium.window_usec, mc->critical.window_usec), mc->early.window_usec);
-        mon->ring_size = MIN((size_t) (longest / MAX(env->config->poll_interval, 1) + 2), (size_t) RING_MAX);
-        mon->ring = calloc(mon->ring_size, sizeof *mon->ring);
-        if (!mon->ring) {
+        r = detector_init(&mon->det,
+                          MIN((size_t) (longest / MAX(env->config->poll_interval, 1) + 2), (size_t) RING_MAX));
+        if (r < 0) {
                 monitor_free(mon);
-                return -ENOMEM;
+                return r;
         }
 
         for (Slot s = 0; s < _SLOT_MAX; s++) {
@@ -707,7 +728,7 @@ Monitor *monitor_free(Monitor *mon) {
         }
         sd_event_source_disable_unref(mon->events_src);
         sd_event_source_disable_unref(mon->poll_src);
-        free(mon->ring);
+        detector_done(&mon->det);
         free(mon->cgroup);
         free(mon->pressure_path);
         free(mon);

@@ -20,6 +20,7 @@ typedef enum Level {
         LEVEL_NONE,
         LEVEL_MEDIUM,
         LEVEL_CRITICAL,
+        _LEVEL_MAX,
 } Level;
 const char *level_to_string(Level l);
 
@@ -36,15 +37,46 @@ typedef struct PsiSample {
  * than the trigger's window (the kernel's own semantic). */
 bool psi_samples_cross(const PsiSample *older, const PsiSample *newer, const PsiTrigger *t);
 
-/* A trigger event is stale when the monitor looked recently (within the
- * trigger's window) and almost no stall of that kind happened since: the
- * kernel's window still holds stalls that were already acted on (e.g. the
- * ones that led to the last kill). "Almost no" = less than a tenth of the
- * trigger's stall threshold. */
+/* A trigger event is stale when the monitor acted (fired an event of that
+ * level, or saw a kill end) within the trigger's window and almost no stall
+ * of that kind happened since: the kernel's window still holds the stalls
+ * that were already acted on (e.g. the ones that led to the last kill).
+ * "Almost no" = less than a tenth of the trigger's stall threshold. last is
+ * the sample of that action, NULL for none. */
 bool psi_event_is_stale(const PsiSample *last, const PsiSample *now, const PsiTrigger *t);
 
 /* Headroom below a limit in permyriad: (limit - used) / limit. */
 unsigned headroom_permyriad(uint64_t limit, uint64_t used);
+
+/* The detection state of one monitor, without its I/O (DESIGN §5), so that
+ * its rules can be tested alone: the polling history and what was last
+ * acted on (for stale events). */
+typedef struct Detector {
+        PsiSample *ring;                /* samples since the arm point or the last kill, oldest first */
+        size_t ring_size, ring_start, ring_count;
+        PsiSample acted[_LEVEL_MAX];    /* per level: the last event fired, or the last kill's end */
+        bool have_acted[_LEVEL_MAX];
+} Detector;
+
+int detector_init(Detector *d, size_t ring_size);
+void detector_done(Detector *d);
+/* Polling (re)starts: forget the history. */
+void detector_reset(Detector *d);
+/* A poll: s joins the history (the first one after a reset is the start). */
+void detector_push(Detector *d, const PsiSample *s);
+/* Whether t's condition holds between now and the oldest sample of the
+ * history that lies within t's window: the stall counted since the arm
+ * point or the last kill, never more lenient than the kernel. */
+bool detector_crosses(const Detector *d, const PsiSample *now, const PsiTrigger *t);
+/* An event of level l was fired on sample s (NULL: no sample). */
+void detector_note_fired(Detector *d, Level l, const PsiSample *s);
+/* A kill ended at s (NULL: no sample): the history starts again there, and
+ * s is what every level acted on last. */
+void detector_note_kill_done(Detector *d, const PsiSample *s);
+/* Whether a kernel trigger event of level l at now is stale (see
+ * psi_event_is_stale), judged against what that level last acted on, not
+ * against the last poll. */
+bool detector_event_is_stale(const Detector *d, Level l, const PsiSample *now, const PsiTrigger *t);
 
 typedef struct Monitor Monitor;
 
@@ -101,7 +133,7 @@ bool monitor_is_armed(const Monitor *mon);
 int monitor_sample(Monitor *mon, PsiSample *ret);
 /* After a kill in this monitor finished: forget the polling history (its
  * window holds the stalls that led to the kill) and remember a fresh sample
- * as the last look for stale checks. */
+ * as what was acted on for stale checks. */
 void monitor_note_kill_done(Monitor *mon);
 /* Read the avg10 values for reports (0 when unreadable). */
 void monitor_pressure_avg10(const Monitor *mon, double *ret_some, double *ret_full);

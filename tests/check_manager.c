@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for the decision arithmetic of monitor and manager: level
- * floors, trigger crossing on samples, stale events, headroom, cooldown,
- * rate limits, and Cgroup= glob expansion over a fake tree. */
+ * floors, trigger crossing on samples, the detector (polling history, stale
+ * events against what was acted on), headroom, cooldown, rate limits, and
+ * Cgroup= glob expansion over a fake tree. */
 
 #include <check.h>
 
@@ -77,6 +78,113 @@ START_TEST(test_stale_event) {
         now.time = last.time + 100000;
         now.total[PSI_SOME] = last.total[PSI_SOME] + 1000000;
         ck_assert(psi_event_is_stale(&last, &now, &full_5pct_2s));
+}
+END_TEST
+
+static PsiSample sample_at(usec_t t, uint64_t some, uint64_t full) {
+        return (PsiSample) { .time = t, .total = { some, full } };
+}
+
+/* The bug this guards against: while armed, every poll used to become the
+ * "last look" of the stale check, so a kernel event was compared against a
+ * sample at most one PollInterval old and discarded unless a tenth of the
+ * threshold had stalled in those 100ms. The kernel rate-limits a trigger to
+ * one event per window, so the next chance came 2s later. */
+START_TEST(test_stale_event_after_polls) {
+        Detector d;
+        PsiSample now;
+
+        ck_assert_int_eq(detector_init(&d, 22), 0);
+        detector_reset(&d);
+        /* Armed at t=10s; 15ms of "some" stall per 100ms poll (15%). */
+        for (unsigned i = 0; i <= 10; i++)
+                detector_push(&d, &(PsiSample) { .time = 10000000 + i * 100000, .total = { 1000000 + i * 15000 } });
+        now = sample_at(10000000 + 1050000, 1000000 + 10 * 15000 + 7500, 0);
+        /* What the old code asked (against the last poll): stale. */
+        ck_assert(psi_event_is_stale(&d.ring[(d.ring_start + d.ring_count - 1) % d.ring_size], &now,
+                                     &some_10pct_2s));
+        /* Nothing was acted on: the kernel's event is trusted. */
+        ck_assert(!detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+        ck_assert(!detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
+        detector_done(&d);
+}
+END_TEST
+
+START_TEST(test_stale_event_acted) {
+        Detector d;
+        PsiSample fired = sample_at(20000000, 3000000, 1000000), now;
+
+        ck_assert_int_eq(detector_init(&d, 22), 0);
+        /* A medium event fired: a medium event 0.5s later with 10ms of new
+         * stall re-reports what was acted on... */
+        detector_note_fired(&d, LEVEL_MEDIUM, &fired);
+        now = sample_at(fired.time + 500000, fired.total[PSI_SOME] + 10000, fired.total[PSI_FULL] + 10000);
+        ck_assert(detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+        /* ... but not a critical one: that level was never acted on. */
+        ck_assert(!detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
+        /* 20ms (a tenth of the threshold) of new stall is new pressure. */
+        now.total[PSI_SOME] = fired.total[PSI_SOME] + 20000;
+        ck_assert(!detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+        /* Polls in between change nothing. */
+        now.total[PSI_SOME] = fired.total[PSI_SOME] + 10000;
+        detector_push(&d, &(PsiSample) { .time = now.time - 1000, .total = { now.total[PSI_SOME] } });
+        ck_assert(detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+
+        /* A kill ended: every level acted on that moment. */
+        PsiSample done = sample_at(now.time + 100000, now.total[PSI_SOME], now.total[PSI_FULL]);
+        detector_note_kill_done(&d, &done);
+        now = sample_at(done.time + 800000, done.total[PSI_SOME] + 5000, done.total[PSI_FULL] + 5000);
+        ck_assert(detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+        ck_assert(detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
+        now.total[PSI_FULL] = done.total[PSI_FULL] + 10000;
+        ck_assert(!detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
+        /* Once the window has passed since, the kernel is trusted again. */
+        now = sample_at(done.time + 2000001, done.total[PSI_SOME], done.total[PSI_FULL]);
+        ck_assert(!detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+        detector_done(&d);
+}
+END_TEST
+
+START_TEST(test_detector_crosses) {
+        Detector d;
+        PsiSample now;
+
+        ck_assert_int_eq(detector_init(&d, 22), 0);
+        /* No history: nothing to compare with. */
+        ck_assert(!detector_crosses(&d, &(PsiSample) { .time = 1000000, .total = { 9000000 } }, &some_10pct_2s));
+
+        /* The arm point starts the history: from the first tick on, the
+         * stall since then counts, over a span shorter than the window. */
+        detector_reset(&d);
+        detector_push(&d, &(PsiSample) { .time = 1000000, .total = { 500000 } });
+        now = sample_at(1300000, 500000 + 200000, 0);
+        ck_assert(detector_crosses(&d, &now, &some_10pct_2s));
+        now.total[PSI_SOME] -= 1;
+        ck_assert(!detector_crosses(&d, &now, &some_10pct_2s));
+
+        /* The window slides: 3s of polls, 90ms of stall per 100ms in the
+         * first second, none after. At 3.0s the oldest sample within 2s is
+         * at 1.0s, after the stall. */
+        detector_reset(&d);
+        for (unsigned i = 0; i <= 30; i++) {
+                now = sample_at(i * 100000, 90000 * MIN(i, 10u), 0);
+                if (i == 20)
+                        ck_assert(detector_crosses(&d, &now, &some_10pct_2s));
+                if (i == 30)
+                        ck_assert(!detector_crosses(&d, &now, &some_10pct_2s));
+                detector_push(&d, &now);
+        }
+
+        /* After a kill, stall from before it does not count. */
+        detector_reset(&d);
+        detector_push(&d, &(PsiSample) { .time = 10000000, .total = { 0 } });
+        detector_push(&d, &(PsiSample) { .time = 10500000, .total = { 400000 } });
+        detector_note_kill_done(&d, &(PsiSample) { .time = 10600000, .total = { 450000 } });
+        now = sample_at(10800000, 500000, 0);
+        ck_assert(!detector_crosses(&d, &now, &some_10pct_2s));
+        now.total[PSI_SOME] = 650000;
+        ck_assert(detector_crosses(&d, &now, &some_10pct_2s));
+        detector_done(&d);
 }
 END_TEST
 
@@ -225,6 +333,9 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_level_floor);
         tcase_add_test(tc, test_samples_cross);
         tcase_add_test(tc, test_stale_event);
+        tcase_add_test(tc, test_stale_event_after_polls);
+        tcase_add_test(tc, test_stale_event_acted);
+        tcase_add_test(tc, test_detector_crosses);
         tcase_add_test(tc, test_headroom);
         tcase_add_test(tc, test_cooldown);
         tcase_add_test(tc, test_ratelimit);
