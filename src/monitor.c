@@ -279,16 +279,26 @@ static bool headroom_low(Monitor *mon, char *trigger, size_t len) {
 
 static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata);
 
-static int monitor_arm(Monitor *mon) {
+/* Arm the polling, or keep it armed. The first tick of a new arming comes
+ * at once, not a PollInterval= later: the trigger that armed it fires when
+ * the stall begins, and a fast allocator without swap (the benchmark's
+ * hog) has used up MemAvailable by then. With now, the next tick comes at
+ * once also when already armed (after a kill). */
+static int monitor_arm(Monitor *mon, bool now) {
         const Config *c = mon->env->config;
         int r;
 
         mon->last_active = now_usec();
-        if (mon->poll_src)
+        if (mon->poll_src) {
+                if (now && sd_event_source_set_time(mon->poll_src, 0) < 0)
+                        return -EIO;
                 return sd_event_source_set_enabled(mon->poll_src, SD_EVENT_ONESHOT) < 0 ? -EIO : 0;
+        }
 
-        r = sd_event_add_time_relative(mon->env->event, &mon->poll_src, CLOCK_MONOTONIC,
-                                       c->poll_interval, c->poll_interval / 10, poll_tick, mon);
+        detector_reset(&mon->det);
+        /* Time 0 is in the past: dispatched on the next loop iteration. */
+        r = sd_event_add_time(mon->env->event, &mon->poll_src, CLOCK_MONOTONIC, 0, c->poll_interval / 10,
+                              poll_tick, mon);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(mon->poll_src, "monitor-poll");
@@ -375,8 +385,14 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
 void monitor_note_kill_done(Monitor *mon) {
         PsiSample s;
+        int r;
 
+        if (mon->gone)
+                return;
         detector_note_kill_done(&mon->det, monitor_sample(mon, &s) >= 0 ? &s : NULL);
+        r = monitor_arm(mon, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the poll timer of %s: %m", mon->cgroup);
 }
 
 /* ---- PSI triggers ---- */
@@ -398,7 +414,7 @@ static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userda
                 return 0;
         }
 
-        (void) monitor_arm(mon);
+        (void) monitor_arm(mon, false);
         if (slot == SLOT_EARLY)
                 return 0;       /* Early= only arms polling */
 
@@ -482,7 +498,7 @@ static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, 
                 mon->cbs.oom_kill(mon, now.oom_kill - old.oom_kill, now.oom_kill, mon->cbs.userdata);
 
         if (now.high > old.high || now.max > old.max || now.oom > old.oom)
-                (void) monitor_arm(mon);
+                (void) monitor_arm(mon, false);
 
         if (now.oom > old.oom)
                 fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events oom", true);
@@ -706,7 +722,7 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                         prev->guard_applied = false;
                 }
                 if (monitor_is_armed(prev))
-                        (void) monitor_arm(mon);
+                        (void) monitor_arm(mon, false);
         }
 
         r = monitor_apply_guard(mon);

@@ -132,8 +132,10 @@ bool monitor_is_armed(const Monitor *mon);
 /* Take a pressure sample now (used to remember the state after a kill). */
 int monitor_sample(Monitor *mon, PsiSample *ret);
 /* After a kill in this monitor finished: forget the polling history (its
- * window holds the stalls that led to the kill) and remember a fresh sample
- * as what was acted on for stale checks. */
+ * window holds the stalls that led to the kill), remember a fresh sample as
+ * what was acted on for stale checks, and look again at once (armed, the
+ * first tick right away): a fast allocator may already be eating what the
+ * kill freed. */
 void monitor_note_kill_done(Monitor *mon);
 /* Read the avg10 values for reports (0 when unreadable). */
 void monitor_pressure_avg10(const Monitor *mon, double *ret_some, double *ret_full);
