@@ -94,6 +94,12 @@ bool psi_event_is_stale(const PsiSample *last, const PsiSample *now, const PsiTr
         return (now->total[t->kind] - last->total[t->kind]) * 10 < t->stall_usec;
 }
 
+static uint64_t permyriad_of(uint64_t v, unsigned permyriad) {
+        if (v > UINT64_MAX / 10000)
+                return v / 10000 * permyriad;
+        return v * permyriad / 10000;
+}
+
 unsigned headroom_permyriad(uint64_t limit, uint64_t used) {
         if (limit == 0 || used >= limit)
                 return 0;
@@ -103,6 +109,23 @@ unsigned headroom_permyriad(uint64_t limit, uint64_t used) {
         if (free_bytes > UINT64_MAX / 10000)
                 return (unsigned) (free_bytes / (limit / 10000));
         return (unsigned) (free_bytes * 10000 / limit);
+}
+
+bool headroom_time_to_min(const HeadroomSample *prev, const HeadroomSample *now, unsigned min_permyriad,
+                          usec_t *ret_usec) {
+        uint64_t min_bytes, drop;
+        usec_t dt;
+
+        if (now->time <= prev->time || now->limit != prev->limit || now->avail >= prev->avail)
+                return false;   /* not falling, or a new limit: no rate */
+        min_bytes = permyriad_of(now->limit, min_permyriad);
+        drop = prev->avail - now->avail;
+        dt = now->time - prev->time;
+        if (now->avail <= min_bytes)
+                *ret_usec = 0;
+        else
+                *ret_usec = (usec_t) ((double) (now->avail - min_bytes) * (double) dt / (double) drop);
+        return true;
 }
 
 int detector_init(Detector *d, size_t ring_size) {
@@ -118,6 +141,7 @@ void detector_done(Detector *d) {
 
 void detector_reset(Detector *d) {
         d->ring_start = d->ring_count = 0;
+        d->have_headroom = false;
 }
 
 void detector_push(Detector *d, const PsiSample *s) {
@@ -160,6 +184,28 @@ bool detector_event_is_stale(const Detector *d, Level l, const PsiSample *now, c
         if (l <= LEVEL_NONE || l >= _LEVEL_MAX)
                 return false;
         return psi_event_is_stale(d->have_acted[l] ? &d->acted[l] : NULL, now, t);
+}
+
+HeadroomVerdict detector_headroom(Detector *d, const HeadroomSample *h, unsigned min_permyriad, usec_t interval,
+                                  usec_t *ret_usec) {
+        HeadroomVerdict v = HEADROOM_OK;
+        usec_t left;
+
+        if (min_permyriad == 0)
+                return HEADROOM_OK;
+        if (headroom_permyriad(h->limit, h->limit - MIN(h->avail, h->limit)) < min_permyriad)
+                v = HEADROOM_LOW;
+        else if (d->have_headroom && headroom_time_to_min(&d->headroom, h, min_permyriad, &left) &&
+                 left < MAX(interval, h->time - d->headroom.time)) {
+                /* The next look would come too late: it is due about as
+                 * far ahead as this one came after the previous. */
+                v = HEADROOM_FALLING;
+                if (ret_usec)
+                        *ret_usec = left;
+        }
+        d->headroom = *h;
+        d->have_headroom = true;
+        return v;
 }
 
 static usec_t now_usec(void) {
@@ -241,40 +287,66 @@ static void fire(Monitor *mon, Level level, ReportReason reason, const char *tri
 
 /* ---- armed polling ---- */
 
-/* Headroom check: MemAvailable for the root, the distance to memory.max or
- * memory.high for a limited cgroup. Returns true when below MinAvailable. */
-static bool headroom_low(Monitor *mon, char *trigger, size_t len) {
-        unsigned min = mon->env->config->min_available;
-        uint64_t limit = UINT64_MAX, used = 0;
-
-        if (min == 0)
-                return false;
+/* Headroom: MemAvailable for the root, the distance to memory.max or
+ * memory.high for a limited cgroup. -EOPNOTSUPP when there is no limit to
+ * measure against. */
+static int headroom_read(Monitor *mon, HeadroomSample *ret) {
+        uint64_t limit, used;
+        int r;
 
         if (streq(mon->cgroup, "/")) {
                 uint64_t avail, total;
 
-                if (proc_read_meminfo(mon->env->proc_root, &avail, &total) < 0)
-                        return false;
+                r = proc_read_meminfo(mon->env->proc_root, &avail, &total);
+                if (r < 0)
+                        return r;
                 limit = total;
                 used = total - MIN(avail, total);
         } else {
                 uint64_t max = UINT64_MAX, high = UINT64_MAX;
 
                 if (!mon->env->have_memory_controller)
-                        return false;
+                        return -EOPNOTSUPP;
                 (void) cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.max", &max);
                 (void) cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.high", &high);
                 limit = MIN(max, high);
                 if (limit == UINT64_MAX)
-                        return false;
-                if (cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.current", &used) < 0)
-                        return false;
+                        return -EOPNOTSUPP;
+                r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.current", &used);
+                if (r < 0)
+                        return r;
         }
+        *ret = (HeadroomSample) {
+                .time = now_usec(),
+                .limit = limit,
+                .avail = limit - MIN(used, limit),
+        };
+        return 0;
+}
 
-        if (headroom_permyriad(limit, used) >= min)
+/* MinAvailable= while armed: below it now, or, at the rate it fell since
+ * the last look, below it before the next one. Returns true (critical, with
+ * the trigger text) or false. */
+static bool headroom_low(Monitor *mon, char *trigger, size_t len) {
+        unsigned min = mon->env->config->min_available;
+        char d[FORMAT_DURATION_MAX];
+        HeadroomSample h;
+        usec_t left = 0;
+
+        if (min == 0 || headroom_read(mon, &h) < 0)
                 return false;
-        snprintf(trigger, len, "MinAvailable %u.%02u%%", min / 100, min % 100);
-        return true;
+
+        switch (detector_headroom(&mon->det, &h, min, mon->env->config->poll_interval, &left)) {
+        case HEADROOM_LOW:
+                snprintf(trigger, len, "MinAvailable %u.%02u%%", min / 100, min % 100);
+                return true;
+        case HEADROOM_FALLING:
+                snprintf(trigger, len, "MinAvailable %u.%02u%% in %s", min / 100, min % 100,
+                         format_duration(d, sizeof d, MAX(left, (usec_t) 1000) / 1000 * 1000));
+                return true;
+        default:
+                return false;
+        }
 }
 
 static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata);

@@ -48,14 +48,34 @@ bool psi_event_is_stale(const PsiSample *last, const PsiSample *now, const PsiTr
 /* Headroom below a limit in permyriad: (limit - used) / limit. */
 unsigned headroom_permyriad(uint64_t limit, uint64_t used);
 
+typedef struct HeadroomSample {
+        usec_t time;            /* CLOCK_MONOTONIC */
+        uint64_t limit;         /* MemTotal for /, else min(memory.max, memory.high) */
+        uint64_t avail;         /* MemAvailable for /, else limit - memory.current */
+} HeadroomSample;
+
+/* Whether the headroom is falling between two readings of the same limit,
+ * and if so in how long, at that rate, it reaches min_permyriad (0 when it
+ * is there already). */
+bool headroom_time_to_min(const HeadroomSample *prev, const HeadroomSample *now, unsigned min_permyriad,
+                          usec_t *ret_usec);
+
+typedef enum HeadroomVerdict {
+        HEADROOM_OK,
+        HEADROOM_LOW,           /* below MinAvailable= now */
+        HEADROOM_FALLING,       /* above it, but at its current rate below it before the next look */
+} HeadroomVerdict;
+
 /* The detection state of one monitor, without its I/O (DESIGN §5), so that
- * its rules can be tested alone: the polling history and what was last
- * acted on (for stale events). */
+ * its rules can be tested alone: the polling history, what was last acted
+ * on (for stale events), and the last headroom reading (for its rate). */
 typedef struct Detector {
         PsiSample *ring;                /* samples since the arm point or the last kill, oldest first */
         size_t ring_size, ring_start, ring_count;
         PsiSample acted[_LEVEL_MAX];    /* per level: the last event fired, or the last kill's end */
         bool have_acted[_LEVEL_MAX];
+        HeadroomSample headroom;        /* the previous reading */
+        bool have_headroom;
 } Detector;
 
 int detector_init(Detector *d, size_t ring_size);
@@ -70,20 +90,27 @@ void detector_push(Detector *d, const PsiSample *s);
 bool detector_crosses(const Detector *d, const PsiSample *now, const PsiTrigger *t);
 /* An event of level l was fired on sample s (NULL: no sample). */
 void detector_note_fired(Detector *d, Level l, const PsiSample *s);
-/* A kill ended at s (NULL: no sample): the history starts again there, and
- * s is what every level acted on last. */
+/* A kill ended at s (NULL: no sample): the history and the headroom rate
+ * start again there, and s is what every level acted on last. */
 void detector_note_kill_done(Detector *d, const PsiSample *s);
 /* Whether a kernel trigger event of level l at now is stale (see
  * psi_event_is_stale), judged against what that level last acted on, not
  * against the last poll. */
 bool detector_event_is_stale(const Detector *d, Level l, const PsiSample *now, const PsiTrigger *t);
+/* Judge a headroom reading against MinAvailable= (min_permyriad), looking
+ * ahead by the interval to the next reading (the poll interval, or the time
+ * since the previous reading if that was longer), and remember it. On
+ * HEADROOM_FALLING *ret_usec is the time until it reaches MinAvailable=. */
+HeadroomVerdict detector_headroom(Detector *d, const HeadroomSample *h, unsigned min_permyriad, usec_t interval,
+                                  usec_t *ret_usec);
 
 typedef struct Monitor Monitor;
 
 /* Called on the event loop. trigger is a readable description of what fired:
- * "some 10% 2s", "memory.events max", "MinAvailable 2%". fresh is true when
- * the event rests on a reading of this instant (headroom below MinAvailable=,
- * a memory.events counter that just grew) rather than on a stall window,
+ * "some 10% 2s", "memory.events max", "MinAvailable 2.00%", "MinAvailable
+ * 2.00% in 40ms". fresh is true when the event rests on a reading of this
+ * instant (headroom below or about to fall below MinAvailable=, a
+ * memory.events counter that just grew) rather than on a stall window,
  * which may still hold the stalls from before the last kill. */
 typedef void (*monitor_level_cb)(Monitor *mon, Level level, ReportReason reason, const char *trigger,
                                  bool fresh, void *userdata);

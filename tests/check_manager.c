@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for the decision arithmetic of monitor and manager: level
  * floors, trigger crossing on samples, the detector (polling history, stale
- * events against what was acted on), headroom, cooldown, rate limits, and
- * Cgroup= glob expansion over a fake tree. */
+ * events against what was acted on, headroom and its lookahead), cooldown,
+ * rate limits, and Cgroup= glob expansion over a fake tree. */
 
 #include <check.h>
 
@@ -188,6 +188,85 @@ START_TEST(test_detector_crosses) {
 }
 END_TEST
 
+#define MIB (1024ULL * 1024)
+
+START_TEST(test_headroom_time_to_min) {
+        const uint64_t limit = 2000 * MIB;      /* 2% = 40 MiB */
+        HeadroomSample a = { .time = 1000000, .limit = limit, .avail = 100 * MIB };
+        HeadroomSample b = { .time = 1100000, .limit = limit, .avail = 60 * MIB };
+        usec_t left = 42;
+
+        /* 40 MiB per 100ms, 20 MiB above the floor: 50ms. */
+        ck_assert(headroom_time_to_min(&a, &b, 200, &left));
+        ck_assert_uint_eq(left, 50000);
+        /* At or below the floor: now. */
+        b.avail = 40 * MIB;
+        ck_assert(headroom_time_to_min(&a, &b, 200, &left));
+        ck_assert_uint_eq(left, 0);
+        /* Rising or flat: no rate, left untouched. */
+        left = 42;
+        b.avail = 100 * MIB;
+        ck_assert(!headroom_time_to_min(&a, &b, 200, &left));
+        b.avail = 150 * MIB;
+        ck_assert(!headroom_time_to_min(&a, &b, 200, &left));
+        ck_assert_uint_eq(left, 42);
+        /* A new limit (memory.max changed) or time going backwards. */
+        b.avail = 60 * MIB;
+        b.limit = 4000 * MIB;
+        ck_assert(!headroom_time_to_min(&a, &b, 200, &left));
+        b.limit = limit;
+        ck_assert(!headroom_time_to_min(&b, &a, 200, &left));
+        /* Huge limits do not overflow. */
+        HeadroomSample h1 = { .time = 0, .limit = UINT64_MAX - 1, .avail = UINT64_MAX / 2 };
+        HeadroomSample h2 = { .time = 1000000, .limit = UINT64_MAX - 1, .avail = UINT64_MAX / 4 };
+        ck_assert(headroom_time_to_min(&h1, &h2, 200, &left));
+        ck_assert_uint_gt(left, 900000);
+        ck_assert_uint_lt(left, 1000000);
+}
+END_TEST
+
+START_TEST(test_headroom_lookahead) {
+        const uint64_t limit = 2000 * MIB;
+        const usec_t interval = 100000;
+        Detector d;
+        usec_t left = 0;
+
+        ck_assert_int_eq(detector_init(&d, 4), 0);
+        /* The first reading has no rate: above the floor is OK. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1000000, limit, 300 * MIB }, 200, interval, &left),
+                         HEADROOM_OK);
+        /* Falling 200 MiB per 100ms: at 100 MiB it reaches 40 MiB in 30ms,
+         * before the next look. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1100000, limit, 100 * MIB }, 200, interval, &left),
+                         HEADROOM_FALLING);
+        ck_assert_uint_eq(left, 30000);
+        /* Falling slowly (10 MiB per 100ms from 100 MiB): not yet. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1200000, limit, 90 * MIB }, 200, interval, &left),
+                         HEADROOM_OK);
+        /* Below the floor: low, rate or not. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1300000, limit, 39 * MIB }, 200, interval, &left),
+                         HEADROOM_LOW);
+        /* A late look (300ms after the previous one) expects the next one
+         * that late too: 60 MiB above the floor at 100 MiB per 300ms is
+         * 180ms away, within 300ms. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1400000, limit, 200 * MIB }, 200, interval, &left),
+                         HEADROOM_OK);
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1700000, limit, 100 * MIB }, 200, interval, &left),
+                         HEADROOM_FALLING);
+        ck_assert_uint_eq(left, 180000);
+        /* After a reset (a kill ended, or disarmed) the old reading is no
+         * rate: the freed memory would look like a rise, and what came
+         * before the kill says nothing about what comes after. */
+        detector_reset(&d);
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1800000, limit, 45 * MIB }, 200, interval, &left),
+                         HEADROOM_OK);
+        /* MinAvailable=0 turns it all off. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1900000, limit, 0 }, 0, interval, &left),
+                         HEADROOM_OK);
+        detector_done(&d);
+}
+END_TEST
+
 START_TEST(test_headroom) {
         ck_assert_uint_eq(headroom_permyriad(1000, 0), 10000);
         ck_assert_uint_eq(headroom_permyriad(1000, 980), 200);
@@ -336,6 +415,8 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_stale_event_after_polls);
         tcase_add_test(tc, test_stale_event_acted);
         tcase_add_test(tc, test_detector_crosses);
+        tcase_add_test(tc, test_headroom_time_to_min);
+        tcase_add_test(tc, test_headroom_lookahead);
         tcase_add_test(tc, test_headroom);
         tcase_add_test(tc, test_cooldown);
         tcase_add_test(tc, test_ratelimit);

@@ -294,6 +294,32 @@ rm -rf "$FAKE$P/apps.slice/app-late-1.scope"
 wait_log "Stopped monitoring $P/apps.slice/app-late-1.scope"
 pass "... and dropped when it goes away"
 
+# ---- MinAvailable= looks ahead while armed ----
+
+# test.slice's limit is its guard (memory.high). A "high" event arms the
+# polling without a kill; the polls see half the limit used, then 97.5%:
+# 2.5% is still above MinAvailable=2%, but at that rate of fall the next
+# poll would come too late, so that is critical at once.
+mkcg $P/test.slice/fall.service
+spawn $P/test.slice/fall.service 500
+fall=$(pids_of $P/test.slice/fall.service)
+cur=$FAKE$P/test.slice/memory.current
+echo $(( guard / 2 )) > "$cur"
+bump high
+sleep 0.5
+[ "$(count_log '^Killed fall.service')" = 0 ] || fail "fall.service killed with half the limit free"
+echo $(( guard - guard / 40 )) > "$cur"
+wait_log 'Killed fall.service'
+fall_line=$(grep -E '^Killed fall.service' "$LOG" | head -1)
+grep -q 'trigger MinAvailable 2.00% in [0-9.]*m\?s' <<<"$fall_line" ||
+        fail "kill of fall.service does not name the lookahead: $fall_line"
+expect_field "$fall_line" REASON pressure-critical
+settle $P/test.slice/fall.service
+wait_log 'Reclaimed fall.service'
+alive "$fall" && fail "fall.service survived"
+echo 0 > "$cur"
+pass "headroom 2.5% and falling fast: killed before it went below MinAvailable=2% ($(field "$fall_line" TRIGGER))"
+
 # test.slice has no memory.pressure in the fake tree: its armed polls say
 # so once, not on every tick.
 n=$(grep -ciF -- "failed to read $FAKE$P/test.slice/memory.pressure" "$LOG" || true)
