@@ -14,11 +14,14 @@
 #include "policy.h"
 
 /* Trigger slots, in the order their event sources are dispatched: when
- * several fire in one loop iteration the critical one is handled first. */
+ * several fire in one loop iteration the critical one is handled first.
+ * SLOT_EARLY_FAST is Early='s companion (psi_trigger_companion()): it only
+ * arms, and makes the kernel look at all of them sooner. */
 typedef enum Slot {
         SLOT_CRITICAL,
         SLOT_MEDIUM,
         SLOT_EARLY,
+        SLOT_EARLY_FAST,
         _SLOT_MAX,
 } Slot;
 
@@ -26,6 +29,7 @@ static const char *const slot_name[_SLOT_MAX] = {
         [SLOT_CRITICAL] = "critical",
         [SLOT_MEDIUM] = "medium",
         [SLOT_EARLY] = "early",
+        [SLOT_EARLY_FAST] = "early-fast",
 };
 
 /* The polling history never needs more samples than the longest trigger
@@ -42,6 +46,7 @@ struct Monitor {
 
         int trigger_fd[_SLOT_MAX];
         sd_event_source *trigger_src[_SLOT_MAX];
+        PsiTrigger early_fast;
 
         sd_event_source *events_src;
         MemoryEvents last_events;
@@ -215,14 +220,16 @@ static usec_t now_usec(void) {
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
-static const PsiTrigger *slot_trigger(const MonitorConfig *mc, Slot s) {
+static const PsiTrigger *slot_trigger(const Monitor *mon, Slot s) {
         switch (s) {
         case SLOT_CRITICAL:
-                return &mc->critical;
+                return &mon->mc->critical;
         case SLOT_MEDIUM:
-                return &mc->medium;
+                return &mon->mc->medium;
+        case SLOT_EARLY_FAST:
+                return &mon->early_fast;
         default:
-                return &mc->early;
+                return &mon->mc->early;
         }
 }
 
@@ -487,10 +494,10 @@ static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userda
         }
 
         (void) monitor_arm(mon, false);
-        if (slot == SLOT_EARLY)
+        if (slot == SLOT_EARLY || slot == SLOT_EARLY_FAST)
                 return 0;       /* Early= only arms polling */
 
-        const PsiTrigger *t = slot_trigger(mon->mc, slot);
+        const PsiTrigger *t = slot_trigger(mon, slot);
         Level level = slot == SLOT_CRITICAL ? LEVEL_CRITICAL : LEVEL_MEDIUM;
         if (monitor_sample(mon, &now) >= 0) {
                 if (detector_event_is_stale(&mon->det, level, &now, t)) {
@@ -509,7 +516,7 @@ static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userda
 }
 
 static int monitor_add_trigger(Monitor *mon, Slot slot) {
-        const PsiTrigger *t = slot_trigger(mon->mc, slot);
+        const PsiTrigger *t = slot_trigger(mon, slot);
         _cleanup_close_ int fd = -EBADF;
         int r;
 
@@ -524,7 +531,8 @@ static int monitor_add_trigger(Monitor *mon, Slot slot) {
         (void) sd_event_source_set_priority(mon->trigger_src[slot], SD_EVENT_PRIORITY_NORMAL - 10 + (int) slot);
         (void) sd_event_source_set_description(mon->trigger_src[slot],
                                                slot == SLOT_CRITICAL ? "psi-critical" :
-                                               slot == SLOT_MEDIUM ? "psi-medium" : "psi-early");
+                                               slot == SLOT_MEDIUM ? "psi-medium" :
+                                               slot == SLOT_EARLY ? "psi-early" : "psi-early-fast");
         mon->trigger_fd[slot] = TAKE_FD(fd);
         return 0;
 }
@@ -737,7 +745,7 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 .env = env,
                 .mc = mc,
                 .cbs = *cbs,
-                .trigger_fd = { -EBADF, -EBADF, -EBADF },
+                .trigger_fd = { -EBADF, -EBADF, -EBADF, -EBADF },
         };
 
         mon->cgroup = strdup(cgroup);
@@ -755,7 +763,7 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 return r;
         }
 
-        for (Slot s = 0; s < _SLOT_MAX; s++) {
+        for (Slot s = 0; s < SLOT_EARLY_FAST; s++) {
                 r = monitor_add_trigger(mon, s);
                 if (r < 0) {
                         if (ERRNO_IS_VANISHED(r) && access(mon->pressure_path, F_OK) < 0 &&
@@ -777,6 +785,19 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 /* Without the memory controller a fake or partial tree may still
                  * carry memory.events (tests); watch it if it is there. */
                 (void) monitor_watch_events(mon);
+        }
+
+        /* Early='s companion only where Early= itself could be armed; it
+         * is an optimisation, so failing to arm it is no warning. */
+        if (mon->trigger_src[SLOT_EARLY] &&
+            psi_trigger_companion(&mc->early, env->have_sys_resource, &mon->early_fast)) {
+                r = monitor_add_trigger(mon, SLOT_EARLY_FAST);
+                if (r < 0)
+                        log_debug_errno(r, "Monitor %s: cannot arm Early='s 500ms companion trigger on %s: %m",
+                                        mc->name, mon->pressure_path);
+                else
+                        log_debug("Monitor %s: Early='s 500ms companion trigger armed on %s.", mc->name,
+                                  mon->pressure_path);
         }
 
         if (monitor_n_triggers(mon) == 0 && !mon->events_src) {
@@ -838,7 +859,8 @@ void monitor_set_config(Monitor *mon, const MonitorConfig *mc) {
 unsigned monitor_n_triggers(const Monitor *mon) {
         unsigned n = 0;
 
-        for (Slot s = 0; s < _SLOT_MAX; s++)
+        /* The configured ones: Early='s companion is ours. */
+        for (Slot s = 0; s < SLOT_EARLY_FAST; s++)
                 n += mon->trigger_src[s] != NULL;
         return n;
 }
