@@ -643,7 +643,7 @@ static int manager_add_entry(Manager *m, const MonitorConfig *mc, const char *cg
 
         MonitorCallbacks cbs = cbs_template;
         cbs.userdata = e;
-        r = monitor_new(&m->env, mc, cgroup, &cbs, &e->mon);
+        r = monitor_new(&m->env, mc, cgroup, &cbs, NULL, &e->mon);
         if (r < 0) {
                 entry_free(e);
                 return r;
@@ -710,13 +710,12 @@ static int manager_watch_dir(Manager *m, const char *dir) {
 
 /* Make the set of monitors match the config and the cgroups that exist:
  * new matches get a monitor, vanished ones lose theirs. With rebuild, every
- * monitor is recreated (after a reload: new thresholds), keeping cooldowns. */
+ * monitor is recreated (after a reload: new thresholds), keeping cooldowns;
+ * each old monitor hands over to its successor (MemoryHighGuard= stays
+ * written) and is freed then, or with its entry if nothing matches it now. */
 static int manager_sync(Manager *m, bool rebuild) {
-        for (size_t i = 0; i < m->n_entries; i++) {
+        for (size_t i = 0; i < m->n_entries; i++)
                 m->entries[i]->keep = false;
-                if (rebuild)
-                        m->entries[i]->mon = monitor_free(m->entries[i]->mon);
-        }
         for (size_t i = 0; i < m->n_watches; i++)
                 m->watches[i].keep = false;
 
@@ -741,12 +740,15 @@ static int manager_sync(Manager *m, bool rebuild) {
 
                         if (e && !e->gone) {
                                 e->keep = true;
-                                if (!e->mon) {
+                                if (!e->mon || rebuild) {
                                         MonitorCallbacks cbs = {
                                                 .level = on_level, .oom_kill = on_oom_kill,
                                                 .gone = on_gone, .userdata = e,
                                         };
-                                        r = monitor_new(&m->env, mc, *p, &cbs, &e->mon);
+                                        Monitor *prev = TAKE_PTR(e->mon);
+
+                                        r = monitor_new(&m->env, mc, *p, &cbs, prev, &e->mon);
+                                        monitor_free(prev);
                                         if (r < 0) {
                                                 e->keep = false;
                                                 if (!ERRNO_IS_VANISHED(r))
@@ -852,14 +854,13 @@ int manager_reload(Manager *m) {
                 return -EINVAL;
         }
 
-        /* Monitors point into the old config: drop them, then rebuild. */
-        for (size_t i = 0; i < m->n_entries; i++)
-                m->entries[i]->mon = monitor_free(m->entries[i]->mon);
-        config_free(m->config);
+        /* Monitors point into the old config: it goes once they are all
+         * rebuilt (or dropped). */
+        Config *old = m->config;
         m->config = c;
         m->env.config = c;
-
         r = manager_sync(m, true);
+        config_free(old);
         log_info("Configuration reloaded: %zu monitor section%s, %zu priority rule%s%s.",
                  c->n_monitors, c->n_monitors == 1 ? "" : "s", c->n_rules, c->n_rules == 1 ? "" : "s",
                  manager_dry_run(m) ? ", dry run" : "");

@@ -14,11 +14,14 @@
 #include "policy.h"
 
 /* Trigger slots, in the order their event sources are dispatched: when
- * several fire in one loop iteration the critical one is handled first. */
+ * several fire in one loop iteration the critical one is handled first.
+ * SLOT_EARLY_FAST is Early='s companion (psi_trigger_companion()): it only
+ * arms, and makes the kernel look at all of them sooner. */
 typedef enum Slot {
         SLOT_CRITICAL,
         SLOT_MEDIUM,
         SLOT_EARLY,
+        SLOT_EARLY_FAST,
         _SLOT_MAX,
 } Slot;
 
@@ -26,6 +29,7 @@ static const char *const slot_name[_SLOT_MAX] = {
         [SLOT_CRITICAL] = "critical",
         [SLOT_MEDIUM] = "medium",
         [SLOT_EARLY] = "early",
+        [SLOT_EARLY_FAST] = "early-fast",
 };
 
 /* The polling history never needs more samples than the longest trigger
@@ -42,6 +46,7 @@ struct Monitor {
 
         int trigger_fd[_SLOT_MAX];
         sd_event_source *trigger_src[_SLOT_MAX];
+        PsiTrigger early_fast;
 
         sd_event_source *events_src;
         MemoryEvents last_events;
@@ -49,12 +54,9 @@ struct Monitor {
 
         /* Armed polling (DESIGN §5): a timer that only exists under pressure. */
         sd_event_source *poll_src;
-        PsiSample *ring;
-        size_t ring_size, ring_start, ring_count;
+        Detector det;
         usec_t last_active;
-
-        PsiSample last_look;
-        bool have_last_look;
+        bool pressure_unreadable_logged;
 
         bool guard_applied;
         uint64_t guard_written;         /* the memory.high value we wrote */
@@ -97,6 +99,12 @@ bool psi_event_is_stale(const PsiSample *last, const PsiSample *now, const PsiTr
         return (now->total[t->kind] - last->total[t->kind]) * 10 < t->stall_usec;
 }
 
+static uint64_t permyriad_of(uint64_t v, unsigned permyriad) {
+        if (v > UINT64_MAX / 10000)
+                return v / 10000 * permyriad;
+        return v * permyriad / 10000;
+}
+
 unsigned headroom_permyriad(uint64_t limit, uint64_t used) {
         if (limit == 0 || used >= limit)
                 return 0;
@@ -108,6 +116,103 @@ unsigned headroom_permyriad(uint64_t limit, uint64_t used) {
         return (unsigned) (free_bytes * 10000 / limit);
 }
 
+bool headroom_time_to_min(const HeadroomSample *prev, const HeadroomSample *now, unsigned min_permyriad,
+                          usec_t *ret_usec) {
+        uint64_t min_bytes, drop;
+        usec_t dt;
+
+        if (now->time <= prev->time || now->limit != prev->limit || now->avail >= prev->avail)
+                return false;   /* not falling, or a new limit: no rate */
+        min_bytes = permyriad_of(now->limit, min_permyriad);
+        drop = prev->avail - now->avail;
+        dt = now->time - prev->time;
+        if (now->avail <= min_bytes)
+                *ret_usec = 0;
+        else
+                *ret_usec = (usec_t) ((double) (now->avail - min_bytes) * (double) dt / (double) drop);
+        return true;
+}
+
+int detector_init(Detector *d, size_t ring_size) {
+        *d = (Detector) { .ring_size = MAX(ring_size, (size_t) 1) };
+        d->ring = calloc(d->ring_size, sizeof *d->ring);
+        return d->ring ? 0 : -ENOMEM;
+}
+
+void detector_done(Detector *d) {
+        free(d->ring);
+        d->ring = NULL;
+}
+
+void detector_reset(Detector *d) {
+        d->ring_start = d->ring_count = 0;
+        d->have_headroom = false;
+}
+
+void detector_push(Detector *d, const PsiSample *s) {
+        if (d->ring_count < d->ring_size)
+                d->ring[(d->ring_start + d->ring_count++) % d->ring_size] = *s;
+        else {
+                d->ring[d->ring_start] = *s;
+                d->ring_start = (d->ring_start + 1) % d->ring_size;
+        }
+}
+
+bool detector_crosses(const Detector *d, const PsiSample *now, const PsiTrigger *t) {
+        for (size_t i = 0; i < d->ring_count; i++) {
+                const PsiSample *s = &d->ring[(d->ring_start + i) % d->ring_size];
+
+                /* The oldest sample that is still within the window of now. */
+                if (now->time >= s->time && now->time - s->time <= t->window_usec)
+                        return psi_samples_cross(s, now, t);
+        }
+        return false;
+}
+
+void detector_note_fired(Detector *d, Level l, const PsiSample *s) {
+        if (!s || l <= LEVEL_NONE || l >= _LEVEL_MAX)
+                return;
+        d->acted[l] = *s;
+        d->have_acted[l] = true;
+}
+
+void detector_note_kill_done(Detector *d, const PsiSample *s) {
+        detector_reset(d);
+        if (!s)
+                return;
+        detector_push(d, s);
+        for (Level l = LEVEL_MEDIUM; l < _LEVEL_MAX; l++)
+                detector_note_fired(d, l, s);
+}
+
+bool detector_event_is_stale(const Detector *d, Level l, const PsiSample *now, const PsiTrigger *t) {
+        if (l <= LEVEL_NONE || l >= _LEVEL_MAX)
+                return false;
+        return psi_event_is_stale(d->have_acted[l] ? &d->acted[l] : NULL, now, t);
+}
+
+HeadroomVerdict detector_headroom(Detector *d, const HeadroomSample *h, unsigned min_permyriad, usec_t interval,
+                                  usec_t *ret_usec) {
+        HeadroomVerdict v = HEADROOM_OK;
+        usec_t left;
+
+        if (min_permyriad == 0)
+                return HEADROOM_OK;
+        if (headroom_permyriad(h->limit, h->limit - MIN(h->avail, h->limit)) < min_permyriad)
+                v = HEADROOM_LOW;
+        else if (d->have_headroom && headroom_time_to_min(&d->headroom, h, min_permyriad, &left) &&
+                 left < MAX(interval, h->time - d->headroom.time)) {
+                /* The next look would come too late: it is due about as
+                 * far ahead as this one came after the previous. */
+                v = HEADROOM_FALLING;
+                if (ret_usec)
+                        *ret_usec = left;
+        }
+        d->headroom = *h;
+        d->have_headroom = true;
+        return v;
+}
+
 static usec_t now_usec(void) {
         struct timespec ts;
 
@@ -115,14 +220,16 @@ static usec_t now_usec(void) {
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
-static const PsiTrigger *slot_trigger(const MonitorConfig *mc, Slot s) {
+static const PsiTrigger *slot_trigger(const Monitor *mon, Slot s) {
         switch (s) {
         case SLOT_CRITICAL:
-                return &mc->critical;
+                return &mon->mc->critical;
         case SLOT_MEDIUM:
-                return &mc->medium;
+                return &mon->mc->medium;
+        case SLOT_EARLY_FAST:
+                return &mon->early_fast;
         default:
-                return &mc->early;
+                return &mon->mc->early;
         }
 }
 
@@ -179,90 +286,98 @@ static void monitor_gone(Monitor *mon) {
 }
 
 static void fire(Monitor *mon, Level level, ReportReason reason, const char *trigger, bool fresh) {
+        log_debug("Monitor %s (%s): %s level (%s%s).", mon->mc->name, mon->cgroup, level_to_string(level), trigger,
+                  fresh ? ", fresh" : "");
         if (mon->cbs.level)
                 mon->cbs.level(mon, level, reason, trigger, fresh, mon->cbs.userdata);
 }
 
 /* ---- armed polling ---- */
 
-static void ring_reset(Monitor *mon) {
-        mon->ring_start = mon->ring_count = 0;
-}
-
-static void ring_push(Monitor *mon, const PsiSample *s) {
-        if (mon->ring_count < mon->ring_size)
-                mon->ring[(mon->ring_start + mon->ring_count++) % mon->ring_size] = *s;
-        else {
-                mon->ring[mon->ring_start] = *s;
-                mon->ring_start = (mon->ring_start + 1) % mon->ring_size;
-        }
-}
-
-/* The oldest sample that is still within the trigger's window of "now". */
-static const PsiSample *ring_oldest_within(const Monitor *mon, const PsiSample *now, usec_t window) {
-        for (size_t i = 0; i < mon->ring_count; i++) {
-                const PsiSample *s = &mon->ring[(mon->ring_start + i) % mon->ring_size];
-
-                if (now->time - s->time <= window)
-                        return s;
-        }
-        return NULL;
-}
-
-static bool ring_crosses(const Monitor *mon, const PsiSample *now, const PsiTrigger *t) {
-        const PsiSample *old = ring_oldest_within(mon, now, t->window_usec);
-
-        return old && psi_samples_cross(old, now, t);
-}
-
-/* Headroom check: MemAvailable for the root, the distance to memory.max or
- * memory.high for a limited cgroup. Returns true when below MinAvailable. */
-static bool headroom_low(Monitor *mon, char *trigger, size_t len) {
-        unsigned min = mon->env->config->min_available;
-        uint64_t limit = UINT64_MAX, used = 0;
-
-        if (min == 0)
-                return false;
+/* Headroom: MemAvailable for the root, the distance to memory.max or
+ * memory.high for a limited cgroup. -EOPNOTSUPP when there is no limit to
+ * measure against. */
+static int headroom_read(Monitor *mon, HeadroomSample *ret) {
+        uint64_t limit, used;
+        int r;
 
         if (streq(mon->cgroup, "/")) {
                 uint64_t avail, total;
 
-                if (proc_read_meminfo(mon->env->proc_root, &avail, &total) < 0)
-                        return false;
+                r = proc_read_meminfo(mon->env->proc_root, &avail, &total);
+                if (r < 0)
+                        return r;
                 limit = total;
                 used = total - MIN(avail, total);
         } else {
                 uint64_t max = UINT64_MAX, high = UINT64_MAX;
 
                 if (!mon->env->have_memory_controller)
-                        return false;
+                        return -EOPNOTSUPP;
                 (void) cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.max", &max);
                 (void) cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.high", &high);
                 limit = MIN(max, high);
                 if (limit == UINT64_MAX)
-                        return false;
-                if (cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.current", &used) < 0)
-                        return false;
+                        return -EOPNOTSUPP;
+                r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.current", &used);
+                if (r < 0)
+                        return r;
         }
+        *ret = (HeadroomSample) {
+                .time = now_usec(),
+                .limit = limit,
+                .avail = limit - MIN(used, limit),
+        };
+        return 0;
+}
 
-        if (headroom_permyriad(limit, used) >= min)
+/* MinAvailable= while armed: below it now, or, at the rate it fell since
+ * the last look, below it before the next one. Returns true (critical, with
+ * the trigger text) or false. */
+static bool headroom_low(Monitor *mon, char *trigger, size_t len) {
+        unsigned min = mon->env->config->min_available;
+        char d[FORMAT_DURATION_MAX];
+        HeadroomSample h;
+        usec_t left = 0;
+
+        if (min == 0 || headroom_read(mon, &h) < 0)
                 return false;
-        snprintf(trigger, len, "MinAvailable %u.%02u%%", min / 100, min % 100);
-        return true;
+
+        switch (detector_headroom(&mon->det, &h, min, mon->env->config->poll_interval, &left)) {
+        case HEADROOM_LOW:
+                snprintf(trigger, len, "MinAvailable %u.%02u%%", min / 100, min % 100);
+                return true;
+        case HEADROOM_FALLING:
+                snprintf(trigger, len, "MinAvailable %u.%02u%% in %s", min / 100, min % 100,
+                         format_duration(d, sizeof d, MAX(left, (usec_t) 1000) / 1000 * 1000));
+                return true;
+        default:
+                return false;
+        }
 }
 
 static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata);
 
-static int monitor_arm(Monitor *mon) {
+/* Arm the polling, or keep it armed. The first tick of a new arming comes
+ * at once, not a PollInterval= later: the trigger that armed it fires when
+ * the stall begins, and a fast allocator without swap (the benchmark's
+ * hog) has used up MemAvailable by then. With now, the next tick comes at
+ * once also when already armed (after a kill). */
+static int monitor_arm(Monitor *mon, bool now) {
         const Config *c = mon->env->config;
         int r;
 
         mon->last_active = now_usec();
-        if (mon->poll_src)
+        if (mon->poll_src) {
+                if (now && sd_event_source_set_time(mon->poll_src, 0) < 0)
+                        return -EIO;
                 return sd_event_source_set_enabled(mon->poll_src, SD_EVENT_ONESHOT) < 0 ? -EIO : 0;
+        }
 
-        r = sd_event_add_time_relative(mon->env->event, &mon->poll_src, CLOCK_MONOTONIC,
-                                       c->poll_interval, c->poll_interval / 10, poll_tick, mon);
+        detector_reset(&mon->det);
+        /* Time 0 is in the past: dispatched on the next loop iteration. */
+        r = sd_event_add_time(mon->env->event, &mon->poll_src, CLOCK_MONOTONIC, 0, c->poll_interval / 10,
+                              poll_tick, mon);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(mon->poll_src, "monitor-poll");
@@ -275,7 +390,7 @@ static void monitor_disarm(Monitor *mon) {
         if (!mon->poll_src)
                 return;
         mon->poll_src = sd_event_source_disable_unref(mon->poll_src);
-        ring_reset(mon);
+        detector_reset(&mon->det);
         log_debug("Monitor %s (%s): calm again, disarmed.", mon->mc->name, mon->cgroup);
 }
 
@@ -289,10 +404,11 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         char trigger[64];
         PsiSample now;
         Level level = LEVEL_NONE;
-        bool fresh = false;
+        bool fresh = false, have_now;
         int r;
 
         r = monitor_sample(mon, &now);
+        have_now = r >= 0;
         if (r < 0) {
                 /* Only the cgroup directory going away means the monitor is
                  * gone; a pressure file we cannot read (no PSI for this
@@ -301,20 +417,21 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                         monitor_gone(mon);
                         return 0;
                 }
-                log_debug_errno(r, "Failed to read %s: %m", mon->pressure_path);
+                if (!mon->pressure_unreadable_logged)
+                        log_debug_errno(r, "Monitor %s: failed to read %s, polling headroom only: %m",
+                                        mon->mc->name, mon->pressure_path);
+                mon->pressure_unreadable_logged = true;
         } else {
-                if (ring_crosses(mon, &now, &mon->mc->critical)) {
+                if (detector_crosses(&mon->det, &now, &mon->mc->critical)) {
                         level = LEVEL_CRITICAL;
                         trigger_describe(&mon->mc->critical, trigger, sizeof trigger);
-                } else if (ring_crosses(mon, &now, &mon->mc->medium)) {
+                } else if (detector_crosses(&mon->det, &now, &mon->mc->medium)) {
                         level = LEVEL_MEDIUM;
                         trigger_describe(&mon->mc->medium, trigger, sizeof trigger);
                 }
-                if (level != LEVEL_NONE || ring_crosses(mon, &now, &mon->mc->early))
+                if (level != LEVEL_NONE || detector_crosses(&mon->det, &now, &mon->mc->early))
                         mon->last_active = now.time;
-                ring_push(mon, &now);
-                mon->last_look = now;
-                mon->have_last_look = true;
+                detector_push(&mon->det, &now);
         }
 
         /* Headroom wins over a stall level: it is a fact of this instant and
@@ -337,21 +454,24 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r < 0)
                 log_warning_errno(r, "Failed to re-arm the poll timer of %s: %m", mon->cgroup);
 
-        if (level != LEVEL_NONE)
+        if (level != LEVEL_NONE) {
+                detector_note_fired(&mon->det, level, have_now ? &now : NULL);
                 fire(mon, level, level == LEVEL_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM,
                      trigger, fresh);   /* may free mon: nothing after this */
+        }
         return 0;
 }
 
 void monitor_note_kill_done(Monitor *mon) {
         PsiSample s;
+        int r;
 
-        ring_reset(mon);
-        if (monitor_sample(mon, &s) >= 0) {
-                mon->last_look = s;
-                mon->have_last_look = true;
-                ring_push(mon, &s);
-        }
+        if (mon->gone)
+                return;
+        detector_note_kill_done(&mon->det, monitor_sample(mon, &s) >= 0 ? &s : NULL);
+        r = monitor_arm(mon, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the poll timer of %s: %m", mon->cgroup);
 }
 
 /* ---- PSI triggers ---- */
@@ -373,30 +493,30 @@ static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userda
                 return 0;
         }
 
-        (void) monitor_arm(mon);
-        if (slot == SLOT_EARLY)
+        (void) monitor_arm(mon, false);
+        if (slot == SLOT_EARLY || slot == SLOT_EARLY_FAST)
                 return 0;       /* Early= only arms polling */
 
-        const PsiTrigger *t = slot_trigger(mon->mc, slot);
+        const PsiTrigger *t = slot_trigger(mon, slot);
+        Level level = slot == SLOT_CRITICAL ? LEVEL_CRITICAL : LEVEL_MEDIUM;
         if (monitor_sample(mon, &now) >= 0) {
-                if (psi_event_is_stale(mon->have_last_look ? &mon->last_look : NULL, &now, t)) {
-                        log_debug("Monitor %s: %s trigger event is stale (no new stall since %" PRIu64
-                                  "us ago), ignoring.", mon->mc->name, slot_name[slot],
-                                  now.time - mon->last_look.time);
+                if (detector_event_is_stale(&mon->det, level, &now, t)) {
+                        log_debug("Monitor %s: %s trigger event is stale (little new stall since it was "
+                                  "acted on %" PRIu64 "us ago), ignoring.", mon->mc->name, slot_name[slot],
+                                  now.time - mon->det.acted[level].time);
                         return 0;
                 }
-                mon->last_look = now;
-                mon->have_last_look = true;
+                detector_note_fired(&mon->det, level, &now);
         }
 
         trigger_describe(t, trigger, sizeof trigger);
-        fire(mon, slot == SLOT_CRITICAL ? LEVEL_CRITICAL : LEVEL_MEDIUM,
-             slot == SLOT_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM, trigger, false);
+        fire(mon, level, level == LEVEL_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM, trigger,
+             false);
         return 0;
 }
 
 static int monitor_add_trigger(Monitor *mon, Slot slot) {
-        const PsiTrigger *t = slot_trigger(mon->mc, slot);
+        const PsiTrigger *t = slot_trigger(mon, slot);
         _cleanup_close_ int fd = -EBADF;
         int r;
 
@@ -411,7 +531,8 @@ static int monitor_add_trigger(Monitor *mon, Slot slot) {
         (void) sd_event_source_set_priority(mon->trigger_src[slot], SD_EVENT_PRIORITY_NORMAL - 10 + (int) slot);
         (void) sd_event_source_set_description(mon->trigger_src[slot],
                                                slot == SLOT_CRITICAL ? "psi-critical" :
-                                               slot == SLOT_MEDIUM ? "psi-medium" : "psi-early");
+                                               slot == SLOT_MEDIUM ? "psi-medium" :
+                                               slot == SLOT_EARLY ? "psi-early" : "psi-early-fast");
         mon->trigger_fd[slot] = TAKE_FD(fd);
         return 0;
 }
@@ -457,7 +578,7 @@ static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, 
                 mon->cbs.oom_kill(mon, now.oom_kill - old.oom_kill, now.oom_kill, mon->cbs.userdata);
 
         if (now.high > old.high || now.max > old.max || now.oom > old.oom)
-                (void) monitor_arm(mon);
+                (void) monitor_arm(mon, false);
 
         if (now.oom > old.oom)
                 fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events oom", true);
@@ -613,7 +734,7 @@ static void monitor_remove_guard(Monitor *mon) {
 /* ---- life cycle ---- */
 
 int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgroup,
-                const MonitorCallbacks *cbs, Monitor **ret) {
+                const MonitorCallbacks *cbs, Monitor *prev, Monitor **ret) {
         Monitor *mon;
         int r;
 
@@ -624,7 +745,7 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 .env = env,
                 .mc = mc,
                 .cbs = *cbs,
-                .trigger_fd = { -EBADF, -EBADF, -EBADF },
+                .trigger_fd = { -EBADF, -EBADF, -EBADF, -EBADF },
         };
 
         mon->cgroup = strdup(cgroup);
@@ -635,14 +756,14 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
         }
 
         usec_t longest = MAX(MAX(mc->medium.window_usec, mc->critical.window_usec), mc->early.window_usec);
-        mon->ring_size = MIN((size_t) (longest / MAX(env->config->poll_interval, 1) + 2), (size_t) RING_MAX);
-        mon->ring = calloc(mon->ring_size, sizeof *mon->ring);
-        if (!mon->ring) {
+        r = detector_init(&mon->det,
+                          MIN((size_t) (longest / MAX(env->config->poll_interval, 1) + 2), (size_t) RING_MAX));
+        if (r < 0) {
                 monitor_free(mon);
-                return -ENOMEM;
+                return r;
         }
 
-        for (Slot s = 0; s < _SLOT_MAX; s++) {
+        for (Slot s = 0; s < SLOT_EARLY_FAST; s++) {
                 r = monitor_add_trigger(mon, s);
                 if (r < 0) {
                         if (ERRNO_IS_VANISHED(r) && access(mon->pressure_path, F_OK) < 0 &&
@@ -666,9 +787,35 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 (void) monitor_watch_events(mon);
         }
 
+        /* Early='s companion only where Early= itself could be armed; it
+         * is an optimisation, so failing to arm it is no warning. */
+        if (mon->trigger_src[SLOT_EARLY] &&
+            psi_trigger_companion(&mc->early, env->have_sys_resource, &mon->early_fast)) {
+                r = monitor_add_trigger(mon, SLOT_EARLY_FAST);
+                if (r < 0)
+                        log_debug_errno(r, "Monitor %s: cannot arm Early='s 500ms companion trigger on %s: %m",
+                                        mc->name, mon->pressure_path);
+                else
+                        log_debug("Monitor %s: Early='s 500ms companion trigger armed on %s.", mc->name,
+                                  mon->pressure_path);
+        }
+
         if (monitor_n_triggers(mon) == 0 && !mon->events_src) {
                 monitor_free(mon);
                 return -EOPNOTSUPP;
+        }
+
+        if (prev && streq(prev->cgroup, cgroup)) {
+                /* A guard that stays: take the write over, so that neither
+                 * prev's end writes max nor our start sees a memory.high
+                 * that is not ours. A guard that goes is prev's to undo. */
+                if (prev->guard_applied && mc->memory_high_guard > 0) {
+                        mon->guard_applied = true;
+                        mon->guard_written = prev->guard_written;
+                        prev->guard_applied = false;
+                }
+                if (monitor_is_armed(prev))
+                        (void) monitor_arm(mon, false);
         }
 
         r = monitor_apply_guard(mon);
@@ -690,7 +837,7 @@ Monitor *monitor_free(Monitor *mon) {
         }
         sd_event_source_disable_unref(mon->events_src);
         sd_event_source_disable_unref(mon->poll_src);
-        free(mon->ring);
+        detector_done(&mon->det);
         free(mon->cgroup);
         free(mon->pressure_path);
         free(mon);
@@ -712,7 +859,8 @@ void monitor_set_config(Monitor *mon, const MonitorConfig *mc) {
 unsigned monitor_n_triggers(const Monitor *mon) {
         unsigned n = 0;
 
-        for (Slot s = 0; s < _SLOT_MAX; s++)
+        /* The configured ones: Early='s companion is ours. */
+        for (Slot s = 0; s < SLOT_EARLY_FAST; s++)
                 n += mon->trigger_src[s] != NULL;
         return n;
 }

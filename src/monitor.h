@@ -20,6 +20,7 @@ typedef enum Level {
         LEVEL_NONE,
         LEVEL_MEDIUM,
         LEVEL_CRITICAL,
+        _LEVEL_MAX,
 } Level;
 const char *level_to_string(Level l);
 
@@ -36,22 +37,80 @@ typedef struct PsiSample {
  * than the trigger's window (the kernel's own semantic). */
 bool psi_samples_cross(const PsiSample *older, const PsiSample *newer, const PsiTrigger *t);
 
-/* A trigger event is stale when the monitor looked recently (within the
- * trigger's window) and almost no stall of that kind happened since: the
- * kernel's window still holds stalls that were already acted on (e.g. the
- * ones that led to the last kill). "Almost no" = less than a tenth of the
- * trigger's stall threshold. */
+/* A trigger event is stale when the monitor acted (fired an event of that
+ * level, or saw a kill end) within the trigger's window and almost no stall
+ * of that kind happened since: the kernel's window still holds the stalls
+ * that were already acted on (e.g. the ones that led to the last kill).
+ * "Almost no" = less than a tenth of the trigger's stall threshold. last is
+ * the sample of that action, NULL for none. */
 bool psi_event_is_stale(const PsiSample *last, const PsiSample *now, const PsiTrigger *t);
 
 /* Headroom below a limit in permyriad: (limit - used) / limit. */
 unsigned headroom_permyriad(uint64_t limit, uint64_t used);
 
+typedef struct HeadroomSample {
+        usec_t time;            /* CLOCK_MONOTONIC */
+        uint64_t limit;         /* MemTotal for /, else min(memory.max, memory.high) */
+        uint64_t avail;         /* MemAvailable for /, else limit - memory.current */
+} HeadroomSample;
+
+/* Whether the headroom is falling between two readings of the same limit,
+ * and if so in how long, at that rate, it reaches min_permyriad (0 when it
+ * is there already). */
+bool headroom_time_to_min(const HeadroomSample *prev, const HeadroomSample *now, unsigned min_permyriad,
+                          usec_t *ret_usec);
+
+typedef enum HeadroomVerdict {
+        HEADROOM_OK,
+        HEADROOM_LOW,           /* below MinAvailable= now */
+        HEADROOM_FALLING,       /* above it, but at its current rate below it before the next look */
+} HeadroomVerdict;
+
+/* The detection state of one monitor, without its I/O (DESIGN §5), so that
+ * its rules can be tested alone: the polling history, what was last acted
+ * on (for stale events), and the last headroom reading (for its rate). */
+typedef struct Detector {
+        PsiSample *ring;                /* samples since the arm point or the last kill, oldest first */
+        size_t ring_size, ring_start, ring_count;
+        PsiSample acted[_LEVEL_MAX];    /* per level: the last event fired, or the last kill's end */
+        bool have_acted[_LEVEL_MAX];
+        HeadroomSample headroom;        /* the previous reading */
+        bool have_headroom;
+} Detector;
+
+int detector_init(Detector *d, size_t ring_size);
+void detector_done(Detector *d);
+/* Polling (re)starts: forget the history. */
+void detector_reset(Detector *d);
+/* A poll: s joins the history (the first one after a reset is the start). */
+void detector_push(Detector *d, const PsiSample *s);
+/* Whether t's condition holds between now and the oldest sample of the
+ * history that lies within t's window: the stall counted since the arm
+ * point or the last kill, never more lenient than the kernel. */
+bool detector_crosses(const Detector *d, const PsiSample *now, const PsiTrigger *t);
+/* An event of level l was fired on sample s (NULL: no sample). */
+void detector_note_fired(Detector *d, Level l, const PsiSample *s);
+/* A kill ended at s (NULL: no sample): the history and the headroom rate
+ * start again there, and s is what every level acted on last. */
+void detector_note_kill_done(Detector *d, const PsiSample *s);
+/* Whether a kernel trigger event of level l at now is stale (see
+ * psi_event_is_stale), judged against what that level last acted on, not
+ * against the last poll. */
+bool detector_event_is_stale(const Detector *d, Level l, const PsiSample *now, const PsiTrigger *t);
+/* Judge a headroom reading against MinAvailable= (min_permyriad), looking
+ * ahead by the interval to the next reading (the poll interval, or the time
+ * since the previous reading if that was longer), and remember it. On
+ * HEADROOM_FALLING *ret_usec is the time until it reaches MinAvailable=. */
+HeadroomVerdict detector_headroom(Detector *d, const HeadroomSample *h, unsigned min_permyriad, usec_t interval,
+                                  usec_t *ret_usec);
+
 typedef struct Monitor Monitor;
 
 /* Called on the event loop. trigger is a readable description of what fired:
- * "some 10% 2s", "memory.events max", "MinAvailable 2%". fresh is true when
- * the event rests on a reading of this instant (headroom below MinAvailable=,
- * a memory.events counter that just grew) rather than on a stall window,
+ * "some 10% 2s", "memory.events max", "MinAvailable 2.00%", "MinAvailable
+ * 2.00% in 40ms". fresh is true when the event rests on a reading of this
+ * instant (headroom below or about to fall below MinAvailable=, a
+ * memory.events counter that just grew) rather than on a stall window,
  * which may still hold the stalls from before the last kill. */
 typedef void (*monitor_level_cb)(Monitor *mon, Level level, ReportReason reason, const char *trigger,
                                  bool fresh, void *userdata);
@@ -81,9 +140,12 @@ typedef struct MonitorEnv {
 /* Start watching cgroup (a concrete path) under the rules of mc. Triggers
  * that cannot be armed are logged once and left out; a monitor with neither
  * a trigger nor a memory.events watch is an error (-EOPNOTSUPP).
- * env, mc and cbs must outlive the monitor. */
+ * env, mc and cbs must outlive the monitor. prev, if not NULL, is the
+ * monitor of the same cgroup that this one replaces (a reload): it hands
+ * over its MemoryHighGuard= write, so that memory.high does not go back to
+ * max between the two, and its armed polling. The caller frees prev. */
 int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgroup,
-                const MonitorCallbacks *cbs, Monitor **ret);
+                const MonitorCallbacks *cbs, Monitor *prev, Monitor **ret);
 /* Stops watching, restores memory.high if MemoryHighGuard= changed it. NULL ok. */
 Monitor *monitor_free(Monitor *mon);
 
@@ -97,8 +159,10 @@ bool monitor_is_armed(const Monitor *mon);
 /* Take a pressure sample now (used to remember the state after a kill). */
 int monitor_sample(Monitor *mon, PsiSample *ret);
 /* After a kill in this monitor finished: forget the polling history (its
- * window holds the stalls that led to the kill) and remember a fresh sample
- * as the last look for stale checks. */
+ * window holds the stalls that led to the kill), remember a fresh sample as
+ * what was acted on for stale checks, and look again at once (armed, the
+ * first tick right away): a fast allocator may already be eating what the
+ * kill freed. */
 void monitor_note_kill_done(Monitor *mon);
 /* Read the avg10 values for reports (0 when unreadable). */
 void monitor_pressure_avg10(const Monitor *mon, double *ret_some, double *ret_full);

@@ -28,6 +28,19 @@ int psi_trigger_check(const PsiTrigger *t, bool have_sys_resource, const char **
         return 0;
 }
 
+bool psi_trigger_companion(const PsiTrigger *t, bool have_sys_resource, PsiTrigger *ret) {
+        PsiTrigger c = {
+                .kind = t->kind,
+                .stall_usec = t->stall_usec,
+                .window_usec = PSI_WINDOW_MIN_USEC,
+        };
+
+        if (t->window_usec <= c.window_usec || psi_trigger_check(&c, have_sys_resource, NULL) < 0)
+                return false;
+        *ret = c;
+        return true;
+}
+
 bool psi_have_cap_sys_resource(void) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
         char line[256];

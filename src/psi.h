@@ -35,6 +35,17 @@ typedef struct PsiTrigger {
  * Returns 0 or -EINVAL with *ret_reason a static string naming the rule. */
 int psi_trigger_check(const PsiTrigger *t, bool have_sys_resource, const char **ret_reason);
 
+/* The kernel evaluates every trigger of a pressure file once per shortest
+ * window of all its triggers / 10, and, when a stall starts after calm,
+ * only that long after it started: 200ms for 2s windows. The companion of
+ * a trigger has the same kind and stall over the shortest window the
+ * kernel allows (500ms, so the file's triggers are evaluated every 50ms):
+ * it fires only when the trigger's own condition holds (the same stall
+ * within a shorter span), sooner. Returns false (nothing to add) when the
+ * window is already the shortest, the stall does not fit in it, or the
+ * window needs CAP_SYS_RESOURCE that we lack. */
+bool psi_trigger_companion(const PsiTrigger *t, bool have_sys_resource, PsiTrigger *ret);
+
 /* Whether this process has CAP_SYS_RESOURCE in its effective set (read from
  * /proc/self/status, so no libcap is needed). */
 bool psi_have_cap_sys_resource(void);

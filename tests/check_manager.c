@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for the decision arithmetic of monitor and manager: level
- * floors, trigger crossing on samples, stale events, headroom, cooldown,
+ * floors, trigger crossing on samples, the detector (polling history, stale
+ * events against what was acted on, headroom and its lookahead), cooldown,
  * rate limits, and Cgroup= glob expansion over a fake tree. */
 
 #include <check.h>
@@ -77,6 +78,192 @@ START_TEST(test_stale_event) {
         now.time = last.time + 100000;
         now.total[PSI_SOME] = last.total[PSI_SOME] + 1000000;
         ck_assert(psi_event_is_stale(&last, &now, &full_5pct_2s));
+}
+END_TEST
+
+static PsiSample sample_at(usec_t t, uint64_t some, uint64_t full) {
+        return (PsiSample) { .time = t, .total = { some, full } };
+}
+
+/* The bug this guards against: while armed, every poll used to become the
+ * "last look" of the stale check, so a kernel event was compared against a
+ * sample at most one PollInterval old and discarded unless a tenth of the
+ * threshold had stalled in those 100ms. The kernel rate-limits a trigger to
+ * one event per window, so the next chance came 2s later. */
+START_TEST(test_stale_event_after_polls) {
+        Detector d;
+        PsiSample now;
+
+        ck_assert_int_eq(detector_init(&d, 22), 0);
+        detector_reset(&d);
+        /* Armed at t=10s; 15ms of "some" stall per 100ms poll (15%). */
+        for (unsigned i = 0; i <= 10; i++)
+                detector_push(&d, &(PsiSample) { .time = 10000000 + i * 100000, .total = { 1000000 + i * 15000 } });
+        now = sample_at(10000000 + 1050000, 1000000 + 10 * 15000 + 7500, 0);
+        /* What the old code asked (against the last poll): stale. */
+        ck_assert(psi_event_is_stale(&d.ring[(d.ring_start + d.ring_count - 1) % d.ring_size], &now,
+                                     &some_10pct_2s));
+        /* Nothing was acted on: the kernel's event is trusted. */
+        ck_assert(!detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+        ck_assert(!detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
+        detector_done(&d);
+}
+END_TEST
+
+START_TEST(test_stale_event_acted) {
+        Detector d;
+        PsiSample fired = sample_at(20000000, 3000000, 1000000), now;
+
+        ck_assert_int_eq(detector_init(&d, 22), 0);
+        /* A medium event fired: a medium event 0.5s later with 10ms of new
+         * stall re-reports what was acted on... */
+        detector_note_fired(&d, LEVEL_MEDIUM, &fired);
+        now = sample_at(fired.time + 500000, fired.total[PSI_SOME] + 10000, fired.total[PSI_FULL] + 10000);
+        ck_assert(detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+        /* ... but not a critical one: that level was never acted on. */
+        ck_assert(!detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
+        /* 20ms (a tenth of the threshold) of new stall is new pressure. */
+        now.total[PSI_SOME] = fired.total[PSI_SOME] + 20000;
+        ck_assert(!detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+        /* Polls in between change nothing. */
+        now.total[PSI_SOME] = fired.total[PSI_SOME] + 10000;
+        detector_push(&d, &(PsiSample) { .time = now.time - 1000, .total = { now.total[PSI_SOME] } });
+        ck_assert(detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+
+        /* A kill ended: every level acted on that moment. */
+        PsiSample done = sample_at(now.time + 100000, now.total[PSI_SOME], now.total[PSI_FULL]);
+        detector_note_kill_done(&d, &done);
+        now = sample_at(done.time + 800000, done.total[PSI_SOME] + 5000, done.total[PSI_FULL] + 5000);
+        ck_assert(detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+        ck_assert(detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
+        now.total[PSI_FULL] = done.total[PSI_FULL] + 10000;
+        ck_assert(!detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
+        /* Once the window has passed since, the kernel is trusted again. */
+        now = sample_at(done.time + 2000001, done.total[PSI_SOME], done.total[PSI_FULL]);
+        ck_assert(!detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
+        detector_done(&d);
+}
+END_TEST
+
+START_TEST(test_detector_crosses) {
+        Detector d;
+        PsiSample now;
+
+        ck_assert_int_eq(detector_init(&d, 22), 0);
+        /* No history: nothing to compare with. */
+        ck_assert(!detector_crosses(&d, &(PsiSample) { .time = 1000000, .total = { 9000000 } }, &some_10pct_2s));
+
+        /* The arm point starts the history: from the first tick on, the
+         * stall since then counts, over a span shorter than the window. */
+        detector_reset(&d);
+        detector_push(&d, &(PsiSample) { .time = 1000000, .total = { 500000 } });
+        now = sample_at(1300000, 500000 + 200000, 0);
+        ck_assert(detector_crosses(&d, &now, &some_10pct_2s));
+        now.total[PSI_SOME] -= 1;
+        ck_assert(!detector_crosses(&d, &now, &some_10pct_2s));
+
+        /* The window slides: 3s of polls, 90ms of stall per 100ms in the
+         * first second, none after. At 3.0s the oldest sample within 2s is
+         * at 1.0s, after the stall. */
+        detector_reset(&d);
+        for (unsigned i = 0; i <= 30; i++) {
+                now = sample_at(i * 100000, 90000 * MIN(i, 10u), 0);
+                if (i == 20)
+                        ck_assert(detector_crosses(&d, &now, &some_10pct_2s));
+                if (i == 30)
+                        ck_assert(!detector_crosses(&d, &now, &some_10pct_2s));
+                detector_push(&d, &now);
+        }
+
+        /* After a kill, stall from before it does not count. */
+        detector_reset(&d);
+        detector_push(&d, &(PsiSample) { .time = 10000000, .total = { 0 } });
+        detector_push(&d, &(PsiSample) { .time = 10500000, .total = { 400000 } });
+        detector_note_kill_done(&d, &(PsiSample) { .time = 10600000, .total = { 450000 } });
+        now = sample_at(10800000, 500000, 0);
+        ck_assert(!detector_crosses(&d, &now, &some_10pct_2s));
+        now.total[PSI_SOME] = 650000;
+        ck_assert(detector_crosses(&d, &now, &some_10pct_2s));
+        detector_done(&d);
+}
+END_TEST
+
+#define MIB (1024ULL * 1024)
+
+START_TEST(test_headroom_time_to_min) {
+        const uint64_t limit = 2000 * MIB;      /* 2% = 40 MiB */
+        HeadroomSample a = { .time = 1000000, .limit = limit, .avail = 100 * MIB };
+        HeadroomSample b = { .time = 1100000, .limit = limit, .avail = 60 * MIB };
+        usec_t left = 42;
+
+        /* 40 MiB per 100ms, 20 MiB above the floor: 50ms. */
+        ck_assert(headroom_time_to_min(&a, &b, 200, &left));
+        ck_assert_uint_eq(left, 50000);
+        /* At or below the floor: now. */
+        b.avail = 40 * MIB;
+        ck_assert(headroom_time_to_min(&a, &b, 200, &left));
+        ck_assert_uint_eq(left, 0);
+        /* Rising or flat: no rate, left untouched. */
+        left = 42;
+        b.avail = 100 * MIB;
+        ck_assert(!headroom_time_to_min(&a, &b, 200, &left));
+        b.avail = 150 * MIB;
+        ck_assert(!headroom_time_to_min(&a, &b, 200, &left));
+        ck_assert_uint_eq(left, 42);
+        /* A new limit (memory.max changed) or time going backwards. */
+        b.avail = 60 * MIB;
+        b.limit = 4000 * MIB;
+        ck_assert(!headroom_time_to_min(&a, &b, 200, &left));
+        b.limit = limit;
+        ck_assert(!headroom_time_to_min(&b, &a, 200, &left));
+        /* Huge limits do not overflow. */
+        HeadroomSample h1 = { .time = 0, .limit = UINT64_MAX - 1, .avail = UINT64_MAX / 2 };
+        HeadroomSample h2 = { .time = 1000000, .limit = UINT64_MAX - 1, .avail = UINT64_MAX / 4 };
+        ck_assert(headroom_time_to_min(&h1, &h2, 200, &left));
+        ck_assert_uint_gt(left, 900000);
+        ck_assert_uint_lt(left, 1000000);
+}
+END_TEST
+
+START_TEST(test_headroom_lookahead) {
+        const uint64_t limit = 2000 * MIB;
+        const usec_t interval = 100000;
+        Detector d;
+        usec_t left = 0;
+
+        ck_assert_int_eq(detector_init(&d, 4), 0);
+        /* The first reading has no rate: above the floor is OK. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1000000, limit, 300 * MIB }, 200, interval, &left),
+                         HEADROOM_OK);
+        /* Falling 200 MiB per 100ms: at 100 MiB it reaches 40 MiB in 30ms,
+         * before the next look. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1100000, limit, 100 * MIB }, 200, interval, &left),
+                         HEADROOM_FALLING);
+        ck_assert_uint_eq(left, 30000);
+        /* Falling slowly (10 MiB per 100ms from 100 MiB): not yet. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1200000, limit, 90 * MIB }, 200, interval, &left),
+                         HEADROOM_OK);
+        /* Below the floor: low, rate or not. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1300000, limit, 39 * MIB }, 200, interval, &left),
+                         HEADROOM_LOW);
+        /* A late look (300ms after the previous one) expects the next one
+         * that late too: 60 MiB above the floor at 100 MiB per 300ms is
+         * 180ms away, within 300ms. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1400000, limit, 200 * MIB }, 200, interval, &left),
+                         HEADROOM_OK);
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1700000, limit, 100 * MIB }, 200, interval, &left),
+                         HEADROOM_FALLING);
+        ck_assert_uint_eq(left, 180000);
+        /* After a reset (a kill ended, or disarmed) the old reading is no
+         * rate: the freed memory would look like a rise, and what came
+         * before the kill says nothing about what comes after. */
+        detector_reset(&d);
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1800000, limit, 45 * MIB }, 200, interval, &left),
+                         HEADROOM_OK);
+        /* MinAvailable=0 turns it all off. */
+        ck_assert_int_eq(detector_headroom(&d, &(HeadroomSample) { 1900000, limit, 0 }, 0, interval, &left),
+                         HEADROOM_OK);
+        detector_done(&d);
 }
 END_TEST
 
@@ -271,6 +458,11 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_level_floor);
         tcase_add_test(tc, test_samples_cross);
         tcase_add_test(tc, test_stale_event);
+        tcase_add_test(tc, test_stale_event_after_polls);
+        tcase_add_test(tc, test_stale_event_acted);
+        tcase_add_test(tc, test_detector_crosses);
+        tcase_add_test(tc, test_headroom_time_to_min);
+        tcase_add_test(tc, test_headroom_lookahead);
         tcase_add_test(tc, test_headroom);
         tcase_add_test(tc, test_cooldown);
         tcase_add_test(tc, test_ratelimit);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for psi: pressure text parsing with hostile input, trigger
- * formatting, validation and arming (against a plain file, which shows the
- * exact bytes written), and the stall share arithmetic. */
+ * formatting, validation, Early='s companion trigger and arming (against a
+ * plain file, which shows the exact bytes written), and the stall share
+ * arithmetic. */
 
 #include <check.h>
 #include <fcntl.h>
@@ -170,6 +171,36 @@ START_TEST(test_check) {
 }
 END_TEST
 
+START_TEST(test_companion) {
+        PsiTrigger early = { PSI_SOME, 20000, 2000000 }, c = { PSI_FULL, 1, 1 };
+
+        /* Early=some 1% 2s: the same 20ms of "some" within 500ms. */
+        ck_assert(psi_trigger_companion(&early, true, &c));
+        ck_assert_int_eq(c.kind, PSI_SOME);
+        ck_assert_uint_eq(c.stall_usec, 20000);
+        ck_assert_uint_eq(c.window_usec, 500000);
+        ck_assert_int_eq(psi_trigger_check(&c, true, NULL), 0);
+        /* The kind is kept. */
+        early.kind = PSI_FULL;
+        ck_assert(psi_trigger_companion(&early, true, &c));
+        ck_assert_int_eq(c.kind, PSI_FULL);
+        /* A 500ms window needs CAP_SYS_RESOURCE; without it, nothing, and
+         * *ret stays as it was. */
+        c = (PsiTrigger) { PSI_SOME, 1, 1 };
+        ck_assert(!psi_trigger_companion(&early, false, &c));
+        ck_assert_uint_eq(c.stall_usec, 1);
+        /* Already the shortest window: nothing to gain. */
+        early = (PsiTrigger) { PSI_SOME, 20000, 500000 };
+        ck_assert(!psi_trigger_companion(&early, true, &c));
+        /* A stall that does not fit in 500ms: no companion can hold it. */
+        early = (PsiTrigger) { PSI_SOME, 600000, 2000000 };
+        ck_assert(!psi_trigger_companion(&early, true, &c));
+        early.stall_usec = 500000;
+        ck_assert(psi_trigger_companion(&early, true, &c));
+        ck_assert_uint_eq(c.stall_usec, 500000);
+}
+END_TEST
+
 START_TEST(test_trigger_open_bytes) {
         /* Against a plain file: shows what is written, NUL included. */
         PsiTrigger t = { PSI_SOME, 150000, 2000000 };
@@ -234,6 +265,7 @@ static Suite *psi_suite(void) {
         tcase_add_test(tc, test_pressure_path);
         tcase_add_test(tc, test_format);
         tcase_add_test(tc, test_check);
+        tcase_add_test(tc, test_companion);
         tcase_add_test(tc, test_stall_share);
         suite_add_tcase(s, tc);
 

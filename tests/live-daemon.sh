@@ -370,6 +370,38 @@ rm -rf "$FAKE$P/apps.slice/app-late-1.scope"
 wait_log "Stopped monitoring $P/apps.slice/app-late-1.scope"
 pass "... and dropped when it goes away"
 
+# ---- MinAvailable= looks ahead while armed ----
+
+# test.slice's limit is its guard (memory.high). A "high" event arms the
+# polling without a kill; the polls see half the limit used, then 97.5%:
+# 2.5% is still above MinAvailable=2%, but at that rate of fall the next
+# poll would come too late, so that is critical at once.
+mkcg $P/test.slice/fall.service
+spawn $P/test.slice/fall.service 500
+fall=$(pids_of $P/test.slice/fall.service)
+cur=$FAKE$P/test.slice/memory.current
+echo $(( guard / 2 )) > "$cur"
+bump high
+sleep 0.5
+[ "$(count_log '^Killed fall.service')" = 0 ] || fail "fall.service killed with half the limit free"
+echo $(( guard - guard / 40 )) > "$cur"
+wait_log 'Killed fall.service'
+fall_line=$(grep -E '^Killed fall.service' "$LOG" | head -1)
+grep -q 'trigger MinAvailable 2.00% in [0-9.]*m\?s' <<<"$fall_line" ||
+        fail "kill of fall.service does not name the lookahead: $fall_line"
+expect_field "$fall_line" REASON pressure-critical
+settle $P/test.slice/fall.service
+wait_log 'Reclaimed fall.service'
+alive "$fall" && fail "fall.service survived"
+echo 0 > "$cur"
+pass "headroom 2.5% and falling fast: killed before it went below MinAvailable=2% ($(field "$fall_line" TRIGGER))"
+
+# test.slice has no memory.pressure in the fake tree: its armed polls say
+# so once, not on every tick.
+n=$(grep -ciF -- "failed to read $FAKE$P/test.slice/memory.pressure" "$LOG" || true)
+[ "$n" = 1 ] || fail "an unreadable memory.pressure was logged $n times, expected once"
+pass "an unreadable memory.pressure is logged once per monitor"
+
 # ---- cgroup.kill: the real one, through the fake tree ----
 
 # The fake cgroup's cgroup.kill is a symlink to its real twin's, so the
@@ -450,9 +482,17 @@ mkcg $P/test.slice/late2.service
 spawn $P/test.slice/late2.service
 late2=$(pids_of $P/test.slice/late2.service)
 printf '[Priority]\nlate2.service = -1000\n' > "$CONF$CONF_DIR/cgreap.conf.d/60-late.conf"
+# The reload rebuilds every monitor; the guard of test.slice must stay as
+# it is, not go back to max for a moment (a write that tmpfs would date).
+high_mtime=$(stat -c %y "$FAKE$P/test.slice/memory.high")
 reloads=$(count_log 'Configuration reloaded')
 kill -HUP "$DAEMON"
 wait_count 'Configuration reloaded' $((reloads + 1))
+sleep 0.3
+[ "$(high)" = "$guard" ] || fail "after a reload memory.high is '$(high)', expected $guard"
+[ "$(stat -c %y "$FAKE$P/test.slice/memory.high")" = "$high_mtime" ] ||
+        fail "a reload rewrote memory.high of a cgroup that stays guarded (the guard went away for a moment)"
+pass "reload: MemoryHighGuard= handed over to the new monitor without touching memory.high"
 n_before=$(count_log '^Killed ')
 n_nothing=$(count_log 'nothing killed')
 bump max
