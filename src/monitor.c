@@ -92,11 +92,17 @@ bool psi_samples_cross(const PsiSample *older, const PsiSample *newer, const Psi
 }
 
 bool psi_event_is_stale(const PsiSample *last, const PsiSample *now, const PsiTrigger *t) {
-        if (!last || now->time < last->time || now->time - last->time > t->window_usec)
-                return false;   /* no recent look: trust the kernel */
+        /* The kernel's trigger window adds a share of the previous
+         * window's growth to the current one (window_update() in
+         * kernel/sched/psi.c), so an event can rest on stalls up to two
+         * windows old. */
+        if (!last || now->time < last->time || now->time - last->time > 2 * t->window_usec)
+                return false;   /* nothing acted on that recently: trust the kernel */
         if (now->total[t->kind] < last->total[t->kind])
                 return false;
-        return (now->total[t->kind] - last->total[t->kind]) * 10 < t->stall_usec;
+        /* Any crossing of the trigger's own condition that began after
+         * the action has at least the trigger's stall in it. */
+        return now->total[t->kind] - last->total[t->kind] < t->stall_usec;
 }
 
 static uint64_t permyriad_of(uint64_t v, unsigned permyriad) {

@@ -38,11 +38,11 @@ typedef struct PsiSample {
 bool psi_samples_cross(const PsiSample *older, const PsiSample *newer, const PsiTrigger *t);
 
 /* A trigger event is stale when the monitor acted (fired an event of that
- * level, or saw a kill end) within the trigger's window and almost no stall
- * of that kind happened since: the kernel's window still holds the stalls
- * that were already acted on (e.g. the ones that led to the last kill).
- * "Almost no" = less than a tenth of the trigger's stall threshold. last is
- * the sample of that action, NULL for none. */
+ * level, or saw a kill end) within two of the trigger's windows and less
+ * than the trigger's stall of that kind happened since: the kernel's
+ * window (which carries over a share of the previous window's growth)
+ * still holds the stalls that were already acted on, e.g. the ones that
+ * led to the last kill. last is the sample of that action, NULL for none. */
 bool psi_event_is_stale(const PsiSample *last, const PsiSample *now, const PsiTrigger *t);
 
 /* Headroom below a limit in permyriad: (limit - used) / limit. */

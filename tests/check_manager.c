@@ -64,15 +64,22 @@ START_TEST(test_stale_event) {
         /* Looked 0.5s ago and nothing stalled since: the kernel's window
          * still holds old stalls, the event is stale. */
         ck_assert(psi_event_is_stale(&last, &now, &some_10pct_2s));
-        /* A little stall (below a tenth of the threshold) is still stale. */
-        now.total[PSI_SOME] = last.total[PSI_SOME] + 19999;
+        /* Less stall than the trigger's threshold since then: no crossing
+         * of its own began after the action, still stale. */
+        now.total[PSI_SOME] = last.total[PSI_SOME] + 199999;
         ck_assert(psi_event_is_stale(&last, &now, &some_10pct_2s));
-        /* A tenth of the threshold or more is fresh pressure. */
-        now.total[PSI_SOME] = last.total[PSI_SOME] + 20000;
+        /* The threshold or more is fresh pressure. */
+        now.total[PSI_SOME] = last.total[PSI_SOME] + 200000;
         ck_assert(!psi_event_is_stale(&last, &now, &some_10pct_2s));
-        /* The last look is older than the window: cannot judge, not stale. */
+        /* Between one and two windows later the kernel's window still
+         * carries a share of the one before (seen in the guest: an event
+         * 2.14s after a kill of a 2s trigger, from stalls before it). */
+        now.total[PSI_SOME] = last.total[PSI_SOME] + 50000;
+        now.time = last.time + 2140000;
+        ck_assert(psi_event_is_stale(&last, &now, &some_10pct_2s));
+        /* Older than two windows: cannot judge, not stale. */
         now.total[PSI_SOME] = last.total[PSI_SOME];
-        now.time = last.time + 2000001;
+        now.time = last.time + 4000001;
         ck_assert(!psi_event_is_stale(&last, &now, &some_10pct_2s));
         /* Stale is judged on the trigger's own kind. */
         now.time = last.time + 100000;
@@ -122,8 +129,8 @@ START_TEST(test_stale_event_acted) {
         ck_assert(detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
         /* ... but not a critical one: that level was never acted on. */
         ck_assert(!detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
-        /* 20ms (a tenth of the threshold) of new stall is new pressure. */
-        now.total[PSI_SOME] = fired.total[PSI_SOME] + 20000;
+        /* 200ms (the threshold) of new stall is new pressure. */
+        now.total[PSI_SOME] = fired.total[PSI_SOME] + 200000;
         ck_assert(!detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
         /* Polls in between change nothing. */
         now.total[PSI_SOME] = fired.total[PSI_SOME] + 10000;
@@ -136,10 +143,10 @@ START_TEST(test_stale_event_acted) {
         now = sample_at(done.time + 800000, done.total[PSI_SOME] + 5000, done.total[PSI_FULL] + 5000);
         ck_assert(detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
         ck_assert(detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
-        now.total[PSI_FULL] = done.total[PSI_FULL] + 10000;
+        now.total[PSI_FULL] = done.total[PSI_FULL] + 100000;
         ck_assert(!detector_event_is_stale(&d, LEVEL_CRITICAL, &now, &full_5pct_2s));
-        /* Once the window has passed since, the kernel is trusted again. */
-        now = sample_at(done.time + 2000001, done.total[PSI_SOME], done.total[PSI_FULL]);
+        /* Once two windows have passed since, the kernel is trusted again. */
+        now = sample_at(done.time + 4000001, done.total[PSI_SOME], done.total[PSI_FULL]);
         ck_assert(!detector_event_is_stale(&d, LEVEL_MEDIUM, &now, &some_10pct_2s));
         detector_done(&d);
 }
