@@ -468,11 +468,21 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int monitor_read_events(Monitor *mon, bool act);
+
 void monitor_note_kill_done(Monitor *mon) {
         PsiSample s;
         int r;
 
         if (mon->gone)
+                return;
+        /* A memory.events change that the kernel made while the kill was
+         * under way (the limit hit again before the victim's memory came
+         * back) is the same shortage, and its inotify event may come only
+         * now: take it in without acting on it. If the shortage outlasts
+         * the kill, the look at the headroom below sees it, and the next
+         * change of memory.events is acted on as usual. */
+        if (mon->events_src && monitor_read_events(mon, false) == -ENODEV)
                 return;
         detector_note_kill_done(&mon->det, monitor_sample(mon, &s) >= 0 ? &s : NULL);
         r = monitor_arm(mon, true);
@@ -545,23 +555,23 @@ static int monitor_add_trigger(Monitor *mon, Slot slot) {
 
 /* ---- memory.events ---- */
 
-static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
-        Monitor *mon = userdata;
+/* Read memory.events and take in what changed: kernel OOM kills are
+ * always reported; with act, an increase of high/max/oom arms the monitor
+ * and oom/max fire a critical event. Without act the increases are only
+ * taken in (see monitor_note_kill_done()). Returns <0 when unreadable, and
+ * -ENODEV after the monitor went away (it may be freed then). */
+static int monitor_read_events(Monitor *mon, bool act) {
         MemoryEvents now;
         int r;
 
-        if (ev->mask & (IN_IGNORED | IN_DELETE_SELF)) {
-                monitor_gone(mon);
-                return 0;
-        }
-
         r = cg_read_memory_events(mon->env->cg_root, mon->cgroup, &now);
         if (r < 0) {
-                if (ERRNO_IS_VANISHED(r))
+                if (ERRNO_IS_VANISHED(r)) {
                         monitor_gone(mon);
-                else
-                        log_debug_errno(r, "Failed to read memory.events of %s: %m", mon->cgroup);
-                return 0;
+                        return -ENODEV;
+                }
+                log_debug_errno(r, "Failed to read memory.events of %s: %m", mon->cgroup);
+                return r;
         }
 
         MemoryEvents old = mon->last_events;
@@ -583,6 +593,14 @@ static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, 
         if (now.oom_kill > old.oom_kill && mon->cbs.oom_kill)
                 mon->cbs.oom_kill(mon, now.oom_kill - old.oom_kill, now.oom_kill, mon->cbs.userdata);
 
+        if (!act) {
+                if (now.max > old.max || now.oom > old.oom)
+                        log_debug("Monitor %s: memory.events of %s moved during the kill (max +%" PRIu64
+                                  ", oom +%" PRIu64 "), taken as part of it.", mon->mc->name, mon->cgroup,
+                                  now.max - old.max, now.oom - old.oom);
+                return 0;
+        }
+
         if (now.high > old.high || now.max > old.max || now.oom > old.oom)
                 (void) monitor_arm(mon, false);
 
@@ -590,6 +608,17 @@ static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, 
                 fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events oom", true);
         else if (now.max > old.max)
                 fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events max", true);
+        return 0;
+}
+
+static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        Monitor *mon = userdata;
+
+        if (ev->mask & (IN_IGNORED | IN_DELETE_SELF)) {
+                monitor_gone(mon);
+                return 0;
+        }
+        (void) monitor_read_events(mon, true);
         return 0;
 }
 

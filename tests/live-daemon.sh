@@ -440,6 +440,36 @@ rm -f "$CONF$CONF_DIR/cgreap.conf.d/55-ck.conf"
 kill -HUP "$DAEMON"
 wait_count 'Configuration reloaded' $((reloads + 2))
 
+# ---- memory.events that moved while a kill was under way ----
+
+# The limit is hit again while the victim is still dying, and the kernel's
+# inotify event for it reaches the daemon together with the victim's
+# "populated 0" (the daemon is stopped while both happen): that is the
+# shortage the kill is answering, not a new one, so race2.service lives.
+mkcg $P/test.slice/race1.service
+mkcg $P/test.slice/race2.service
+spawn $P/test.slice/race1.service 960
+spawn $P/test.slice/race2.service 940
+race1=$(pids_of $P/test.slice/race1.service)
+race2=$(pids_of $P/test.slice/race2.service)
+kills=$(count_log '^Killed ')
+bump max
+wait_log 'Killed race1.service'
+for i in $(seq 100); do alive "$race1" || break; sleep 0.1; done
+kill -STOP "$DAEMON"
+: > "$FAKE$P/test.slice/race1.service/cgroup.procs"
+printf 'populated 0\nfrozen 0\n' > "$FAKE$P/test.slice/race1.service/cgroup.events"
+bump max
+kill -CONT "$DAEMON"
+wait_log 'Reclaimed race1.service'
+sleep 1
+[ "$(count_log '^Killed ')" = $((kills + 1)) ] ||
+        fail "a second kill for the memory.events change made during the first: $(grep -E '^Killed ' "$LOG" | tail -1)"
+alive "$race2" || fail "race2.service was killed for the shortage the kill of race1.service answered"
+pass "memory.events that moved during a kill is taken as part of it: no second kill"
+kill -KILL "$race2"
+settle $P/test.slice/race2.service
+
 # ---- 2. idle: no wake-ups while calm ----
 
 ctx() { awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$DAEMON/status"; }
