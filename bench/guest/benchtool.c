@@ -228,7 +228,7 @@ static int cmd_spin(int argc, char **argv) {
  * more, and the benchmarks are made of those. Each piece, best of 5 runs (the
  * least disturbed by other tasks), in nanoseconds; only the ratio between
  * two machines means anything.
- *   loop     20 million rounds of xorshift64, each storing into a 4 MiB array
+ *   loop     4 million rounds of xorshift64, each storing into a 4 MiB array
  *   fault    mapping 64 MiB and writing one byte per page (16384 page faults)
  *   syscall  100 000 getppid() */
 static volatile uint64_t speed_sink;
@@ -241,7 +241,7 @@ static uint64_t speed_best(int what) {
                 uint64_t t = now_ns();
 
                 if (what == 0) {
-                        for (int i = 0; i < 20000000; i++) {
+                        for (int i = 0; i < 4000000; i++) {
                                 x ^= x << 13;
                                 x ^= x >> 7;
                                 x ^= x << 17;
