@@ -739,6 +739,7 @@ def plot(pairs, scenarios, agents, facts, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
 
     colors = {"kernel": "#7f7f7f", "cgreap": "#d62728", "earlyoom": "#1f77b4", "nohang": "#2ca02c",
               "systemd-oomd": "#9467bd"}
@@ -788,6 +789,11 @@ def plot(pairs, scenarios, agents, facts, path):
         ax.set_title(title, fontsize=10)
         if floor:
             ax.set_yscale("log")
+            # Plain numbers (0.02, 50), not 2×10⁻²; minor ones only when
+            # the axis spans few decades.
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(FuncFormatter(
+                lambda v, _, ax=ax: f"{v:g}" if ax.get_ylim()[1] < 20 * ax.get_ylim()[0] else ""))
         else:
             ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
