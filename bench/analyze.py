@@ -578,16 +578,16 @@ def findings(pairs, scenarios, agents, scale):
             if p and p.reps:
                 k = sum(1 for r in p.reps if r["oom_kills"] > 0)
                 if k:
-                    hits.append(f"{s} {k}/{len(p.reps)}")
+                    hits.append(f"{s} {k} of {len(p.reps)}")
         if hits:
-            fired.append(f"{AGENT_NAMES[a]} ({', '.join(hits)})")
+            fired.append(f"{AGENT_NAMES[a]} in {', '.join(hits)} repetitions")
         elif any(pairs.get((s, a)) and pairs[(s, a)].reps for s in ps):
             clean.append(a)
-    alone = [f"{s} {sum(1 for r in pairs[(s, 'kernel')].reps if r['oom_kills'] > 0)}/{len(pairs[(s, 'kernel')].reps)}"
+    alone = [f"{s} {sum(1 for r in pairs[(s, 'kernel')].reps if r['oom_kills'] > 0)} of {len(pairs[(s, 'kernel')].reps)}"
              for s in ps if (s, "kernel") in pairs and pairs[(s, "kernel")].reps]
     if fired or clean:
         line = "**Kernel OOM killer**: "
-        line += ("it still fired with " + "; ".join(fired) + " (repetitions with an OOM kill)") if fired else ""
+        line += ("it still fired with " + "; ".join(fired)) if fired else ""
         if clean:
             line += ("; " if fired else "") + f"it never fired with {name_list(clean)}"
         if alone:
@@ -673,7 +673,7 @@ def findings(pairs, scenarios, agents, scale):
             n = sum(1 for p in pairs.values() if p.state == state)
             gaps.append(f"{what}: {n} of {len(pairs)} pairs, " + "; ".join(per))
     if gaps:
-        out.append("**Gaps**: " + ". ".join(gaps) + " (see the repetitions column).")
+        out.append("**Gaps**: " + ". ".join(gaps) + " (the tables say why).")
     return "\n".join("- " + x for x in out) if out else "- No data: nothing ran."
 
 

@@ -129,7 +129,7 @@ has "$rd" "- **Victim choice** (the preferred victim, batch, killed first; over 
 has "$rd" "- **Least PSI full time in the scenario's scope** (medians): slice: cgreap (1.50 s)."
 has "$rd" "- **Idle cost** with 200 services (CPU time per 30 s, RSS; medians): cgreap 4 ms, 6.0 MiB."
 has "$rd" "- **cgreapd at scale** (host, medians): 1,000 cgroups: ready in 4 ms, 6.5 MiB RSS, trigger → decision 31 ms."
-has "$rd" "- **Gaps**: failed (no data): 1 of 24 pairs, hog (earlyoom). not run: 21 of 24 pairs, hog (kernel, cgreap, nohang, systemd-oomd); leak (every agent); slice (kernel, earlyoom, nohang, systemd-oomd); cpu (every agent); idle (earlyoom, nohang, systemd-oomd). fewer repetitions than asked for: 1 of 24 pairs, slice (cgreap) (see the repetitions column)."
+has "$rd" "- **Gaps**: failed (no data): 1 of 24 pairs, hog (earlyoom). not run: 21 of 24 pairs, hog (kernel, cgreap, nohang, systemd-oomd); leak (every agent); slice (kernel, earlyoom, nohang, systemd-oomd); cpu (every agent); idle (earlyoom, nohang, systemd-oomd). fewer repetitions than asked for: 1 of 24 pairs, slice (cgreap) (the tables say why)."
 # The summary table and the findings went into the README's block, between
 # its markers, and the rest of the README is unchanged.
 has "$tmp/README.md" "| cgreap | n/r / n/r / 0 / n/r | 1/1 | 1/1 | n/r / n/r / 0.44 / n/r | n/r / n/r / 12 / n/r | 4 ms, 6.0 MiB |"
