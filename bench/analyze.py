@@ -755,6 +755,7 @@ def plot(pairs, scenarios, agents, facts, path):
     width = 0.8 / max(1, len(agents))
     labels = ["\n".join(textwrap.wrap(SCENARIO_NAMES[s], 14)) for s in ps]
     for ax, (key, title, floor) in zip(axes.flat, panels):
+        drawn = False
         for i, a in enumerate(agents):
             xs, ys, lo, hi = [], [], [], []
             for k, s in enumerate(ps):
@@ -783,11 +784,12 @@ def plot(pairs, scenarios, agents, facts, path):
                 lo.append(m - min(vals))
                 hi.append(max(vals) - m)
             ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, color=colors.get(a))
+            drawn = drawn or any(y > 0 for y in ys)
         ax.set_xticks(range(len(ps)))
         ax.set_xlim(-0.5, len(ps) - 0.5)
         ax.set_xticklabels(labels, fontsize=8)
         ax.set_title(title, fontsize=10)
-        if floor:
+        if floor and drawn:     # a log axis needs a bar to scale to
             ax.set_yscale("log")
             # Plain numbers (0.02, 50), not 2×10⁻²; minor ones only when
             # the axis spans few decades.

@@ -149,6 +149,15 @@ if [ ${#plot[@]} -eq 0 ]; then
 	[ -s "$res/bench.png" ] || bad "no bench.png"
 fi
 
+# Nothing but the scale part (bench/run --scale-only): tables and plot all
+# the same, every pair "not run".
+mkdir -p "$tmp/scale-only"
+cp "$work/scale.tsv" "$tmp/scale-only/"
+"$py" "$analyze" --work "$tmp/scale-only" --results "$tmp/scale-only-results" "${plot[@]}" >"$tmp/analyze.out" 2>&1 ||
+	bad "analyze.py failed without any guest data: $(tail -n 3 "$tmp/analyze.out")"
+has "$tmp/scale-only-results/results.md" "| cgreap | **not run** (no raw/hog/cgreap) |"
+has "$tmp/scale-only-results/results.md" "| 1,000 | 4.0 |"
+
 # ---------------------------------------------------------------- bench/run
 # Names are checked before anything is built or booted.
 out=$(bash "$top_srcdir/bench/run" --agents kernel,bogus 2>&1) && bad "bench/run accepted agent 'bogus'"
