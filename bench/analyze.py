@@ -2,14 +2,27 @@
 """Turn the raw results of bench/run into bench/results/.
 
     analyze.py --work DIR --results DIR [--agents "a b"] [--scenarios "s t"]
+               [--readme README.md] [--no-plot]
+    analyze.py --check WORK/raw/SCENARIO/AGENT --scenario S --reps N
 
-Reads WORK/raw/SCENARIO/AGENT/bench/ (written by bench/guest/bench.sh in the
-guest) and WORK/scale.tsv (bench/scale), and writes to RESULTS:
-  reps.tsv      one line per repetition with every figure
+Reads WORK/raw/SCENARIO/AGENT/ (bench/ written by bench/guest/bench.sh in the
+guest, run.txt by bench/run on the host), WORK/host.txt and WORK/scale.tsv
+(bench/scale), and writes to RESULTS:
+  reps.tsv      one line per repetition with every figure, and one per
+                repetition or pair without data (its status says why)
   results.md    the tables (median and min-max over the repetitions)
   README.md     bench/README-results.md.in with the tables filled in
+  summary.md    the summary table and findings (also put into --readme)
   bench.png     the plot
   configs/      the exact configuration every agent ran with
+Every expected agent × scenario pair gets a row: one that did not run or
+produced no data says so, with the file to look at. Descriptions of the run
+(accelerator, vCPUs, memory, repetitions, time taken) come from the raw
+metadata, never from the template.
+
+--check marks the repetitions of one pair that have all their data
+.complete (bench/run uses it for its summary and --resume) and exits 1
+unless all N have.
 All times come from one clock, CLOCK_MONOTONIC in the guest: the observer's
 samples, the kernel trace and systemd's timestamps.
 """
@@ -194,11 +207,16 @@ def analyze_rep(scenario, agent, d):
     # The observer runs SCHED_FIFO and mlocked, yet under thrashing the
     # emulated guest can stop it too: its longest gap says how blind it was.
     r["observer_gap_ms"] = max((b[0] - a[0] for a, b in zip(ep, ep[1:])), default=0) / 1000
+    # PSI of the scenario's own scope: /proc/pressure/memory, or in "slice"
+    # the slice's memory.pressure (the machine as a whole hardly stalls
+    # there). The global figure stays in reps.tsv for reference.
+    r["psi_full_s"] = r["psi_some_s"] = r["psi_full_global_s"] = None
     if ep:
-        r["psi_full_s"] = (ep[-1][col["global_full_us"]] - ep[0][col["global_full_us"]]) / 1e6
-        r["psi_some_s"] = (ep[-1][col["global_some_us"]] - ep[0][col["global_some_us"]]) / 1e6
-    else:
-        r["psi_full_s"] = r["psi_some_s"] = None
+        def delta(name):
+            return (ep[-1][col[name]] - ep[0][col[name]]) / 1e6
+        r["psi_full_s"] = delta("scope_full_us")
+        r["psi_some_s"] = delta("scope_some_us")
+        r["psi_full_global_s"] = delta("global_full_us")
     r["stall_ms"] = None
     if os.path.exists(os.path.join(d, "probe.txt")):
         with open(os.path.join(d, "probe.txt")) as f:
@@ -258,47 +276,164 @@ def freed_cell(rs):
     return cell + f"**not freed** in {len(held)}/{len(rs)} (still held {min(held):.0f}+ s later)"
 
 
-def pressure_table(reps, scenario, agents):
-    lines = ["| agent | kernel OOM kills | killed, in order (by whom) | pressure onset → first kill (s) "
-             "| kill → memory freed (s) | worst stall of the protected service (ms) | PSI full during the episode (s) "
-             "| protected service alive |",
-             "|---|---|---|---|---|---|---|---|"]
+# ------------------------------------------------------------ what ran
+def expected_pairs(scenarios, agents):
+    """Every agent × scenario pair a full run measures (the kernel alone has
+    nothing to measure while idle)."""
+    return [(s, a) for s in scenarios for a in agents if not (s == "idle" and a == "kernel")]
+
+
+def rep_record(scenario, agent, d):
+    """(figures, None) for a repetition that has all its data, else (None, why)."""
+    if not os.path.isdir(d):
+        return None, "did not start"
+    try:
+        r = analyze_idle(agent, d) if scenario == "idle" else analyze_rep(scenario, agent, d)
+    except (OSError, ValueError, KeyError, IndexError) as e:
+        return None, f"unreadable data ({type(e).__name__}: {e})"
+    if r is None:
+        return None, "cut off (no end stamp)" if scenario != "idle" else "cut off (no idle.txt)"
+    return r, None
+
+
+def where_to_look(work, s, a):
+    """The file that says what went wrong with a pair, relative to WORK."""
+    for rel in (f"raw/{s}/{a}/bench/bench.log", f"raw/{s}/{a}/console.log", f"logs/{s}-{a}.log"):
+        if os.path.exists(os.path.join(work, rel)):
+            return rel
+    return f"raw/{s}/{a}"
+
+
+class Pair:
+    """What the raw data of one agent × scenario pair holds."""
+
+    def __init__(self, work, s, a):
+        self.scenario, self.agent = s, a
+        self.dir = os.path.join(work, "raw", s, a)
+        bench = os.path.join(self.dir, "bench")
+        self.host = kv_file(os.path.join(self.dir, "run.txt"))      # written by bench/run
+        self.meta = kv_file(os.path.join(bench, "meta.txt"))        # written in the guest
+        self.ran = os.path.isdir(self.dir)
+        want = self.meta.get("reps") or self.host.get("reps")
+        self.expected = int(want) if want and want.isdigit() else None
+        self.reps, self.missing = [], []
+        if os.path.isdir(bench):
+            found = sorted(int(e[4:]) for e in os.listdir(bench) if re.fullmatch(r"rep-\d+", e))
+            for n in sorted(set(found) | set(range(1, (self.expected or 0) + 1))):
+                r, why = rep_record(s, a, os.path.join(bench, f"rep-{n}"))
+                if r:
+                    self.reps.append(r)
+                else:
+                    self.missing.append((n, why))
+        self.look = where_to_look(work, s, a)
+
+    @property
+    def state(self):
+        if not self.ran:
+            return "not run"
+        if not self.reps:
+            return "failed"
+        return "partial" if self.missing else "ok"
+
+    def reps_cell(self):
+        n = len(self.reps)
+        total = self.expected or n + len(self.missing)
+        if self.state == "not run":
+            return f"**not run** (no raw/{self.scenario}/{self.agent})"
+        if self.state == "failed":
+            why = self.missing[0][1] if self.missing else "no data"
+            return f"**failed**: 0 of {total} ({why}; see {self.look})"
+        if self.missing:
+            gone = ", ".join(f"rep {k}: {why}" for k, why in self.missing)
+            return f"{n} of {total} ({gone}; see {self.look})"
+        return str(n)
+
+
+def check_pair(pair_dir, scenario, reps):
+    """For bench/run: mark the repetitions that have all their data
+    .complete (and only those); 0 when all REPS of them have."""
+    bench = os.path.join(pair_dir, "bench")
+    agent = os.path.basename(os.path.normpath(pair_dir))
+    done, why = 0, []
+    for n in range(1, reps + 1):
+        d = os.path.join(bench, f"rep-{n}")
+        r, reason = rep_record(scenario, agent, d)
+        mark = os.path.join(d, ".complete")
+        if r:
+            done += 1
+            open(mark, "w").close()
+        else:
+            why.append(f"rep {n}: {reason}")
+            if os.path.exists(mark):
+                os.unlink(mark)
+    print(f"{done} of {reps} repetitions complete" + (f" ({'; '.join(why)})" if why else ""))
+    return 0 if done == reps else 1
+
+
+# ------------------------------------------------------------ tables
+def blank_row(p, ncols):
+    return f"| {AGENT_NAMES[p.agent]} | {p.reps_cell()} |" + " – |" * ncols
+
+
+def pressure_table(pairs, scenario, agents):
+    lines = ["| agent | repetitions | kernel OOM kills | killed, in order (by whom) | pressure onset → first kill (s) "
+             "| kill → memory freed (s) | worst stall of the protected service (ms) "
+             "| PSI full of the scenario's scope (s) | protected service alive |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for a in agents:
-        rs = [r for r in reps if r["scenario"] == scenario and r["agent"] == a]
+        p = pairs.get((scenario, a))
+        if p is None:
+            continue
+        rs = p.reps
         if not rs:
+            lines.append(blank_row(p, 7))
             continue
         alive = sum(1 for r in rs if r["web_alive"])
-        lines.append(f"| {AGENT_NAMES[a]} | {fmt([r['oom_kills'] for r in rs], 0)} | {common([r['killed'] for r in rs])} "
+        lines.append(f"| {AGENT_NAMES[a]} | {p.reps_cell()} | {fmt([r['oom_kills'] for r in rs], 0)} "
+                     f"| {common([r['killed'] for r in rs])} "
                      f"| {fmt([r['onset_to_kill_s'] for r in rs], 2)} | {freed_cell(rs)} "
                      f"| {fmt([r['stall_ms'] for r in rs], 0)} | {fmt([r['psi_full_s'] for r in rs], 2)} "
                      f"| {alive}/{len(rs)} |")
     return "\n".join(lines)
 
 
-def idle_table(reps, agents):
-    lines = ["| agent | CPU time per 30 s (ms) | context switches per 30 s | RSS (MiB) | of which locked (MiB) |",
-             "|---|---|---|---|---|"]
+def idle_table(pairs, agents):
+    lines = ["| agent | repetitions | CPU time per 30 s (ms) | context switches per 30 s | RSS (MiB) "
+             "| of which locked (MiB) |",
+             "|---|---|---|---|---|---|"]
     for a in agents:
-        rs = [r for r in reps if r["scenario"] == "idle" and r["agent"] == a]
-        if not rs:
+        p = pairs.get(("idle", a))
+        if p is None:
             continue
-        lines.append(f"| {AGENT_NAMES[a]} | {fmt([r['cpu_ms'] for r in rs], 0)} | {fmt([r['ctxsw'] for r in rs], 0)} "
-                     f"| {fmt([r['rss_kb'] / 1024 for r in rs], 1)} | {fmt([r['vmlck_kb'] / 1024 for r in rs], 1)} |")
+        rs = p.reps
+        if not rs:
+            lines.append(blank_row(p, 4))
+            continue
+        lines.append(f"| {AGENT_NAMES[a]} | {p.reps_cell()} | {fmt([r['cpu_ms'] for r in rs], 0)} "
+                     f"| {fmt([r['ctxsw'] for r in rs], 0)} | {fmt([r['rss_kb'] / 1024 for r in rs], 1)} "
+                     f"| {fmt([r['vmlck_kb'] / 1024 for r in rs], 1)} |")
     return "\n".join(lines)
 
 
-def scale_table(path):
+def scale_rows(path):
     if not os.path.exists(path):
-        return None, []
+        return []
     with open(path) as f:
         head = f.readline().rstrip("\n").split("\t")
-        rows = [dict(zip(head, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
+        return [dict(zip(head, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
+
+
+def scale_table(rows, sizes):
     lines = ["| cgroups | start-up to READY (ms) | VmRSS when ready (MiB) | VmRSS after decisions (MiB) "
-             "| VmLck (MiB) | trigger → kill decision, CGREAP_DECISION_USEC (ms) | memory.events write → record on stderr (ms) | samples |",
+             "| VmLck (MiB) | trigger → kill decision, CGREAP_DECISION_USEC (ms) "
+             "| memory.events write → record on stderr (ms) | samples |",
              "|---|---|---|---|---|---|---|---|"]
-    for n in sorted({int(r["cgroups"]) for r in rows}):
+    for n in sorted(set(sizes) | {int(r["cgroups"]) for r in rows}):
         rs = [r for r in rows if int(r["cgroups"]) == n]
-        starts = {r["rep"]: r for r in rs}.values()
+        if not rs:
+            lines.append(f"| {n:,} | **not run or failed** (see scale.log in the work directory) |" + " – |" * 6)
+            continue
+        starts = list({r["rep"]: r for r in rs}.values())
         lines.append(f"| {n:,} | {fmt([float(r['startup_ms']) for r in starts], 1)} "
                      f"| {fmt([int(r['rss_ready_kb']) / 1024 for r in starts], 1)} "
                      f"| {fmt([int(r['rss_after_kb']) / 1024 for r in starts], 1)} "
@@ -306,165 +441,504 @@ def scale_table(path):
                      f"| {fmt([int(r['decision_usec']) / 1000 for r in rs], 1)} "
                      f"| {fmt([int(r['event_to_record_usec']) / 1000 for r in rs], 1)} "
                      f"| {len(starts)} starts × {len(rs) // max(1, len(starts))} decisions |")
-    return "\n".join(lines), rows
+    return "\n".join(lines)
 
 
-def plot(reps, scenarios, agents, path):
+# ------------------------------------------------------------ the run itself
+def counted(values, render=str):
+    """'a' when all agree, else 'a (3 boots), b (1 boot)'."""
+    c = Counter(v for v in values if v)
+    if not c:
+        return None
+    if len(c) == 1:
+        return render(next(iter(c)))
+    return ", ".join(f"{render(k)} ({n} boot{'s' if n > 1 else ''})" for k, n in c.most_common())
+
+
+def describe_run(pairs, work):
+    """Facts about the run from its metadata: guest, accelerator, speed,
+    repetitions, time taken. Nothing here is assumed."""
+    ran = [p for p in pairs.values() if p.ran]
+    facts = {}
+    accels = []
+    for p in ran:
+        a = p.host.get("accel")
+        if not a and p.meta.get("virt"):
+            a = {"qemu": "tcg", "kvm": "kvm"}.get(p.meta["virt"], p.meta["virt"])
+        accels.append(a)
+    names = {"tcg": "emulated by qemu TCG (no KVM)", "kvm": "run by qemu with KVM"}
+    facts["accel"] = counted(accels, lambda a: names.get(a, a)) or "accelerator not recorded"
+    facts["tcg"] = any(a == "tcg" for a in accels) or not any(accels)
+    facts["kernel"] = counted([p.meta.get("kernel") for p in ran]) or "?"
+    facts["cpus"] = counted([p.meta.get("cpus") or p.host.get("cpus") for p in ran]) or "?"
+    def memory(p):
+        m = re.fullmatch(r"(\d+)([MG])", p.host.get("memory", ""))      # qemu's -m, e.g. 2G
+        if m:
+            return f"{m[1]} {m[2]}iB"
+        kb = p.meta.get("memtotal_kb", "")
+        return f"{int(kb) / 1048576:.1f} GiB (MemTotal)" if kb.isdigit() else None
+    facts["memory"] = counted([memory(p) for p in ran]) or "?"
+    # Guest time / host time of the same fixed pieces of work.
+    host = kv_file(os.path.join(work, "host.txt"))
+    facts["slowdown"] = {}
+    for k in SPEED_PARTS:
+        key = f"speed_{k}_ns"
+        guest = [int(p.meta[key]) for p in ran if p.meta.get(key, "").isdigit()]
+        if host.get(key, "").isdigit() and int(host[key]) > 0 and guest:
+            facts["slowdown"][k] = statistics.median(guest) / int(host[key])
+    exp = [p.expected for p in pairs.values() if p.expected]
+    facts["reps_asked"] = counted(exp) or "?"
+    facts["pairs"] = len(pairs)
+    facts["pairs_ok"] = sum(1 for p in pairs.values() if p.state == "ok")
+    facts["reps_done"] = sum(len(p.reps) for p in pairs.values())
+    facts["reps_missing"] = sum(len(p.missing) for p in pairs.values())
+    # qemu's own time per boot: the wall time also counts waiting for other
+    # guests on a shared machine.
+    guest = [int(p.host["guest_s"]) for p in ran if p.host.get("guest_s", "").isdigit()]
+    walls = [int(p.host["wall_s"]) for p in ran if p.host.get("wall_s", "").isdigit()]
+    facts["boots"] = len(guest)
+    facts["guest_min"] = sum(guest) / 60
+    facts["boot_min"] = statistics.median(guest) / 60 if guest else None
+    facts["wall_min"] = sum(walls) / 60
+    return facts
+
+
+SPEED_PARTS = {"loop": "a CPU loop", "fault": "page faults", "syscall": "system calls"}
+
+
+def slowdown_text(f):
+    """'a CPU loop 1.1×, page faults 21× ... slower than on the host', or None."""
+    if not f["slowdown"]:
+        return None
+    return ", ".join(f"{SPEED_PARTS[k]} {v:.1f}×" if v < 10 else f"{SPEED_PARTS[k]} {v:.0f}×"
+                     for k, v in f["slowdown"].items())
+
+
+def guest_sentence(f):
+    s = (f"Debian 12 guest, kernel {f['kernel']}, {f['cpus']} vCPUs, {f['memory']} of RAM, "
+         f"{f['accel']}")
+    speed = slowdown_text(f)
+    if speed:
+        s += (f"; the same fixed work (`benchtool speed`) took this many times as long in the guest as on the host: "
+              f"{speed}")
+    return s + "."
+
+
+def reps_sentence(f):
+    s = f"Repetitions asked for per agent and scenario: {f['reps_asked']}; "
+    if f["pairs_ok"] == f["pairs"]:
+        return s + f"all {f['pairs']} agent × scenario pairs have all of them ({f['reps_done']} repetitions)."
+    lost = f", {f['reps_missing']} were cut off or failed" if f["reps_missing"] else ""
+    return s + (f"only {f['pairs_ok']} of {f['pairs']} agent × scenario pairs have all of them "
+                f"({f['reps_done']} repetitions have data{lost}); the tables mark every pair without data.")
+
+
+def runtime_sentence(f):
+    if not f["boots"]:
+        return "No guest boot of this run recorded its time."
+    s = (f"The guest boots took {f['guest_min']:.0f} min in all: {f['boots']} boots, "
+         f"{f['boot_min']:.1f} min median per boot (qemu's own time")
+    if f["wall_min"] > f["guest_min"] * 1.1 + 1:
+        s += f"; {f['wall_min']:.0f} min on the host's clock, waiting for other guests included"
+    return s + ")."
+
+
+# ------------------------------------------------------------ findings
+def pair_median(pairs, s, a, key):
+    p = pairs.get((s, a))
+    return med([r.get(key) for r in p.reps]) if p else None
+
+
+def best(pairs, s, agents, key, digits):
+    """The agents with the lowest median of KEY in S (ties as shown), and that value."""
+    vals = {a: pair_median(pairs, s, a, key) for a in agents}
+    vals = {a: round(v, digits) for a, v in vals.items() if v is not None}
+    if not vals:
+        return [], None
+    low = min(vals.values())
+    return [a for a, v in vals.items() if v == low], low
+
+
+def name_list(agents):
+    names = [AGENT_NAMES[a] for a in agents]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def findings(pairs, scenarios, agents, scale):
+    out = []
+    ps = [s for s in scenarios if s != "idle"]
+    agents_only = [a for a in agents if a != "kernel"]
+
+    # Who let the kernel OOM killer fire.
+    fired, clean = [], []
+    for a in agents_only:
+        hits = []
+        for s in ps:
+            p = pairs.get((s, a))
+            if p and p.reps:
+                k = sum(1 for r in p.reps if r["oom_kills"] > 0)
+                if k:
+                    hits.append(f"{s} {k} of {len(p.reps)}")
+        if hits:
+            fired.append(f"{AGENT_NAMES[a]} in {', '.join(hits)} repetitions")
+        elif any(pairs.get((s, a)) and pairs[(s, a)].reps for s in ps):
+            clean.append(a)
+    alone = [f"{s} {sum(1 for r in pairs[(s, 'kernel')].reps if r['oom_kills'] > 0)} of {len(pairs[(s, 'kernel')].reps)}"
+             for s in ps if (s, "kernel") in pairs and pairs[(s, "kernel")].reps]
+    if fired or clean:
+        line = "**Kernel OOM killer**: "
+        line += ("it still fired with " + "; ".join(fired)) if fired else ""
+        if clean:
+            line += ("; " if fired else "") + f"it never fired with {name_list(clean)}"
+        if alone:
+            line += f" (alone, it killed in {', '.join(alone)})"
+        out.append(line + ".")
+
+    # The intent: batch first, web never.
+    first, web_dead = [], []
+    for a in agents:
+        rs = [r for s in ps for r in (pairs[(s, a)].reps if (s, a) in pairs else [])]
+        if not rs:
+            continue
+        k = sum(1 for r in rs if r["killed_units"].split(" → ")[0] == "batch")
+        first.append(f"{AGENT_NAMES[a]} {k}/{len(rs)}")
+        d = [r["scenario"] for r in rs if not r["web_alive"]]
+        if d:
+            web_dead.append(f"{AGENT_NAMES[a]} ({', '.join(f'{s} ×{n}' for s, n in Counter(d).items())})")
+    if first:
+        out.append("**Victim choice** (the preferred victim, batch, killed first; over all pressure repetitions): "
+                   + ", ".join(first) + ". "
+                   + ("The protected service died with " + "; ".join(web_dead) if web_dead else
+                      "The protected service survived every repetition") + ".")
+
+    # Fastest onset → kill, lowest stall, per scenario.
+    for key, what, digits, unit in (("onset_to_kill_s", "Fastest from pressure onset to the first kill", 2, " s"),
+                                    ("stall_ms", "Lowest worst stall of the protected service", 0, " ms"),
+                                    ("psi_full_s", "Least PSI full time in the scenario's scope", 2, " s")):
+        parts = []
+        for s in ps:
+            who, v = best(pairs, s, agents, key, digits)
+            if not who:
+                continue
+            part = f"{s}: {name_list(who)} ({v:.{digits}f}{unit})"
+            c = pair_median(pairs, s, "cgreap", key)
+            if "cgreap" not in who and c is not None:
+                part += f", cgreap {c:.{digits}f}{unit}"
+            parts.append(part)
+        if parts:
+            note = " 0 s: the kill came before the stall reached 5%." if key == "onset_to_kill_s" else ""
+            out.append(f"**{what}** (medians): " + "; ".join(parts) + "." + note)
+
+    # Memory that never came back.
+    held = []
+    for s in ps:
+        for a in agents:
+            p = pairs.get((s, a))
+            if p and p.reps:
+                k = sum(1 for r in p.reps if r.get("not_freed_s") is not None)
+                if k:
+                    held.append(f"{AGENT_NAMES[a]} in {s} ({k}/{len(p.reps)})")
+    if held:
+        out.append("**Memory not freed** by the end of the episode after the first kill: " + "; ".join(held) + ".")
+
+    # Idle cost.
+    idle = [(a, pair_median(pairs, "idle", a, "cpu_ms"), pair_median(pairs, "idle", a, "rss_kb"))
+            for a in agents if pairs.get(("idle", a)) and pairs[("idle", a)].reps]
+    if idle:
+        idle.sort(key=lambda x: x[1])
+        out.append("**Idle cost** with 200 services (CPU time per 30 s, RSS; medians): "
+                   + ", ".join(f"{AGENT_NAMES[a]} {c:.0f} ms, {r / 1024:.1f} MiB" for a, c, r in idle) + ".")
+
+    # cgreapd at scale.
+    if scale:
+        parts = []
+        for n in sorted({int(r["cgroups"]) for r in scale}):
+            rs = [r for r in scale if int(r["cgroups"]) == n]
+            starts = list({r["rep"]: r for r in rs}.values())
+            parts.append(f"{n:,} cgroups: ready in {med([float(r['startup_ms']) for r in starts]):.0f} ms, "
+                         f"{med([int(r['rss_after_kb']) for r in starts]) / 1024:.1f} MiB RSS, "
+                         f"trigger → decision {med([int(r['decision_usec']) for r in rs]) / 1000:.0f} ms")
+        out.append("**cgreapd at scale** (host, medians): " + "; ".join(parts) + ".")
+
+    gaps = []
+    for state, what in (("failed", "failed (no data)"), ("not run", "not run"),
+                        ("partial", "fewer repetitions than asked for")):
+        per = []
+        for s in scenarios:
+            who = [a for a in agents if (s, a) in pairs and pairs[(s, a)].state == state]
+            if who:
+                every = len(who) == sum(1 for a in agents if (s, a) in pairs)
+                per.append(f"{s} ({'every agent' if every and len(who) > 1 else ', '.join(who)})")
+        if per:
+            n = sum(1 for p in pairs.values() if p.state == state)
+            gaps.append(f"{what}: {n} of {len(pairs)} pairs, " + "; ".join(per))
+    if gaps:
+        out.append("**Gaps**: " + ". ".join(gaps) + " (the tables say why).")
+    return "\n".join("- " + x for x in out) if out else "- No data: nothing ran."
+
+
+# ------------------------------------------------------------ summary table
+def summary_table(pairs, scenarios, agents):
+    ps = [s for s in scenarios if s != "idle"]
+    per = " / ".join(ps)
+
+    def cells(a, key, digits):
+        out = []
+        for s in ps:
+            p = pairs.get((s, a))
+            if p is None or not p.reps:
+                out.append("n/r" if p is None or p.state == "not run" else "fail")
+                continue
+            v = med([r.get(key) for r in p.reps])
+            out.append("–" if v is None else f"{v:.{digits}f}")
+        return " / ".join(out)
+
+    lines = [f"| agent | kernel OOM kills ({per}) | preferred victim killed first | protected service survived "
+             f"| onset → first kill, s ({per}) | worst stall of the protected service, ms ({per}) "
+             "| idle: CPU per 30 s, RSS |",
+             "|---|---|---|---|---|---|---|"]
+    for a in agents:
+        rs = [r for s in ps for r in (pairs[(s, a)].reps if (s, a) in pairs else [])]
+        first = sum(1 for r in rs if r["killed_units"].split(" → ")[0] == "batch")
+        alive = sum(1 for r in rs if r["web_alive"])
+        ip = pairs.get(("idle", a))
+        if ip is None:
+            idle = "–"
+        elif ip.reps:
+            idle = (f"{med([r['cpu_ms'] for r in ip.reps]):.0f} ms, "
+                    f"{med([r['rss_kb'] for r in ip.reps]) / 1024:.1f} MiB")
+        else:
+            idle = ip.state
+        lines.append(f"| {AGENT_NAMES[a]} | {cells(a, 'oom_kills', 0)} "
+                     f"| {f'{first}/{len(rs)}' if rs else '–'} | {f'{alive}/{len(rs)}' if rs else '–'} "
+                     f"| {cells(a, 'onset_to_kill_s', 2)} | {cells(a, 'stall_ms', 0)} | {idle} |")
+    return "\n".join(lines) + ("\n\nMedians over the repetitions; counts over every pressure repetition. "
+                               "n/r: not run; fail: no repetition has data.")
+
+
+README_BEGIN = "<!-- bench-summary: generated by bench/analyze.py from the last bash bench/run; do not edit -->"
+README_END = "<!-- /bench-summary -->"
+
+
+def replace_block(path, block):
+    """Put BLOCK between the markers of PATH; an error if they are missing."""
+    with open(path) as f:
+        text = f.read()
+    i, j = text.find(README_BEGIN), text.find(README_END)
+    if i < 0 or j < i:
+        raise SystemExit(f"analyze: {path} has no '{README_BEGIN}' ... '{README_END}' block")
+    text = text[:i + len(README_BEGIN)] + "\n" + block + "\n" + text[j:]
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# ------------------------------------------------------------ plot
+def plot(pairs, scenarios, agents, facts, path):
+    import textwrap
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
 
     colors = {"kernel": "#7f7f7f", "cgreap": "#d62728", "earlyoom": "#1f77b4", "nohang": "#2ca02c",
               "systemd-oomd": "#9467bd"}
-    ps = [s for s in scenarios if s != "idle" and any(r["scenario"] == s for r in reps)]
+    ps = [s for s in scenarios if s != "idle"]
     panels = [
         ("oom_kills", "kernel OOM kills (count)", None),
         ("onset_to_kill_s", "pressure onset → first kill (s)", None),
         ("freed_s", "kill → victim's memory freed (s; log, 20 ms resolution)", 0.01),
         ("stall_ms", "worst stall of the protected service (ms; log)", 1.0),
-        ("psi_full_s", "PSI memory full during the episode (s)", None),
+        ("psi_full_s", "PSI memory full of the scenario's scope (s)", None),
     ]
-    fig, axes = plt.subplots(2, 3, figsize=(16, 9))
+    fig, axes = plt.subplots(2, 3, figsize=(16, 10))
     width = 0.8 / max(1, len(agents))
+    labels = ["\n".join(textwrap.wrap(SCENARIO_NAMES[s], 14)) for s in ps]
     for ax, (key, title, floor) in zip(axes.flat, panels):
+        drawn = False
         for i, a in enumerate(agents):
             xs, ys, lo, hi = [], [], [], []
             for k, s in enumerate(ps):
-                rs = [r for r in reps if r["scenario"] == s and r["agent"] == a]
+                x = k + (i - (len(agents) - 1) / 2) * width
+                p = pairs.get((s, a))
+                if p is None:
+                    continue
+                rs = p.reps
                 vals = [r[key] for r in rs if r.get(key) is not None]
                 held = key == "freed_s" and any(r.get("not_freed_s") is not None for r in rs)
                 if held:        # never freed: at least as long as we looked
                     vals += [r["not_freed_s"] for r in rs if r.get("not_freed_s") is not None]
+                if not rs:      # a gap must show as a gap, not as zero
+                    ax.text(x, 0.01, "not run" if p.state == "not run" else "failed", rotation=90, ha="center",
+                            va="bottom", fontsize=6, color=colors.get(a), transform=ax.get_xaxis_transform())
+                    continue
                 if not vals:
                     continue
                 if held:
-                    ax.text(k + (i - (len(agents) - 1) / 2) * width, max(vals), "not\nfreed", ha="center",
-                            va="bottom", fontsize=7)
+                    ax.text(x, max(vals), "not\nfreed", ha="center", va="bottom", fontsize=7)
                 if floor:       # log scale: nothing below the resolution
                     vals = [max(v, floor) for v in vals]
                 m = statistics.median(vals)
-                xs.append(k + (i - (len(agents) - 1) / 2) * width)
+                xs.append(x)
                 ys.append(m)
                 lo.append(m - min(vals))
                 hi.append(max(vals) - m)
             ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, color=colors.get(a))
+            drawn = drawn or any(y > 0 for y in ys)
         ax.set_xticks(range(len(ps)))
         ax.set_xlim(-0.5, len(ps) - 0.5)
-        ax.set_xticklabels([SCENARIO_NAMES[s] for s in ps], fontsize=8)
+        ax.set_xticklabels(labels, fontsize=8)
         ax.set_title(title, fontsize=10)
-        if floor:
+        if floor and drawn:     # a log axis needs a bar to scale to
             ax.set_yscale("log")
+            # Plain numbers (0.02, 50), not 2×10⁻²; minor ones only when
+            # the axis spans few decades.
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(FuncFormatter(
+                lambda v, _, ax=ax: f"{v:g}" if ax.get_ylim()[1] < 20 * ax.get_ylim()[0] else ""))
+        else:
+            ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
     ax = axes.flat[5]
-    ia = [a for a in agents if any(r["scenario"] == "idle" and r["agent"] == a for r in reps)]
+    ia = [a for a in agents if ("idle", a) in pairs]
     for i, a in enumerate(ia):
-        vals = [r["cpu_ms"] for r in reps if r["scenario"] == "idle" and r["agent"] == a]
+        vals = [r["cpu_ms"] for r in pairs[("idle", a)].reps]
+        if not vals:
+            ax.text(i, 0.01, pairs[("idle", a)].state, rotation=90, ha="center", va="bottom", fontsize=7,
+                    color=colors.get(a), transform=ax.get_xaxis_transform())
+            continue
         m = statistics.median(vals)
         ax.bar(i, m, 0.6, yerr=[[m - min(vals)], [max(vals) - m]], capsize=3, color=colors.get(a))
         ax.text(i, m, f"{m:.0f}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(ia)))
+    ax.set_xlim(-0.5, len(ia) - 0.5)
+    ax.set_ylim(bottom=0)
     ax.set_xticklabels([AGENT_NAMES[a].split(" ")[0] for a in ia], fontsize=8)
     ax.set_title("idle with 200 services: agent CPU time per 30 s (ms)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    from matplotlib.patches import Patch
     fig.legend([Patch(color=colors.get(a)) for a in agents], [AGENT_NAMES[a] for a in agents],
                loc="upper center", ncol=len(agents), fontsize=10)
-    fig.suptitle("Emulated guest (TCG, ~16x slower than the host): compare agents within a panel, "
-                 "not absolute times. Bars: median; whiskers: min–max over the repetitions.",
-                 fontsize=9, y=0.935)
+    speed = slowdown_text(facts)
+    speed = f" (guest time / host time: {speed})" if speed else ""
+    fig.suptitle(f"Guest {facts['accel']}{speed}: compare agents within a panel"
+                 + (", not absolute times" if facts["tcg"] else "")
+                 + ". Bars: median; whiskers: min–max over the repetitions.", fontsize=9, y=0.935)
     fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
+# ------------------------------------------------------------ main
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--results", required=True)
+    ap.add_argument("--work")
+    ap.add_argument("--results")
     ap.add_argument("--agents", default=" ".join(AGENT_NAMES))
     ap.add_argument("--scenarios", default=" ".join(SCENARIO_NAMES))
+    ap.add_argument("--scale-sizes", default="1000 10000", help="cgroup counts the scale table expects")
+    ap.add_argument("--readme", help="also put the summary between the bench-summary markers of this file")
+    ap.add_argument("--no-plot", action="store_true", help="no bench.png (e.g. without matplotlib)")
+    ap.add_argument("--check", metavar="PAIR_DIR", help="mark PAIR_DIR's complete repetitions (for bench/run)")
+    ap.add_argument("--scenario", help="with --check")
+    ap.add_argument("--reps", type=int, help="with --check")
     args = ap.parse_args()
+    if args.check:
+        if not args.scenario or not args.reps:
+            ap.error("--check needs --scenario and --reps")
+        raise SystemExit(check_pair(args.check, args.scenario, args.reps))
+    if not args.work or not args.results:
+        ap.error("--work and --results are needed")
     agents, scenarios = args.agents.split(), args.scenarios.split()
-    raw = os.path.join(args.work, "raw")
+    for x in agents:
+        if x not in AGENT_NAMES:
+            ap.error(f"unknown agent {x}")
+    for x in scenarios:
+        if x not in SCENARIO_NAMES:
+            ap.error(f"unknown scenario {x}")
+    work = os.path.abspath(args.work)
 
-    reps, metas = [], {}
-    for s in scenarios:
-        for a in agents:
-            b = os.path.join(raw, s, a, "bench")
-            if not os.path.isdir(b):
-                continue
-            metas[(s, a)] = kv_file(os.path.join(b, "meta.txt"))
-            for e in sorted(os.listdir(b)):
-                if not e.startswith("rep-"):
-                    continue
-                r = analyze_idle(a, os.path.join(b, e)) if s == "idle" else analyze_rep(s, a, os.path.join(b, e))
-                if r:
-                    reps.append(r)
-            # The exact configuration files, once per agent.
-            cdst = os.path.join(args.results, "configs", a)
-            if os.path.isdir(os.path.join(b, "config")) and not os.path.exists(cdst + ".done"):
-                shutil.rmtree(cdst, ignore_errors=True)
-                shutil.copytree(os.path.join(b, "config"), cdst)
-                open(cdst + ".done", "w").close()
-    for a in agents:
-        if os.path.exists(os.path.join(args.results, "configs", a + ".done")):
-            os.unlink(os.path.join(args.results, "configs", a + ".done"))
+    pairs = {(s, a): Pair(work, s, a) for s, a in expected_pairs(scenarios, agents)}
+    reps = [r for p in pairs.values() for r in p.reps]
 
     os.makedirs(args.results, exist_ok=True)
-    keys = ["scenario", "agent", "rep", "end", "oom_kills", "killed", "onset_s", "first_kill_s", "onset_to_kill_s",
-            "freed_s", "not_freed_s", "stall_ms", "psi_full_s", "psi_some_s", "web_alive", "episode_s", "observer_gap_ms",
-            "cpu_ms", "ctxsw", "rss_kb", "vmlck_kb"]
+    # The exact configuration files, once per agent, from this run only.
+    cdir = os.path.join(args.results, "configs")
+    shutil.rmtree(cdir, ignore_errors=True)
+    for (s, a), p in pairs.items():
+        src = os.path.join(p.dir, "bench", "config")
+        if os.path.isdir(src) and not os.path.exists(os.path.join(cdir, a)):
+            shutil.copytree(src, os.path.join(cdir, a))
+
+    keys = ["scenario", "agent", "rep", "status", "end", "oom_kills", "killed", "onset_s", "first_kill_s",
+            "onset_to_kill_s", "freed_s", "not_freed_s", "stall_ms", "psi_full_s", "psi_some_s", "psi_full_global_s",
+            "web_alive", "episode_s", "observer_gap_ms", "cpu_ms", "ctxsw", "rss_kb", "vmlck_kb"]
     with open(os.path.join(args.results, "reps.tsv"), "w") as f:
         f.write("\t".join(keys) + "\n")
-        for r in reps:
-            f.write("\t".join("" if r.get(k) is None else (f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]))
-                              for k in keys) + "\n")
+        for p in pairs.values():
+            rows = [dict(r, status="ok") for r in p.reps]
+            rows += [{"scenario": p.scenario, "agent": p.agent, "rep": n, "status": f"missing: {why}"}
+                     for n, why in p.missing]
+            if p.state == "not run" or (p.state == "failed" and not p.missing):
+                rows.append({"scenario": p.scenario, "agent": p.agent, "status": p.state})
+            for r in sorted(rows, key=lambda r: r.get("rep") or 0):
+                f.write("\t".join("" if r.get(k) is None else (f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]))
+                                  for k in keys) + "\n")
 
-    n_reps = Counter((r["scenario"], r["agent"]) for r in reps)
-    tables = {}
-    for s in scenarios:
-        if s == "idle":
-            tables[s] = idle_table(reps, agents)
-        else:
-            tables[s] = pressure_table(reps, s, agents)
-    scale, _ = scale_table(os.path.join(args.work, "scale.tsv"))
-    kernel = next((m.get("kernel") for m in metas.values() if m.get("kernel")), "?")
-    versions = {a: m.get("version") for (s, a), m in metas.items()}
+    tables = {s: idle_table(pairs, agents) if s == "idle" else pressure_table(pairs, s, agents) for s in scenarios}
+    sizes = [int(x) for x in args.scale_sizes.split()]
+    scale = scale_rows(os.path.join(work, "scale.tsv"))
+    scale_md = scale_table(scale, sizes)
+    facts = describe_run(pairs, work)
+    versions = {a: p.meta.get("version") for (s, a), p in pairs.items() if p.meta.get("version")}
+    found = findings(pairs, scenarios, agents, scale)
+    summary = summary_table(pairs, scenarios, agents)
+    guest, reps_s, runtime = guest_sentence(facts), reps_sentence(facts), runtime_sentence(facts)
+    caveat = ("**Compare agents within one table, not absolute times**" if facts["tcg"] else
+              "Compare agents within one table")
 
     md = ["# cgreap beside earlyoom, systemd-oomd, nohang and the kernel OOM killer",
           "",
-          "Generated by `bench/analyze.py` from the raw data of `bash bench/run`; see bench/README.md for what",
-          "each scenario does and how each figure is measured. Guest: Debian 12, kernel " + kernel + ", 2 vCPUs, 2 GiB,",
-          "emulated by qemu TCG (about 16 times slower than the host): **compare agents within one table, not",
-          "absolute times.** Cells: median (min–max) over the repetitions; [k/n]: measured in k of n repetitions",
-          "(e.g. no kill happened).",
+          "Generated by `bench/analyze.py` from the raw data of `bash bench/run` (in " + work + "); see",
+          "bench/README.md for what each scenario does and how each figure is measured.",
           "",
-          "Versions: " + ", ".join(f"{a}: {v}" for a, v in sorted(versions.items()) if v) + ".",
-          ""]
+          guest + " " + caveat + ". " + reps_s + " " + runtime,
+          "Cells: median (min–max) over the repetitions; [k/n]: measured in k of n repetitions (e.g. no kill",
+          "happened).",
+          "",
+          "Versions: " + ", ".join(f"{a}: {v}" for a, v in sorted(versions.items())) + ".",
+          "",
+          "## Summary", "", summary, "",
+          "## Findings (generated from the numbers below)", "", found, ""]
     for s in scenarios:
-        if not any(r["scenario"] == s for r in reps):
-            continue
-        counts = sorted({n for (ss, a), n in n_reps.items() if ss == s})
-        md += [f"## {SCENARIO_NAMES[s]} ({'/'.join(map(str, counts))} repetitions per agent)", "", tables[s], ""]
-    if scale:
-        md += ["## cgreapd at scale (host, fake cgroup tree, --dry-run)", "", scale, ""]
+        md += [f"## {SCENARIO_NAMES[s]}", "", tables[s], ""]
+    md += ["## cgreapd at scale (host, fake cgroup tree, --dry-run)", "", scale_md, ""]
     with open(os.path.join(args.results, "results.md"), "w") as f:
         f.write("\n".join(md))
 
+    block = "\n".join([guest + " " + reps_s, "", summary, "", found])
+    with open(os.path.join(args.results, "summary.md"), "w") as f:
+        f.write(block + "\n")
+
     tmpl = os.path.join(os.path.dirname(os.path.abspath(__file__)), "README-results.md.in")
-    if os.path.exists(tmpl):
-        with open(tmpl) as f:
-            t = f.read()
-        for s in SCENARIO_NAMES:
-            t = t.replace("@TABLE_" + s.upper() + "@", tables.get(s, "(not run)"))
-        t = t.replace("@TABLE_SCALE@", scale or "(not run)")
-        t = t.replace("@KERNEL@", kernel)
-        findings = os.path.join(os.path.dirname(tmpl), "results-findings.md")
-        t = t.replace("@FINDINGS@", open(findings).read().strip() if os.path.exists(findings) else "")
-        with open(os.path.join(args.results, "README.md"), "w") as f:
-            f.write(t)
-    if reps:
-        plot(reps, scenarios, agents, os.path.join(args.results, "bench.png"))
-    print(f"analyze: {len(reps)} repetitions -> {args.results}")
+    with open(tmpl) as f:
+        t = f.read()
+    subst = {"@TABLE_" + s.upper() + "@": tables.get(s, "(not part of this run)") for s in SCENARIO_NAMES}
+    subst.update({"@TABLE_SCALE@": scale_md, "@GUEST@": guest, "@REPS@": reps_s, "@RUNTIME@": runtime,
+                  "@CAVEAT@": caveat, "@SUMMARY@": summary, "@FINDINGS@": found, "@WORK@": work})
+    for k, v in subst.items():
+        t = t.replace(k, v)
+    left = re.findall(r"@[A-Z_]+@", t)
+    if left:
+        raise SystemExit(f"analyze: {tmpl}: unknown placeholders {' '.join(sorted(set(left)))}")
+    with open(os.path.join(args.results, "README.md"), "w") as f:
+        f.write(t)
+    if args.readme:
+        replace_block(args.readme, block)
+    if not args.no_plot:
+        plot(pairs, scenarios, agents, facts, os.path.join(args.results, "bench.png"))
+    bad = [f"{s}/{a}" for (s, a), p in pairs.items() if p.state != "ok"]
+    print(f"analyze: {len(reps)} repetitions of {len(pairs)} pairs -> {args.results}"
+          + (f"; incomplete or missing: {' '.join(bad)}" if bad else ""))
 
 
 if __name__ == "__main__":

@@ -133,7 +133,10 @@ agent_setup() {
 		rm -f /etc/nohang/nohang-bench.conf
 		cp /etc/nohang/nohang.conf "$R/config/nohang.conf.effective"
 		;;
-	cgreap) cgreapctl cat-config >"$R/config/cgreapctl-cat-config.txt" 2>&1 || cat /etc/cgreap/cgreap.conf /etc/cgreap/cgreap.conf.d/*.conf >"$R/config/cgreap.conf.effective" ;;
+	# The merged configuration cgreapd runs with, each value with the
+	# file:line it came from.
+	cgreap) cgreapctl check-config >"$R/config/cgreap.conf.effective" 2>&1 ||
+		say "cgreapctl check-config failed: $(tail -n 3 "$R/config/cgreap.conf.effective" | paste -s -d ' ')" ;;
 	esac
 	systemctl daemon-reload
 	write_units
@@ -156,6 +159,10 @@ agent_setup() {
 		esac
 		echo "memtotal_kb $(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)"
 		echo "cpus $(nproc)"
+		# kvm or qemu (TCG): what the guest itself sees.
+		echo "virt $(systemd-detect-virt 2>/dev/null || echo none)"
+		# Fixed pieces of work (speed_*_ns); bench/run times them on the host.
+		"$B/benchtool" speed
 	} >"$R/meta.txt"
 }
 
