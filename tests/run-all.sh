@@ -17,7 +17,7 @@ say() { printf '\n==== %s ====\n' "$*"; }
 
 deps=(build-essential autoconf automake pkg-config libsystemd-dev libinih-dev check
       attr jq mandoc groff-base systemd shellcheck
-      qemu-system-x86 qemu-utils mmdebstrap e2fsprogs)
+      qemu-system-x86 qemu-utils mmdebstrap e2fsprogs python3-matplotlib)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         say "installing build and test dependencies"
         export DEBIAN_FRONTEND=noninteractive
