@@ -225,7 +225,7 @@ static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
                 }
         }
 
-        r = snapshot_build_full(rk.cg_root, PROC_ROOT, a->cgroup, &rk.snapshot, &failed);
+        r = snapshot_build_full(rk.cg_root, PROC_ROOT, a->cgroup, SNAPSHOT_RSS, &rk.snapshot, &failed);
         if (r < 0) {
                 if (ERRNO_IS_VANISHED(r) && !failed)
                         r = log_error_errno(r, "Cgroup %s does not exist below %s.", a->cgroup, rk.cg_root);

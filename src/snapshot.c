@@ -11,6 +11,7 @@
 
 typedef struct Builder {
         const char *cg_root, *proc_root, *top;
+        SnapshotFlags flags;
         Snapshot *s;
         size_t alloc;
         bool *events_missing;           /* per node: no cgroup.events file (fake or odd tree) */
@@ -90,16 +91,21 @@ static int read_xattrs(const char *root, CgroupNode *n) {
 /* Per-process data. A process that exited since cgroup.procs was read is
  * dropped; one whose files cannot be read for another reason stays, without
  * values (the cgroup still holds it). */
-static void read_processes(const char *proc_root, CgroupNode *n) {
+static void read_processes(const char *proc_root, CgroupNode *n, bool want_rss) {
         size_t kept = 0;
 
         for (size_t i = 0; i < n->n_procs; i++) {
                 pid_t pid = n->pids[i];
-                uint64_t rss;
-                int adj, r1, r2;
+                uint64_t rss = 0;
+                int adj, r1, r2 = -ESRCH;
 
                 r1 = proc_read_oom_score_adj(proc_root, pid, &adj);
-                r2 = proc_read_rss(proc_root, pid, &rss);
+                /* Gone: left out. (Without RSS wanted, oom_score_adj alone
+                 * tells; with it, both must say so.) */
+                if (r1 == -ESRCH && !want_rss)
+                        continue;
+                if (want_rss)
+                        r2 = proc_read_rss(proc_root, pid, &rss);
                 if (r1 == -ESRCH && r2 == -ESRCH)
                         continue;
                 if (r1 >= 0) {
@@ -107,7 +113,7 @@ static void read_processes(const char *proc_root, CgroupNode *n) {
                                 n->min_oom_score_adj = adj;
                         n->has_oom_score_adj = true;
                 }
-                if (r2 >= 0)
+                if (want_rss && r2 >= 0)
                         n->rss_sum = rss > UINT64_MAX - n->rss_sum ? UINT64_MAX : n->rss_sum + rss;
                 n->pids[kept++] = pid;
         }
@@ -159,7 +165,7 @@ static int read_node(Builder *b, CgroupNode *n, bool *ret_events_missing) {
         if (r < 0)
                 return builder_fail(b, n->path, NULL, r);
 
-        read_processes(b->proc_root, n);
+        read_processes(b->proc_root, n, !n->has_memory || (b->flags & SNAPSHOT_RSS));
         return 0;
 }
 
@@ -246,11 +252,11 @@ static int add_ancestors(Builder *b) {
 }
 
 int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret) {
-        return snapshot_build_full(cg_root, proc_root, top, ret, NULL);
+        return snapshot_build_full(cg_root, proc_root, top, 0, ret, NULL);
 }
 
-int snapshot_build_full(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret,
-                        char **ret_failed) {
+int snapshot_build_full(const char *cg_root, const char *proc_root, const char *top, SnapshotFlags flags,
+                        Snapshot **ret, char **ret_failed) {
         _cleanup_snapshot_free_ Snapshot *s = NULL;
         _cleanup_free_ char *norm = NULL, *failed = NULL;
         _cleanup_free_ bool *events_missing = NULL;
@@ -276,6 +282,7 @@ int snapshot_build_full(const char *cg_root, const char *proc_root, const char *
         b = (Builder) {
                 .cg_root = cg_root,
                 .proc_root = proc_root,
+                .flags = flags,
                 .top = norm,
                 .s = s,
                 .top_depth = path_depth(norm),

@@ -21,7 +21,8 @@ typedef struct CgroupNode {
         bool has_memory;        /* memory.current was readable */
         uint64_t memory_current;
         uint64_t swap_current;
-        uint64_t rss_sum;       /* sum of the processes' RSS (no memory controller) */
+        uint64_t rss_sum;       /* sum of the processes' RSS: read only without the memory
+                                 * controller, or with SNAPSHOT_RSS */
 
         bool has_oom_score_adj; /* at least one process readable */
         int min_oom_score_adj;  /* minimum over the processes */
@@ -36,6 +37,14 @@ typedef struct Snapshot {
         usec_t timestamp;       /* CLOCK_MONOTONIC at the end of the read */
 } Snapshot;
 
+typedef enum SnapshotFlags {
+        /* Read every process's RSS also where memory.current is there (for
+         * cgreapctl's output). Without it, /proc/PID/status, the costliest
+         * per-process read, is left out where the memory controller gives
+         * the footprint: a decision under pressure reads less. */
+        SNAPSHOT_RSS = 1 << 0,
+} SnapshotFlags;
+
 /* Read the subtree below "top" (e.g. "/" or "/user.slice"). The ancestors of
  * top are included too (with parent links), without process data, so that
  * rule inheritance and xattrs on ancestors work: nodes[0] is always "/".
@@ -48,12 +57,12 @@ typedef struct Snapshot {
  * does not exist (or vanished), -ENOMEM, or the errno of a cgroup file that
  * could not be read or parsed for another reason. */
 int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret);
-/* The same; when it fails because a file could not be read, *ret_failed
+/* The same with flags; when it fails because a file could not be read, *ret_failed
  * (if not NULL) is that file's full path (malloc'd; NULL when the failure
  * was not a file's, e.g. -ENOMEM), for messages that name it. A top with a
  * "." or ".." component is -EINVAL: it would leave the tree. */
-int snapshot_build_full(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret,
-                        char **ret_failed);
+int snapshot_build_full(const char *cg_root, const char *proc_root, const char *top, SnapshotFlags flags,
+                        Snapshot **ret, char **ret_failed);
 
 /* Footprint used for ranking: memory.current + swap when the memory
  * controller is there, else the RSS sum. */

@@ -121,7 +121,8 @@ START_TEST(test_build_tree) {
         ck_assert(n->has_memory);
         ck_assert_uint_eq(n->memory_current, 1048576);
         ck_assert_uint_eq(n->swap_current, 4096);
-        ck_assert_uint_eq(n->rss_sum, 1024 * 1024);
+        /* memory.current gives the footprint: no /proc/PID/status read */
+        ck_assert_uint_eq(n->rss_sum, 0);
         ck_assert(n->has_oom_score_adj);
         ck_assert_int_eq(n->min_oom_score_adj, -300);
         ck_assert_uint_eq(cgroup_node_footprint(n), 1048576 + 4096);
@@ -140,6 +141,35 @@ START_TEST(test_build_tree) {
 
         ck_assert_int_eq(snapshot_find(s, "/nope"), -1);
         ck_assert_int_eq(snapshot_find(s, "/system.slice/"), -1);
+}
+END_TEST
+
+/* SNAPSHOT_RSS (cgreapctl): the RSS also where memory.current is there;
+ * without it the daemon's decision leaves /proc/PID/status unread there,
+ * but still drops a process that is gone. */
+START_TEST(test_build_rss_flag) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        _cleanup_free_ char *failed = NULL;
+        const CgroupNode *n;
+        char p[4096];
+
+        make_tree();
+        ck_assert_int_eq(snapshot_build_full(cg, proc, "/system.slice", SNAPSHOT_RSS, &s, &failed), 0);
+        n = node(s, "/system.slice/a.service");
+        ck_assert(n->has_memory);
+        ck_assert_uint_eq(n->rss_sum, 1024 * 1024);
+        ck_assert_uint_eq(n->n_procs, 2);
+        s = snapshot_free(s);
+
+        /* 101 exits: without SNAPSHOT_RSS its oom_score_adj says so */
+        snprintf(p, sizeof p, "%s/101", proc);
+        test_rm_rf(p);
+        ck_assert_int_eq(snapshot_build(cg, proc, "/system.slice", &s), 0);
+        n = node(s, "/system.slice/a.service");
+        ck_assert_uint_eq(n->rss_sum, 0);
+        ck_assert_uint_eq(n->n_procs, 1);
+        ck_assert_int_eq(n->pids[0], 100);
+        ck_assert_int_eq(n->min_oom_score_adj, 500);
 }
 END_TEST
 
@@ -290,7 +320,7 @@ START_TEST(test_failed_file) {
 
         make_tree();
         mk_file("/system.slice/b.service", "memory.current", "lots\n");
-        ck_assert_int_eq(snapshot_build_full(cg, proc, "/", &s, &failed), -EINVAL);
+        ck_assert_int_eq(snapshot_build_full(cg, proc, "/", 0, &s, &failed), -EINVAL);
         ck_assert_ptr_null(s);
         ck_assert_int_ge(asprintf(&want, "%s/system.slice/b.service/memory.current", cg), 0);
         ck_assert_str_eq(failed, want);
@@ -299,7 +329,7 @@ START_TEST(test_failed_file) {
 
         mk_file("/system.slice/b.service", "memory.current", "0\n");
         mk_file("/user.slice/u.scope", "cgroup.procs", "1\n-2\n");
-        ck_assert_int_eq(snapshot_build_full(cg, proc, "/user.slice", &s, &failed), -EINVAL);
+        ck_assert_int_eq(snapshot_build_full(cg, proc, "/user.slice", 0, &s, &failed), -EINVAL);
         ck_assert_int_ge(asprintf(&want, "%s/user.slice/u.scope/cgroup.procs", cg), 0);
         ck_assert_str_eq(failed, want);
         free(failed);
@@ -307,7 +337,7 @@ START_TEST(test_failed_file) {
 
         /* Fine again: no file to name. */
         mk_file("/user.slice/u.scope", "cgroup.procs", "200\n");
-        ck_assert_int_eq(snapshot_build_full(cg, proc, "/", &s, &failed), 0);
+        ck_assert_int_eq(snapshot_build_full(cg, proc, "/", 0, &s, &failed), 0);
         ck_assert_ptr_null(failed);
 }
 END_TEST
@@ -383,12 +413,12 @@ START_TEST(test_xattrs_owner) {
         char p[4096];
 
         if (geteuid() != 0) {
-                fprintf(stderr, "test_xattrs_owner: needs root to chown, skipping\n");
+                test_skip_part("test_xattrs_owner: needs root to chown, skipping\n");
                 return;
         }
         root = xattr_capable_root(&extra);
         if (!root) {
-                fprintf(stderr, "test_xattrs_owner: no user.* xattrs in %s or /dev/shm, skipping\n", tmp);
+                test_skip_part("test_xattrs_owner: no user.* xattrs in %s or /dev/shm, skipping\n", tmp);
                 return;
         }
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
@@ -506,6 +536,7 @@ static Suite *snapshot_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_build_tree);
+        tcase_add_test(tc, test_build_rss_flag);
         tcase_add_test(tc, test_build_ancestors);
         tcase_add_test(tc, test_vanished_cgroups);
         tcase_add_test(tc, test_vanished_processes);
