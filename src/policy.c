@@ -119,28 +119,47 @@ static int glob_compile(const char *pattern, GlobToken *tokens, size_t *ret_n) {
 }
 
 /* Add the states reachable without consuming a character: every star may
- * match nothing. Edges only go forward, so one pass in order is enough. */
-static void glob_closure(const GlobToken *tokens, size_t n, bool *states) {
-        for (size_t i = 0; i < n; i++)
+ * match nothing. Edges only go forward, so one pass in order is enough; no
+ * state below lo is alive. */
+static void glob_closure(const GlobToken *tokens, size_t n, size_t lo, bool *states) {
+        for (size_t i = lo; i < n; i++)
                 if (states[i] && IN_SET(tokens[i].type, GLOB_STAR, GLOB_DOUBLE_STAR))
                         states[i + 1] = true;
 }
 
+/* The states after a literal matched just before token k: k, and past each
+ * zero-levels double star that follows (its '/' may be the one matched). */
+static void glob_after_literal(const GlobToken *tokens, size_t n, size_t k, bool *states) {
+        for (;; k += 2) {
+                states[k] = true;
+                if (k >= n || tokens[k].type != GLOB_DOUBLE_STAR || !tokens[k].zero_levels)
+                        break;
+        }
+}
+
 /* Whether the tokens match all of s. With at_components, a match may also
  * start right after any '/' of s (the tail of a path, at a component
- * boundary). */
-static bool glob_run(const GlobToken *tokens, size_t n, const char *s, bool at_components) {
+ * boundary). start > 0: the first start tokens are literals that already
+ * matched the characters before s (not with at_components). */
+static bool glob_run(const GlobToken *tokens, size_t n, size_t start, const char *s, bool at_components) {
         bool a[GLOB_TOKENS_MAX + 1] = {}, b[GLOB_TOKENS_MAX + 1], *cur = a, *next = b;
         const char *last_slash = at_components ? strrchr(s, '/') : NULL;
+        /* The lowest state alive: edges only go forward, so it never goes
+         * down (but for a new start after a '/'), and the states below it,
+         * often a long literal head, need not be looked at again. */
+        size_t lo = start;
 
-        cur[0] = true;
-        glob_closure(tokens, n, cur);
+        if (start > 0)
+                glob_after_literal(tokens, n, start, cur);
+        else
+                cur[0] = true;
+        glob_closure(tokens, n, lo, cur);
         for (; *s; s++) {
                 bool any = false;
                 const char *end;
 
                 memset(next, 0, (n + 1) * sizeof(bool));
-                for (size_t i = 0; i < n; i++) {
+                for (size_t i = lo; i < n; i++) {
                         const GlobToken *t = &tokens[i];
 
                         if (!cur[i])
@@ -153,11 +172,7 @@ static bool glob_run(const GlobToken *tokens, size_t n, const char *s, bool at_c
                                  * may also be the '/' after it (tokens k and
                                  * k + 1): "/a/<double star>/b" matches /a/b,
                                  * also several in a row. */
-                                for (size_t k = i + 1;; k += 2) {
-                                        next[k] = true;
-                                        if (k >= n || tokens[k].type != GLOB_DOUBLE_STAR || !tokens[k].zero_levels)
-                                                break;
-                                }
+                                glob_after_literal(tokens, n, i + 1, next);
                                 break;
                         case GLOB_ONE:
                                 if (*s != '/')
@@ -176,12 +191,15 @@ static bool glob_run(const GlobToken *tokens, size_t n, const char *s, bool at_c
                                 break;
                         }
                 }
-                if (at_components && *s == '/')
+                if (at_components && *s == '/') {
                         next[0] = true;
-                glob_closure(tokens, n, next);
+                        lo = 0;
+                }
+                glob_closure(tokens, n, lo, next);
                 /* Nothing left alive, and no later '/' to start again at. */
-                for (size_t i = 0; i <= n && !any; i++)
-                        any = next[i];
+                for (; lo <= n && !any; lo++)
+                        any = next[lo];
+                lo = any ? lo - 1 : n;
                 if (!any && !(last_slash && s < last_slash))
                         return false;
                 bool *t = cur;
@@ -191,13 +209,32 @@ static bool glob_run(const GlobToken *tokens, size_t n, const char *s, bool at_c
         return cur[n];
 }
 
+/* Whether s is tail, or ends in "/" + tail. */
+static bool ends_at_component(const char *s, const char *tail) {
+        size_t ls = strlen(s), lt = strlen(tail);
+
+        return ls >= lt && streq(s + ls - lt, tail) && (ls == lt || s[ls - lt - 1] == '/');
+}
+
 static bool glob_match(const char *pattern, const char *s, bool at_components) {
         GlobToken tokens[GLOB_TOKENS_MAX];
-        size_t n;
+        size_t n, literal = strcspn(pattern, "*?[\\");
+
+        /* Every rule is matched against every cgroup on each decision, and
+         * most patterns are plain names: those need no automaton. */
+        if (!pattern[literal])
+                return at_components ? ends_at_component(s, pattern) : streq(pattern, s);
+        /* The characters before the first special one can only match
+         * themselves, at the start: compared here, and the automaton starts
+         * after them. */
+        if (at_components)
+                literal = 0;
+        else if (strncmp(pattern, s, literal) != 0)
+                return false;
 
         if (glob_compile(pattern, tokens, &n) < 0)
                 return false;
-        return glob_run(tokens, n, s, at_components);
+        return glob_run(tokens, n, literal, s + literal, at_components);
 }
 
 bool policy_pattern_match(const char *pattern, const char *cgroup_path) {
@@ -241,8 +278,24 @@ static ssize_t find_xattr(const Snapshot *s, size_t idx, bool avoid) {
         return -1;
 }
 
-void policy_resolve_adj(const Config *c, const Snapshot *s, size_t idx, const char *own_cgroup,
-                        Adj *ret) {
+/* policy_rank() resolves every node of a snapshot, and each one looks up
+ * its ancestors' rules too: memo[i] keeps node i's own last matching rule
+ * (NULL: none), or RULE_UNKNOWN until it is looked up, so that each node is
+ * matched against the rules once, not once per descendant. */
+static const PriorityRule rule_unknown;
+#define RULE_UNKNOWN (&rule_unknown)
+
+static const PriorityRule *node_rule(const Config *c, const Snapshot *s, size_t idx,
+                                     const PriorityRule **memo) {
+        if (!memo)
+                return last_matching_rule(c, s->nodes[idx].path);
+        if (memo[idx] == RULE_UNKNOWN)
+                memo[idx] = last_matching_rule(c, s->nodes[idx].path);
+        return memo[idx];
+}
+
+static void resolve_adj(const Config *c, const Snapshot *s, size_t idx, const char *own_cgroup,
+                        const PriorityRule **memo, Adj *ret) {
         const CgroupNode *n = &s->nodes[idx];
         const PriorityRule *rule = NULL;
         ssize_t at;
@@ -263,7 +316,7 @@ void policy_resolve_adj(const Config *c, const Snapshot *s, size_t idx, const ch
 
         /* The cgroup itself, then its ancestors, nearest first. */
         for (at = (ssize_t) idx; at >= 0; at = s->nodes[at].parent) {
-                rule = last_matching_rule(c, s->nodes[at].path);
+                rule = node_rule(c, s, (size_t) at, memo);
                 if (rule)
                         break;
         }
@@ -284,6 +337,11 @@ void policy_resolve_adj(const Config *c, const Snapshot *s, size_t idx, const ch
                             .from_path = s->nodes[at].path, .inherited = (size_t) at != idx };
 
         *ret = a;
+}
+
+void policy_resolve_adj(const Config *c, const Snapshot *s, size_t idx, const char *own_cgroup,
+                        Adj *ret) {
+        resolve_adj(c, s, idx, own_cgroup, NULL, ret);
 }
 
 static const char *const adj_source_table[] = {
@@ -382,6 +440,7 @@ static bool is_busy(const char *path, char *const *busy) {
 int policy_rank(const Config *c, const Snapshot *s, const char *within, const char *own_cgroup,
                 int min_adj, char *const *busy, Candidate **ret, size_t *ret_n) {
         _cleanup_free_ Candidate *cands = NULL;
+        _cleanup_free_ const PriorityRule **memo = NULL;
         size_t n = 0;
 
         for (size_t i = 0; i < s->n_nodes; i++)
@@ -390,8 +449,11 @@ int policy_rank(const Config *c, const Snapshot *s, const char *within, const ch
 
         if (n > 0) {
                 cands = calloc(n, sizeof(Candidate));
-                if (!cands)
+                memo = reallocarray(NULL, s->n_nodes, sizeof *memo);
+                if (!cands || !memo)
                         return -ENOMEM;
+                for (size_t i = 0; i < s->n_nodes; i++)
+                        memo[i] = RULE_UNKNOWN;
         }
 
         n = 0;
@@ -404,7 +466,7 @@ int policy_rank(const Config *c, const Snapshot *s, const char *within, const ch
 
                 cand = &cands[n++];
                 cand->node = i;
-                policy_resolve_adj(c, s, i, own_cgroup, &cand->adj);
+                resolve_adj(c, s, i, own_cgroup, memo, &cand->adj);
                 cand->footprint = cgroup_node_footprint(node);
 
                 if (cand->adj.source == ADJ_SOURCE_PROTECTED)

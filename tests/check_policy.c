@@ -123,6 +123,18 @@ static const struct {
         { "a/b",                  "/a/b/c",                                             false },
         { "a/*/c",                "/x/a/b/c",                                           true },
         { "a/*/c",                "/a/x/a/b/c",                                         true },
+        { "a/b",                  "/a/b/a/b",                                           true },
+        { "a/b",                  "/b",                                                 false },
+        { "a.slice/b.service",    "/x/ba.slice/b.service",                              false },
+        /* plain names and literal heads, which skip the automaton */
+        { "systemd-*.service",    "/system.slice/systemd-journald.service",             true },
+        { "systemd-*.service",    "/system.slice/systemd.service",                      false },
+        { "systemd-*.service",    "/system.slice/xsystemd-a.service",                   false },
+        { "/system.slice/s*",     "/system.slic",                                       false },
+        { "/system.slice/s*",     "/system.slice/s",                                    true },
+        { "victim.service",       "/a/victim.service",                                  true },
+        { "victim.service",       "/a/victim.service2",                                 false },
+        { "victim.service",       "/victim.service/x",                                  false },
 };
 
 START_TEST(test_pattern_match) {
