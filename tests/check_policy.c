@@ -538,6 +538,60 @@ static const Candidate *find_cand(const Snapshot *s, const Candidate *c, size_t 
         return NULL;
 }
 
+/* policy_rank() remembers each node's own rule while it resolves the whole
+ * tree; what it finds must be what policy_resolve_adj() finds alone, for
+ * rules on the node, on a parent, on a grandparent, and none. */
+START_TEST(test_rank_same_adj_as_resolve) {
+        static CgroupNode nodes[] = {
+                NODE("/", -1, INNER),
+                NODE("/a.slice", 0, INNER),
+                NODE("/a.slice/b.slice", 1, INNER),
+                NODE("/a.slice/b.slice/x.service", 2, LEAF(1, 10)),
+                NODE("/a.slice/b.slice/y.service", 2, LEAF(1, 20)),
+                NODE("/a.slice/c.slice", 1, INNER),
+                NODE("/a.slice/c.slice/z.service", 5, LEAF(1, 30)),
+                NODE("/a.slice/c.slice/own.service", 5, LEAF(1, 40)),
+                NODE("/d.slice", 0, INNER),
+                NODE("/d.slice/w.service", 8, LEAF(1, 50), OOM(300)),
+        };
+        PriorityRule rules[] = {
+                RULE("/a.slice", 100, "/etc/cgreap/cgreap.conf", 1),
+                RULE("/a.slice/b.slice", 400, "/etc/cgreap/cgreap.conf", 2),
+                RULE("own.service", 700, "/etc/cgreap/cgreap.conf", 3),
+        };
+        static const struct { const char *path; int adj; AdjSource source; } want[] = {
+                { "/a.slice/b.slice/x.service",   400, ADJ_SOURCE_RULE_PARENT },
+                { "/a.slice/b.slice/y.service",   400, ADJ_SOURCE_RULE_PARENT },
+                { "/a.slice/c.slice/z.service",   100, ADJ_SOURCE_RULE_PARENT },
+                { "/a.slice/c.slice/own.service", 700, ADJ_SOURCE_RULE },
+                { "/d.slice/w.service",           300, ADJ_SOURCE_OOM_SCORE_ADJ },
+        };
+        Config c = CONFIG(rules, 0);
+        Snapshot s = SNAPSHOT(nodes);
+        _cleanup_free_ Candidate *cands = NULL;
+        size_t n = 0;
+
+        ck_assert_int_eq(policy_rank(&c, &s, "/", NULL, 0, NULL, &cands, &n), 0);
+        ck_assert_uint_eq(n, ELEMENTSOF(want));
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                Adj alone = resolve(&c, &s, want[i].path, NULL);
+                const Candidate *cand = NULL;
+
+                for (size_t j = 0; j < n; j++)
+                        if (streq(s.nodes[cands[j].node].path, want[i].path))
+                                cand = &cands[j];
+                ck_assert_msg(cand, "%s not ranked", want[i].path);
+                ck_assert_int_eq(alone.value, want[i].adj);
+                ck_assert_int_eq(alone.source, want[i].source);
+                ck_assert_int_eq(cand->adj.value, alone.value);
+                ck_assert_int_eq(cand->adj.source, alone.source);
+                ck_assert_ptr_eq(cand->adj.rule, alone.rule);
+                ck_assert_str_eq(cand->adj.from_path ? cand->adj.from_path : "-",
+                                 alone.from_path ? alone.from_path : "-");
+        }
+}
+END_TEST
+
 START_TEST(test_rank_order_and_ties) {
         static CgroupNode nodes[] = {
                 NODE("/", -1, INNER),
@@ -754,6 +808,7 @@ static Suite *policy_suite(void) {
         tcase_add_test(tc, test_rank_subtree_with_protected);
         tcase_add_test(tc, test_rank_vanished_and_empty);
         tcase_add_test(tc, test_rank_nothing_eligible);
+        tcase_add_test(tc, test_rank_same_adj_as_resolve);
         suite_add_tcase(s, tc);
 
         return s;
