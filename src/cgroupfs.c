@@ -559,6 +559,11 @@ int cg_parse_memory_stat_buf(const char *buf, MemoryStat *ret) {
                 { "kernel", &m.kernel, false },
                 { "shmem",  &m.shmem,  false },
                 { "sock",   &m.sock,   false },
+                { "active_file",             &m.active_file,             false },
+                { "inactive_file",           &m.inactive_file,           false },
+                { "slab_reclaimable",        &m.slab_reclaimable,        false },
+                { "workingset_refault",      &m.workingset_refault_file, false },
+                { "workingset_refault_file", &m.workingset_refault_file, false },
         };
         int r;
 
@@ -1013,24 +1018,34 @@ int proc_read_rss(const char *proc_root, pid_t pid, uint64_t *ret) {
         return 0;
 }
 
-int proc_parse_meminfo_buf(const char *buf, uint64_t *ret_available, uint64_t *ret_total) {
-        uint64_t avail, total;
-        int r;
+int proc_parse_meminfo_buf(const char *buf, ProcMeminfo *ret) {
+        ProcMeminfo m = {};
+        const struct {
+                const char *key;
+                uint64_t *value;
+                bool required;
+        } f[] = {
+                { "MemTotal:",       &m.total,         true },
+                { "MemAvailable:",   &m.available,     true },
+                { "SwapTotal:",      &m.swap_total,    false },
+                { "SwapFree:",       &m.swap_free,     false },
+                { "Active(file):",   &m.active_file,   false },
+                { "Inactive(file):", &m.inactive_file, false },
+        };
 
-        r = parse_kb_field(buf, "MemTotal:", &total);
-        if (r < 0)
-                return r == -ENOENT ? -EINVAL : r;
-        r = parse_kb_field(buf, "MemAvailable:", &avail);
-        if (r < 0)
-                return r == -ENOENT ? -EINVAL : r;
-        if (ret_available)
-                *ret_available = avail;
-        if (ret_total)
-                *ret_total = total;
+        for (size_t i = 0; i < ELEMENTSOF(f); i++) {
+                int r = parse_kb_field(buf, f[i].key, f[i].value);
+
+                if (r == -ENOENT && !f[i].required)
+                        continue;
+                if (r < 0)
+                        return r == -ENOENT ? -EINVAL : r;
+        }
+        *ret = m;
         return 0;
 }
 
-int proc_read_meminfo(const char *proc_root, uint64_t *ret_available, uint64_t *ret_total) {
+int proc_read_meminfo(const char *proc_root, ProcMeminfo *ret) {
         _cleanup_free_ char *buf = NULL, *p = NULL;
         int r;
 
@@ -1039,7 +1054,35 @@ int proc_read_meminfo(const char *proc_root, uint64_t *ret_available, uint64_t *
         r = cg_read_full(p, &buf);
         if (r < 0)
                 return r;
-        return proc_parse_meminfo_buf(buf, ret_available, ret_total);
+        return proc_parse_meminfo_buf(buf, ret);
+}
+
+int proc_parse_vmstat_buf(const char *buf, ProcVmstat *ret) {
+        ProcVmstat v = {};
+        KvField f[] = {
+                { "workingset_refault",      &v.workingset_refault_file, false },
+                { "workingset_refault_file", &v.workingset_refault_file, false },
+                { "oom_kill",                &v.oom_kill,                false },
+        };
+        int r;
+
+        r = parse_kv_buf(buf, f, ELEMENTSOF(f));
+        if (r < 0)
+                return r;
+        *ret = v;
+        return 0;
+}
+
+int proc_read_vmstat(const char *proc_root, ProcVmstat *ret) {
+        _cleanup_free_ char *buf = NULL, *p = NULL;
+        int r;
+
+        if (asprintf(&p, "%s/vmstat", proc_root) < 0)
+                return -ENOMEM;
+        r = cg_read_full(p, &buf);
+        if (r < 0)
+                return r;
+        return proc_parse_vmstat_buf(buf, ret);
 }
 
 /* "Uid:\t<real>\t<effective>\t<saved>\t<fs>" of a status file: whether the

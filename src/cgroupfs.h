@@ -78,9 +78,12 @@ typedef struct MemoryEvents {
 int cg_parse_memory_events_buf(const char *buf, MemoryEvents *ret);
 int cg_read_memory_events(const char *root, const char *path, MemoryEvents *ret);
 
-/* memory.stat: the few keys cgreap reports (missing keys are 0). */
+/* memory.stat: the keys cgreap reports or weighs as evidence (missing keys
+ * are 0). workingset_refault_file is "workingset_refault" before Linux 5.9. */
 typedef struct MemoryStat {
         uint64_t anon, file, kernel, shmem, sock;
+        uint64_t active_file, inactive_file, slab_reclaimable;
+        uint64_t workingset_refault_file;
 } MemoryStat;
 int cg_parse_memory_stat_buf(const char *buf, MemoryStat *ret);
 int cg_read_memory_stat(const char *root, const char *path, MemoryStat *ret);
@@ -143,9 +146,23 @@ int cg_path_get_unit(const char *path, char **ret_unit, bool *ret_user);
 int proc_read_oom_score_adj(const char *proc_root, pid_t pid, int *ret);
 /* Resident set size in bytes (VmRSS from status, or statm * page size). */
 int proc_read_rss(const char *proc_root, pid_t pid, uint64_t *ret);
-/* MemAvailable and MemTotal from <proc_root>/meminfo. */
-int proc_parse_meminfo_buf(const char *buf, uint64_t *ret_available, uint64_t *ret_total);
-int proc_read_meminfo(const char *proc_root, uint64_t *ret_available, uint64_t *ret_total);
+/* <proc_root>/meminfo, in bytes. MemTotal and MemAvailable must be there
+ * (-EINVAL otherwise); the others are 0 when missing (no swap). */
+typedef struct ProcMeminfo {
+        uint64_t total, available;
+        uint64_t swap_total, swap_free;
+        uint64_t active_file, inactive_file;
+} ProcMeminfo;
+int proc_parse_meminfo_buf(const char *buf, ProcMeminfo *ret);
+int proc_read_meminfo(const char *proc_root, ProcMeminfo *ret);
+/* <proc_root>/vmstat: the counters cgreap weighs (missing ones are 0;
+ * workingset_refault_file is "workingset_refault" before Linux 5.9). */
+typedef struct ProcVmstat {
+        uint64_t workingset_refault_file;
+        uint64_t oom_kill;
+} ProcVmstat;
+int proc_parse_vmstat_buf(const char *buf, ProcVmstat *ret);
+int proc_read_vmstat(const char *proc_root, ProcVmstat *ret);
 /* The cgroup2 path of a running program called name (e.g. "cgreapd"): a
  * process whose comm is name, whose real and effective uid are 0, and whose
  * executable is a file called name, so that nobody else's process of that

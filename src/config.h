@@ -35,6 +35,9 @@ typedef struct ConfigSource {
         X(PRESSURE_POLL_INTERVAL, "Pressure", "PollInterval",   "100ms",       TIMESPAN, poll_interval)    \
         X(PRESSURE_POLL_DURATION, "Pressure", "PollDuration",   "2s",          TIMESPAN, poll_duration)    \
         X(PRESSURE_MIN_AVAILABLE, "Pressure", "MinAvailable",   "2%",          PERCENT,  min_available)    \
+        X(PRESSURE_MIN_SWAP_FREE, "Pressure", "MinSwapFree",    "10%",         PERCENT,  min_swap_free)    \
+        X(PRESSURE_THRASHING,     "Pressure", "ThrashingLimit", "100%",        PERCENT,  thrashing_limit)  \
+        X(PRESSURE_STALL_LIMIT,   "Pressure", "StallLimit",     "75%",         PERCENT,  stall_limit)      \
         X(KILL_MEDIUM_MIN_ADJ,    "Kill",     "MediumMinAdj",   "200",         ADJ,      medium_min_adj)   \
         X(KILL_CRITICAL_MIN_ADJ,  "Kill",     "CriticalMinAdj", "0",           ADJ,      critical_min_adj) \
         X(KILL_DEFAULT_ADJ,       "Kill",     "DefaultAdj",     "0",           ADJ,      default_adj)      \
@@ -96,6 +99,9 @@ typedef struct Config {
         usec_t poll_interval;
         usec_t poll_duration;
         unsigned min_available;         /* permyriad */
+        unsigned min_swap_free;         /* permyriad */
+        unsigned thrashing_limit;       /* permyriad of the file LRU refaulted per second; 0 = off */
+        unsigned stall_limit;           /* permyriad of full avg10; 0 = off */
 
         /* [Kill] */
         int medium_min_adj;

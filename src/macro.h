@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <time.h>
 
 typedef uint64_t usec_t;
 #define USEC_INFINITY ((usec_t) UINT64_MAX)
@@ -21,6 +22,14 @@ typedef uint64_t usec_t;
 #define USEC_PER_SEC  ((usec_t) 1000000ULL)
 #define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
 #define NSEC_PER_USEC ((uint64_t) 1000ULL)
+
+/* CLOCK_MONOTONIC now: every time cgreap compares is on this clock. */
+static inline usec_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+}
 
 /* a + b, saturating at USEC_INFINITY. */
 static inline usec_t usec_add(usec_t a, usec_t b) {

@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "cgroupfs.h"
+#include "evidence.h"
 #include "log.h"
 #include "manager.h"
 #include "parse-util.h"
@@ -26,8 +27,12 @@ typedef struct Entry {
         bool killing;
         bool gone;
         bool keep;              /* mark for sync */
-        usec_t last_kill_end;
+        usec_t last_kill_end;   /* of a kill at, above or below this cgroup */
         usec_t last_nothing[3]; /* per Level, for the rate limit */
+        EvidenceReading base;   /* the rates' start, taken after the last kill */
+        bool have_base;
+        usec_t last_no_evidence;        /* a look that found none, for the rate limits */
+        usec_t last_no_evidence_log;
 } Entry;
 
 /* A victim that did not die: still populated after KillTimeout=, or its
@@ -97,16 +102,9 @@ typedef struct KillContext {
         Level level;
         unsigned retry;         /* see manager_decide() */
         char *monitor_name, *monitor_cgroup;
-        char *cgroup, *adj_source, *trigger;
+        char *cgroup, *adj_source, *trigger, *evidence;
         KillReport report;
 } KillContext;
-
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
 
 bool cooldown_active(usec_t last_kill_end, usec_t post_kill_delay, usec_t now) {
         return last_kill_end > 0 && now >= last_kill_end && now - last_kill_end < post_kill_delay;
@@ -341,6 +339,7 @@ static KillContext *kill_context_free(KillContext *k) {
         free(k->cgroup);
         free(k->adj_source);
         free(k->trigger);
+        free(k->evidence);
         free(k);
         return NULL;
 }
@@ -352,8 +351,31 @@ static Entry *manager_find_entry(Manager *m, const char *name, const char *cgrou
         return NULL;
 }
 
-static void manager_decide(Entry *e, Level level, ReportReason reason, const char *trigger, bool fresh,
-                           unsigned retry);
+static void manager_decide(Entry *e, Level level, const char *trigger, bool fresh, unsigned retry);
+
+/* Whether a and b are the same cgroup or one lies inside the other: a kill
+ * in one is part of the other's episode. */
+static bool cgroups_related(const char *a, const char *b) {
+        return cg_path_is_below(a, b) || cg_path_is_below(b, a);
+}
+
+/* A victim is gone (or its kill timed out): every monitor whose cgroup
+ * holds it or lies inside it starts over, so that its next kill rests on
+ * what it sees from now on, never on what led to this one. */
+static void manager_note_kill_done(Manager *m, const char *victim) {
+        usec_t now = now_usec();
+
+        for (size_t i = 0; i < m->n_entries; i++) {
+                Entry *e = m->entries[i];
+
+                if (e->gone || !cgroups_related(e->cgroup, victim))
+                        continue;
+                e->last_kill_end = now;
+                e->have_base = false;
+                if (e->mon)
+                        monitor_note_kill_done(e->mon);
+        }
+}
 
 static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdata) {
         KillContext *k = userdata;
@@ -418,15 +440,16 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
         }
 
         Entry *e = manager_find_entry(m, k->monitor_name, k->monitor_cgroup);
-        if (e) {
+        if (e)
                 e->killing = false;
-                /* Nothing died: no reason to hold the monitor back. */
-                if (killed) {
-                        e->last_kill_end = now_usec();
-                        if (e->mon)
-                                monitor_note_kill_done(e->mon);
-                }
-        }
+        /* Nothing died: no reason to hold a monitor back. */
+        if (killed)
+                manager_note_kill_done(m, k->cgroup);
+        /* A dry run frees nothing: pass the victim over as if it did not
+         * die, so that a lasting shortage names the next victim once
+         * instead of this one on every look. */
+        if (killed && k->report.dry_run)
+                manager_add_stuck(m, k->cgroup);
         manager_update_status(m);
 
         /* The pressure that asked for this kill is still there, and the
@@ -436,7 +459,7 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
         if (!killed && e && e->mon && !e->gone && k->retry + 1 < KILL_ATTEMPTS_MAX) {
                 log_debug("Monitor %s (%s): the kill of %s reached nothing, choosing again.", e->name,
                           e->cgroup, k->cgroup);
-                manager_decide(e, k->level, k->report.reason, k->trigger, true, k->retry + 1);
+                manager_decide(e, k->level, k->trigger, true, k->retry + 1);
         }
         kill_context_free(k);
 }
@@ -452,7 +475,8 @@ static uint64_t random_u64(void) {
 /* Hand candidate c of monitor e to the reaper. Returns 0 when the kill
  * started, or the negative errno why not (logged here). */
 static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const Candidate *c, Level level,
-                              ReportReason reason, const char *trigger, usec_t event_usec, unsigned retry) {
+                              ReportReason reason, const char *evidence, const char *trigger, usec_t event_usec,
+                              unsigned retry) {
         const CgroupNode *node = &snap->nodes[c->node];
         char src[256];
         int r;
@@ -468,7 +492,8 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
         k->cgroup = strdup(node->path);
         k->adj_source = strdup(adj_source_format(&c->adj, src, sizeof src));
         k->trigger = strdup(trigger);
-        if (!k->monitor_name || !k->monitor_cgroup || !k->cgroup || !k->adj_source || !k->trigger) {
+        k->evidence = strdup(evidence);
+        if (!k->monitor_name || !k->monitor_cgroup || !k->cgroup || !k->adj_source || !k->trigger || !k->evidence) {
                 kill_context_free(k);
                 return log_oom();
         }
@@ -479,6 +504,8 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
                 .adj = c->adj.value,
                 .adj_source = k->adj_source,
                 .reason = reason,
+                .level = level_to_string(level),
+                .evidence = k->evidence,
                 .monitor = k->monitor_name,
                 .monitor_cgroup = k->monitor_cgroup,
                 .trigger = k->trigger,
@@ -501,8 +528,9 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
                 .dry_run = k->report.dry_run,
         };
 
-        log_debug("Monitor %s (%s): %s pressure (%s), victim %s adj %d (%s).", e->name, e->cgroup,
-                  level_to_string(level), trigger, k->cgroup, c->adj.value, k->adj_source);
+        log_debug("Monitor %s (%s): %s (%s pressure, %s), victim %s adj %d (%s).", e->name, e->cgroup,
+                  report_reason_to_string(reason), level_to_string(level), trigger, k->cgroup, c->adj.value,
+                  k->adj_source);
 
         r = reaper_kill(m->reaper, &req, on_reaper, k);
         if (r < 0) {
@@ -521,15 +549,72 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
 }
 
 
-/* A level event on monitor e: choose a victim and start its kill. retry
- * counts the decisions taken again for the same event because a kill
- * reached nothing (see on_reaper()). */
-static void manager_decide(Entry *e, Level level, ReportReason reason, const char *trigger, bool fresh,
-                           unsigned retry) {
+/* The kill of a victim related to e's cgroup that is still under way, or
+ * NULL: one kill per episode, whichever monitor made it. */
+static const char *manager_episode_kill(Manager *m, const Entry *e) {
+        for (KillContext *k = m->kills; k; k = k->next)
+                if (cgroups_related(e->cgroup, k->cgroup))
+                        return k->cgroup;
+        return NULL;
+}
+
+/* Read the evidence for e now and judge it (evidence.h). Returns true with
+ * the row when memory is really running out. */
+static bool manager_judge(Entry *e, const char *trigger, ReportReason *ret_reason, bool *ret_critical,
+                          char *text, size_t len) {
+        Manager *m = e->manager;
+        const Config *c = m->config;
+        EvidenceLimits lim = {
+                .min_available = c->min_available,
+                .min_swap_free = c->min_swap_free,
+                .thrashing_limit = c->thrashing_limit,
+                .stall_limit = c->stall_limit,
+        };
+        EvidenceReading now;
+        double some = 0, full = 0;
+        usec_t since_kill;
+        bool found;
+        int r;
+
+        if (e->mon)
+                monitor_pressure_avg10(e->mon, &some, &full);
+        r = evidence_read(m->cg_root, m->opts.proc_root, e->cgroup, full, &now);
+        if (r < 0) {
+                if (!ERRNO_IS_VANISHED(r))
+                        log_debug_errno(r, "Monitor %s (%s): failed to read the evidence: %m", e->name, e->cgroup);
+                return false;
+        }
+        if (!e->have_base || now.time < e->base.time || now.time - e->base.time > EVIDENCE_BASE_MAX_USEC) {
+                e->base = now;
+                e->have_base = true;
+        }
+        since_kill = e->last_kill_end > 0 ? now.time - MIN(e->last_kill_end, now.time) : USEC_INFINITY;
+        found = evidence_judge(&now, &e->base, &lim, since_kill, ret_reason, ret_critical, text, len);
+        if (!found && streq(trigger, MONITOR_TRIGGER_OOM)) {
+                /* The increase that woke us is the evidence: the base may be newer. */
+                *ret_reason = REASON_OOM;
+                *ret_critical = true;
+                found = true;
+        }
+        /* The rates run over the last one to two seconds. */
+        if (now.time - e->base.time >= 2 * EVIDENCE_RATE_MIN_USEC)
+                e->base = now;
+        return found;
+}
+
+/* A level event on monitor e: a wake-up. When the evidence says memory is
+ * really running out, choose a victim and start its kill. retry counts the
+ * decisions taken again for the same event because a kill reached nothing
+ * (see on_reaper()). */
+static void manager_decide(Entry *e, Level level, const char *trigger, bool fresh, unsigned retry) {
         Manager *m = e->manager;
         const MonitorConfig *mc = monitor_config(e->mon);
         _cleanup_snapshot_free_ Snapshot *snap = NULL;
         _cleanup_free_ Candidate *cands = NULL;
+        char evidence[512];
+        ReportReason reason;
+        bool critical = false;
+        const char *busy;
         size_t n = 0;
         usec_t now = now_usec();
         int r;
@@ -537,6 +622,12 @@ static void manager_decide(Entry *e, Level level, ReportReason reason, const cha
         if (e->killing) {
                 log_debug("Monitor %s (%s): %s pressure while a kill is under way, ignoring.",
                           e->name, e->cgroup, level_to_string(level));
+                return;
+        }
+        busy = manager_episode_kill(m, e);
+        if (busy) {
+                log_debug("Monitor %s (%s): %s pressure while %s is being killed, ignoring.", e->name, e->cgroup,
+                          level_to_string(level), busy);
                 return;
         }
         /* PostKillDelay= guards against stall windows that still count the
@@ -548,6 +639,23 @@ static void manager_decide(Entry *e, Level level, ReportReason reason, const cha
                           e->name, e->cgroup, level_to_string(level));
                 return;
         }
+        /* A look that found nothing is not repeated within PollInterval=:
+         * a slice at its limit can raise memory.events 100 times a second. */
+        if (retry == 0 && !streq(trigger, MONITOR_TRIGGER_OOM) && e->last_no_evidence > 0 &&
+            now - e->last_no_evidence < m->config->poll_interval)
+                return;
+
+        if (!manager_judge(e, trigger, &reason, &critical, evidence, sizeof evidence)) {
+                e->last_no_evidence = now;
+                log_debug("Monitor %s (%s): %s pressure (%s), but no evidence that memory is running out: %s.",
+                          e->name, e->cgroup, level_to_string(level), trigger, evidence);
+                if (ratelimit_pass(&e->last_no_evidence_log, NO_EVIDENCE_LOG_INTERVAL_USEC, now))
+                        log_info("Memory pressure in %s (%s), but memory is not running out (%s): nothing killed.",
+                                 e->cgroup, trigger, evidence);
+                return;
+        }
+        if (critical)
+                level = LEVEL_CRITICAL;
 
         r = snapshot_build(m->cg_root, m->opts.proc_root, e->cgroup, &snap);
         if (r < 0) {
@@ -573,22 +681,22 @@ static void manager_decide(Entry *e, Level level, ReportReason reason, const cha
 
         /* The best first; when its kill cannot start (it emptied since the
          * snapshot, or it could not be signalled), the next one: the
-         * pressure that asked for a kill is still there. */
+         * shortage that asked for a kill is still there. */
         size_t tried = 0;
         for (size_t i = 0; i < n && tried < KILL_ATTEMPTS_MAX; i++) {
                 if (cands[i].skip != SKIP_NONE)
                         continue;
                 tried++;
-                if (manager_start_kill(m, e, snap, &cands[i], level, reason, trigger, now, retry) >= 0)
+                if (manager_start_kill(m, e, snap, &cands[i], level, reason, evidence, trigger, now, retry) >= 0)
                         return;
         }
         if (tried == 0 && ratelimit_pass(&e->last_nothing[level], NOTHING_ELIGIBLE_INTERVAL_USEC, now))
-                (void) report_nothing_eligible(e->name, e->cgroup, reason, trigger, min_adj, n);
+                (void) report_nothing_eligible(e->name, e->cgroup, level_to_string(level), reason, evidence, trigger,
+                                               min_adj, n);
 }
 
-static void on_level(Monitor *mon, Level level, ReportReason reason, const char *trigger, bool fresh,
-                     void *userdata) {
-        manager_decide(userdata, level, reason, trigger, fresh, 0);
+static void on_level(Monitor *mon, Level level, const char *trigger, bool fresh, void *userdata) {
+        manager_decide(userdata, level, trigger, fresh, 0);
 }
 
 static void on_oom_kill(Monitor *mon, uint64_t new_kills, uint64_t total, void *userdata) {

@@ -57,4 +57,7 @@ usec_t kill_retry_interval(usec_t kill_timeout);
 /* Rate limit for "nothing eligible" records: at most one per interval per
  * monitor and level. */
 #define NOTHING_ELIGIBLE_INTERVAL_USEC (10 * USEC_PER_SEC)
+/* Pressure without evidence is said at info level at most this often per
+ * monitor (always at debug): often enough to explain a quiet agent. */
+#define NO_EVIDENCE_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
 bool ratelimit_pass(usec_t *last, usec_t interval, usec_t now);

@@ -32,6 +32,10 @@ static const char *const slot_name[_SLOT_MAX] = {
         [SLOT_EARLY_FAST] = "early-fast",
 };
 
+/* The soonest a foreseen MinAvailable= crossing is looked at: a fast
+ * allocator takes ~10ms per 10MB, and each look costs two file reads. */
+#define HEADROOM_LOOK_MIN_USEC (10 * USEC_PER_MSEC)
+
 /* The polling history never needs more samples than the longest trigger
  * window holds; this caps it for absurd PollInterval=1us configs. */
 #define RING_MAX 4096
@@ -219,13 +223,6 @@ HeadroomVerdict detector_headroom(Detector *d, const HeadroomSample *h, unsigned
         return v;
 }
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static const PsiTrigger *slot_trigger(const Monitor *mon, Slot s) {
         switch (s) {
         case SLOT_CRITICAL:
@@ -291,30 +288,30 @@ static void monitor_gone(Monitor *mon) {
                 mon->cbs.gone(mon, mon->cbs.userdata);  /* may free mon */
 }
 
-static void fire(Monitor *mon, Level level, ReportReason reason, const char *trigger, bool fresh) {
+static void fire(Monitor *mon, Level level, const char *trigger, bool fresh) {
         log_debug("Monitor %s (%s): %s level (%s%s).", mon->mc->name, mon->cgroup, level_to_string(level), trigger,
                   fresh ? ", fresh" : "");
         if (mon->cbs.level)
-                mon->cbs.level(mon, level, reason, trigger, fresh, mon->cbs.userdata);
+                mon->cbs.level(mon, level, trigger, fresh, mon->cbs.userdata);
 }
 
 /* ---- armed polling ---- */
 
 /* Headroom: MemAvailable for the root, the distance to memory.max or
- * memory.high for a limited cgroup. -EOPNOTSUPP when there is no limit to
- * measure against. */
+ * memory.high, less what can be reclaimed, for a limited cgroup (the same
+ * number evidence_read() weighs). -EOPNOTSUPP when there is no limit. */
 static int headroom_read(Monitor *mon, HeadroomSample *ret) {
         uint64_t limit, used;
         int r;
 
         if (streq(mon->cgroup, "/")) {
-                uint64_t avail, total;
+                ProcMeminfo mi;
 
-                r = proc_read_meminfo(mon->env->proc_root, &avail, &total);
+                r = proc_read_meminfo(mon->env->proc_root, &mi);
                 if (r < 0)
                         return r;
-                limit = total;
-                used = total - MIN(avail, total);
+                limit = mi.total;
+                used = mi.total - MIN(mi.available, mi.total);
         } else {
                 uint64_t max = UINT64_MAX, high = UINT64_MAX;
 
@@ -328,6 +325,11 @@ static int headroom_read(Monitor *mon, HeadroomSample *ret) {
                 r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.current", &used);
                 if (r < 0)
                         return r;
+                /* Page cache and reclaimable slab are headroom, as in
+                 * MemAvailable: a slice streaming files at its limit is fine. */
+                MemoryStat st;
+                if (cg_read_memory_stat(mon->env->cg_root, mon->cgroup, &st) >= 0)
+                        used -= MIN(used, st.active_file + st.inactive_file + st.slab_reclaimable);
         }
         *ret = (HeadroomSample) {
                 .time = now_usec(),
@@ -337,12 +339,12 @@ static int headroom_read(Monitor *mon, HeadroomSample *ret) {
         return 0;
 }
 
-/* MinAvailable= while armed: below it now, or, at the rate it fell since
- * the last look, below it before the next one. Returns true (critical, with
- * the trigger text) or false. */
-static bool headroom_low(Monitor *mon, char *trigger, size_t len) {
+/* MinAvailable= while armed: below it now (true, with the trigger text), or,
+ * at the rate it fell since the last look, below it before the next one:
+ * then *ret_next_usec says when to look again. A wake-up, never a verdict:
+ * what is foreseen is looked at when it is due, not acted on. */
+static bool headroom_low(Monitor *mon, char *trigger, size_t len, usec_t *ret_next_usec) {
         unsigned min = mon->env->config->min_available;
-        char d[FORMAT_DURATION_MAX];
         HeadroomSample h;
         usec_t left = 0;
 
@@ -354,9 +356,8 @@ static bool headroom_low(Monitor *mon, char *trigger, size_t len) {
                 snprintf(trigger, len, "MinAvailable %u.%02u%%", min / 100, min % 100);
                 return true;
         case HEADROOM_FALLING:
-                snprintf(trigger, len, "MinAvailable %u.%02u%% in %s", min / 100, min % 100,
-                         format_duration(d, sizeof d, MAX(left, (usec_t) 1000) / 1000 * 1000));
-                return true;
+                *ret_next_usec = MAX(left, HEADROOM_LOOK_MIN_USEC);
+                return false;
         default:
                 return false;
         }
@@ -419,7 +420,7 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 /* Only the cgroup directory going away means the monitor is
                  * gone; a pressure file we cannot read (no PSI for this
                  * cgroup) leaves the headroom checks. */
-                if (ERRNO_IS_VANISHED(r) && cg_file_exists(mon->env->cg_root, mon->cgroup, NULL) == 0) {
+                if (ERRNO_IS_VANISHED(r) && ERRNO_IS_VANISHED(cg_file_exists(mon->env->cg_root, mon->cgroup, NULL))) {
                         monitor_gone(mon);
                         return 0;
                 }
@@ -440,13 +441,17 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 detector_push(&mon->det, &now);
         }
 
-        /* Headroom wins over a stall level: it is a fact of this instant and
-         * is acted on even during PostKillDelay=. */
-        if (headroom_low(mon, trigger, sizeof trigger)) {
-                level = LEVEL_CRITICAL;
+        /* Headroom below MinAvailable= is a fact of this instant: a fresh
+         * wake-up even during PostKillDelay=, at least medium; the evidence
+         * the manager reads decides whether it is critical. */
+        usec_t next = c->poll_interval;
+        if (headroom_low(mon, trigger, sizeof trigger, &next)) {
+                if (level == LEVEL_NONE)
+                        level = LEVEL_MEDIUM;
                 fresh = true;
                 mon->last_active = now_usec();
-        }
+        } else if (next < c->poll_interval)
+                mon->last_active = now_usec();
 
         if (now_usec() - mon->last_active >= c->poll_duration) {
                 monitor_disarm(mon);
@@ -454,7 +459,7 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
 
-        r = sd_event_source_set_time_relative(s, c->poll_interval);
+        r = sd_event_source_set_time_relative(s, MIN(next, c->poll_interval));
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         if (r < 0)
@@ -462,8 +467,7 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
         if (level != LEVEL_NONE) {
                 detector_note_fired(&mon->det, level, have_now ? &now : NULL);
-                fire(mon, level, level == LEVEL_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM,
-                     trigger, fresh);   /* may free mon: nothing after this */
+                fire(mon, level, trigger, fresh);       /* may free mon: nothing after this */
         }
         return 0;
 }
@@ -526,8 +530,7 @@ static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userda
         }
 
         trigger_describe(t, trigger, sizeof trigger);
-        fire(mon, level, level == LEVEL_CRITICAL ? REASON_PRESSURE_CRITICAL : REASON_PRESSURE_MEDIUM, trigger,
-             false);
+        fire(mon, level, trigger, false);
         return 0;
 }
 
@@ -605,9 +608,9 @@ static int monitor_read_events(Monitor *mon, bool act) {
                 (void) monitor_arm(mon, false);
 
         if (now.oom > old.oom)
-                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events oom", true);
+                fire(mon, LEVEL_CRITICAL, MONITOR_TRIGGER_OOM, true);
         else if (now.max > old.max)
-                fire(mon, LEVEL_CRITICAL, REASON_MEMORY_EVENTS, "memory.events max", true);
+                fire(mon, LEVEL_CRITICAL, "memory.events max", true);
         return 0;
 }
 
@@ -802,7 +805,7 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 r = monitor_add_trigger(mon, s);
                 if (r < 0) {
                         if (ERRNO_IS_VANISHED(r) && access(mon->pressure_path, F_OK) < 0 &&
-                            cg_file_exists(env->cg_root, cgroup, NULL) == 0) {
+                            ERRNO_IS_VANISHED(cg_file_exists(env->cg_root, cgroup, NULL))) {
                                 monitor_free(mon);
                                 return -ENOENT;
                         }

@@ -106,14 +106,15 @@ HeadroomVerdict detector_headroom(Detector *d, const HeadroomSample *h, unsigned
 
 typedef struct Monitor Monitor;
 
-/* Called on the event loop. trigger is a readable description of what fired:
- * "some 10% 2s", "memory.events max", "MinAvailable 2.00%", "MinAvailable
- * 2.00% in 40ms". fresh is true when the event rests on a reading of this
- * instant (headroom below or about to fall below MinAvailable=, a
- * memory.events counter that just grew) rather than on a stall window,
- * which may still hold the stalls from before the last kill. */
-typedef void (*monitor_level_cb)(Monitor *mon, Level level, ReportReason reason, const char *trigger,
-                                 bool fresh, void *userdata);
+/* Called on the event loop: a wake-up, never a verdict (the manager reads
+ * the evidence). trigger is a readable description of what fired: "some
+ * 10% 2s", "memory.events max", "MinAvailable 2.00%". fresh is true when
+ * the event rests on a reading of this instant (headroom below
+ * MinAvailable=, a memory.events counter that just grew) rather than on a
+ * stall window, which may still hold the stalls from before the last kill. */
+/* The trigger text of a memory.events oom increase: evidence by itself. */
+#define MONITOR_TRIGGER_OOM "memory.events oom"
+typedef void (*monitor_level_cb)(Monitor *mon, Level level, const char *trigger, bool fresh, void *userdata);
 /* Called for each new kernel OOM kill seen in memory.events (oom_kill grew). */
 typedef void (*monitor_oom_kill_cb)(Monitor *mon, uint64_t new_kills, uint64_t total,
                                     void *userdata);

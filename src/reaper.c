@@ -136,13 +136,6 @@ struct Kill {
         bool sent_reported;
 };
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* ---- victims: pidfds of a subtree ---- */
 
 static void victims_done(Victims *v) {

@@ -15,7 +15,7 @@
  * sd_journal_sendv() sends, so the record goes to stderr instead. */
 #define JOURNAL_SOCKET_PATH "/run/systemd/journal/socket"
 
-/* The largest record (kill/reclaimed) has 28 fields; leave head room. */
+/* The largest record (kill/reclaimed) has 30 fields; leave head room. */
 #define RECORD_FIELDS_MAX 40
 
 typedef struct Record {
@@ -28,11 +28,23 @@ typedef struct Record {
 static report_sink current_sink = NULL;
 static void *current_sink_userdata = NULL;
 
-static const char *const reason_table[] = {
-        [REASON_PRESSURE_MEDIUM] = "pressure-medium",
-        [REASON_PRESSURE_CRITICAL] = "pressure-critical",
-        [REASON_MEMORY_EVENTS] = "memory-events",
+static const char *const reason_table[_REASON_MAX] = {
+        [REASON_LOW_MEMORY_AND_SWAP] = "low-memory-and-swap",
+        [REASON_LIMIT] = "limit",
+        [REASON_THRASHING] = "thrashing",
+        [REASON_STALL] = "stall",
+        [REASON_OOM] = "oom",
         [REASON_MANUAL] = "manual",
+};
+
+/* What each row means, for MESSAGE=. */
+static const char *const reason_words[_REASON_MAX] = {
+        [REASON_LOW_MEMORY_AND_SWAP] = "memory and swap ran out",
+        [REASON_LIMIT] = "the memory limit ran out",
+        [REASON_THRASHING] = "memory ran short and the page cache thrashed",
+        [REASON_STALL] = "the system stopped responding (sustained full memory stall)",
+        [REASON_OOM] = "the kernel found nothing more to reclaim (memory.events oom)",
+        [REASON_MANUAL] = "requested manually",
 };
 
 const char *report_reason_to_string(ReportReason r) {
@@ -262,24 +274,13 @@ static char *kill_cause(const KillReport *k) {
         char *s = NULL;
         int r;
 
-        switch (k->reason) {
-        case REASON_PRESSURE_MEDIUM:
-        case REASON_PRESSURE_CRITICAL:
-                r = asprintf(&s, "%s memory pressure%s%s (%s%s%savg10 some %.0f%% full %.0f%%)",
-                             k->reason == REASON_PRESSURE_MEDIUM ? "medium" : "critical",
-                             on, where,
-                             k->trigger ? "trigger " : "", k->trigger ?: "", k->trigger ? ", " : "",
-                             k->pressure_some_avg10, k->pressure_full_avg10);
-                break;
-        case REASON_MEMORY_EVENTS:
-                r = asprintf(&s, "%s%s%s", k->trigger ?: "memory.events", on, where);
-                break;
-        case REASON_MANUAL:
-        default:
+        if (k->reason == REASON_MANUAL || !report_reason_to_string(k->reason))
                 r = asprintf(&s, "requested manually");
-                break;
-        }
-
+        else
+                r = asprintf(&s, "%s%s%s (%s%s%s%s%s%s)", reason_words[k->reason], on, where,
+                             k->evidence ?: "", k->evidence ? "; " : "",
+                             k->level ?: "", k->level ? " pressure, " : "",
+                             k->trigger ? "woken by " : "", k->trigger ?: "");
         return r < 0 ? NULL : s;
 }
 
@@ -334,6 +335,10 @@ static char *record_add_kill_fields(Record *rec, const KillReport *k) {
                 record_add(rec, "CGREAP_ADJ_SOURCE=%s", k->adj_source);
         if (report_reason_to_string(k->reason))
                 record_add(rec, "CGREAP_REASON=%s", report_reason_to_string(k->reason));
+        if (k->level)
+                record_add(rec, "CGREAP_LEVEL=%s", k->level);
+        if (k->evidence)
+                record_add(rec, "CGREAP_EVIDENCE=%s", k->evidence);
         if (k->monitor)
                 record_add(rec, "CGREAP_MONITOR=%s", k->monitor);
         if (k->monitor_cgroup)
@@ -442,22 +447,26 @@ int report_kernel_oom(const char *monitor, const char *monitor_cgroup, uint64_t 
         return record_finish(&rec);
 }
 
-int report_nothing_eligible(const char *monitor, const char *monitor_cgroup, ReportReason reason,
-                            const char *trigger, int min_adj, size_t n_candidates) {
+int report_nothing_eligible(const char *monitor, const char *monitor_cgroup, const char *level,
+                            ReportReason reason, const char *evidence, const char *trigger, int min_adj,
+                            size_t n_candidates) {
         Record rec = {};
 
         record_begin_monitor(&rec, REPORT_MESSAGE_ID_NOTHING_ELIGIBLE, LOG_NOTICE, monitor, monitor_cgroup);
         if (report_reason_to_string(reason))
                 record_add(&rec, "CGREAP_REASON=%s", report_reason_to_string(reason));
+        if (level)
+                record_add(&rec, "CGREAP_LEVEL=%s", level);
+        if (evidence)
+                record_add(&rec, "CGREAP_EVIDENCE=%s", evidence);
         if (trigger)
                 record_add(&rec, "CGREAP_TRIGGER=%s", trigger);
         record_add(&rec, "CGREAP_MIN_ADJ=%d", min_adj);
         record_add(&rec, "CGREAP_CANDIDATES=%zu", n_candidates);
-        record_add(&rec, "MESSAGE=%s on %s, but none of %zu candidate%s has adj >= %d: nothing killed",
-                   reason == REASON_MEMORY_EVENTS ? "memory.events" :
-                   reason == REASON_PRESSURE_CRITICAL ? "Critical memory pressure" :
-                   reason == REASON_PRESSURE_MEDIUM ? "Medium memory pressure" : "Kill requested",
+        record_add(&rec, "MESSAGE=Nothing to kill on %s: %s%s%s%s, but none of %zu candidate%s has adj >= %d",
                    monitor_cgroup ? monitor_cgroup : "a monitored cgroup",
+                   report_reason_to_string(reason) ? reason_words[reason] : "a kill was asked for",
+                   level ? " at " : "", level ?: "", level ? " pressure" : "",
                    n_candidates, n_candidates == 1 ? "" : "s", min_adj);
 
         return record_finish(&rec);

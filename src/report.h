@@ -35,11 +35,17 @@
 #define REPORT_MESSAGE_ID_KERNEL_OOM       "c8e81b0737aa4d6cabd4025072dc92ea"
 #define REPORT_MESSAGE_ID_NOTHING_ELIGIBLE "140a986d61874449851ff460e728981a"
 
+/* The evidence a kill rests on: the rows of the decision table in
+ * cgreapd(8) (CGREAP_REASON=). */
 typedef enum ReportReason {
-        REASON_PRESSURE_MEDIUM,
-        REASON_PRESSURE_CRITICAL,
-        REASON_MEMORY_EVENTS,
+        REASON_LOW_MEMORY_AND_SWAP,
+        REASON_LIMIT,
+        REASON_THRASHING,
+        REASON_STALL,
+        REASON_OOM,
         REASON_MANUAL,
+        _REASON_MAX,
+        _REASON_INVALID = -1,
 } ReportReason;
 const char *report_reason_to_string(ReportReason r);
 
@@ -49,7 +55,9 @@ typedef struct KillReport {
         const char *cgroup;
         int adj;
         const char *adj_source;         /* "rule 50-x.conf:7" ... */
-        ReportReason reason;
+        ReportReason reason;            /* the evidence row */
+        const char *level;              /* "medium" | "critical": the adj floor that applied */
+        const char *evidence;           /* the numbers weighed, for a person */
         const char *monitor;            /* monitor name */
         const char *monitor_cgroup;
         const char *trigger;            /* "some 10% 2s", "memory.events max", "MinAvailable" ... */
@@ -80,8 +88,9 @@ int report_reclaimed(const KillReport *k);
 int report_kernel_oom(const char *monitor, const char *monitor_cgroup, uint64_t new_kills,
                       uint64_t total_kills);
 /* Pressure at a level but nothing eligible (callers rate-limit). */
-int report_nothing_eligible(const char *monitor, const char *monitor_cgroup, ReportReason reason,
-                            const char *trigger, int min_adj, size_t n_candidates);
+int report_nothing_eligible(const char *monitor, const char *monitor_cgroup, const char *level,
+                            ReportReason reason, const char *evidence, const char *trigger, int min_adj,
+                            size_t n_candidates);
 
 /* The component "user@UID.service" that runs the user unit a cgroup path
  * lies in, malloc'd; -ENXIO when the path is not below a user manager. */

@@ -410,6 +410,14 @@ START_TEST(test_memory_stat) {
         ck_assert_uint_eq(s.shmem, 12);
         ck_assert_uint_eq(s.sock, 0);
 
+        ck_assert_int_eq(cg_parse_memory_stat_buf(
+                "active_file 10\ninactive_file 20\nslab_reclaimable 30\nworkingset_refault_anon 1\n"
+                "workingset_refault_file 40\n", &s), 0);
+        ck_assert_uint_eq(s.active_file, 10);
+        ck_assert_uint_eq(s.inactive_file, 20);
+        ck_assert_uint_eq(s.slab_reclaimable, 30);
+        ck_assert_uint_eq(s.workingset_refault_file, 40);
+
         /* older kernel without "kernel" */
         ck_assert_int_eq(cg_parse_memory_stat_buf("anon 1\nkernel_stack 2\n", &s), 0);
         ck_assert_uint_eq(s.anon, 1);
@@ -445,26 +453,55 @@ START_TEST(test_proc_cgroup) {
 END_TEST
 
 START_TEST(test_meminfo) {
-        uint64_t a = 1, t = 2;
+        ProcMeminfo m = { .total = 2, .available = 1 };
 
         ck_assert_int_eq(proc_parse_meminfo_buf(
                 "MemTotal:       16318180 kB\nMemFree:         1000 kB\n"
-                "MemAvailable:    8000000 kB\nBuffers: 1 kB\n", &a, &t), 0);
-        ck_assert_uint_eq(t, 16318180ULL * 1024);
-        ck_assert_uint_eq(a, 8000000ULL * 1024);
+                "MemAvailable:    8000000 kB\nBuffers: 1 kB\n", &m), 0);
+        ck_assert_uint_eq(m.total, 16318180ULL * 1024);
+        ck_assert_uint_eq(m.available, 8000000ULL * 1024);
+        /* No swap lines (CONFIG_SWAP=n): no swap, not an error. */
+        ck_assert_uint_eq(m.swap_total, 0);
+        ck_assert_uint_eq(m.swap_free, 0);
 
-        a = 1; t = 2;
-        ck_assert_int_eq(proc_parse_meminfo_buf("MemTotal: 5 kB\n", &a, &t), -EINVAL);
-        ck_assert_int_eq(proc_parse_meminfo_buf("", &a, &t), -EINVAL);
-        ck_assert_int_eq(proc_parse_meminfo_buf("MemTotal: x kB\nMemAvailable: 1 kB\n", &a, &t), -EINVAL);
-        ck_assert_int_eq(proc_parse_meminfo_buf("MemTotal: 5 MB\nMemAvailable: 1 kB\n", &a, &t), -EINVAL);
-        ck_assert_int_eq(proc_parse_meminfo_buf("MemTotal: 5\nMemAvailable: 1 kB\n", &a, &t), -EINVAL);
         ck_assert_int_eq(proc_parse_meminfo_buf(
-                "MemTotal: 99999999999999999 kB\nMemAvailable: 1 kB\n", &a, &t), -ERANGE);
+                "MemTotal: 100 kB\nMemAvailable: 50 kB\nActive(file): 7 kB\nInactive(file): 8 kB\n"
+                "SwapTotal: 40 kB\nSwapFree: 30 kB\n", &m), 0);
+        ck_assert_uint_eq(m.swap_total, 40 * 1024);
+        ck_assert_uint_eq(m.swap_free, 30 * 1024);
+        ck_assert_uint_eq(m.active_file, 7 * 1024);
+        ck_assert_uint_eq(m.inactive_file, 8 * 1024);
+
+        m = (ProcMeminfo) { .total = 2, .available = 1 };
+        ck_assert_int_eq(proc_parse_meminfo_buf("MemTotal: 5 kB\n", &m), -EINVAL);
+        ck_assert_int_eq(proc_parse_meminfo_buf("", &m), -EINVAL);
+        ck_assert_int_eq(proc_parse_meminfo_buf("MemTotal: x kB\nMemAvailable: 1 kB\n", &m), -EINVAL);
+        ck_assert_int_eq(proc_parse_meminfo_buf("MemTotal: 5 MB\nMemAvailable: 1 kB\n", &m), -EINVAL);
+        ck_assert_int_eq(proc_parse_meminfo_buf("MemTotal: 5\nMemAvailable: 1 kB\n", &m), -EINVAL);
+        ck_assert_int_eq(proc_parse_meminfo_buf(
+                "MemTotal: 99999999999999999 kB\nMemAvailable: 1 kB\n", &m), -ERANGE);
+        /* An optional line that is there must be well-formed. */
+        ck_assert_int_eq(proc_parse_meminfo_buf("MemTotal: 5 kB\nMemAvailable: 1 kB\nSwapFree: -1 kB\n", &m),
+                         -EINVAL);
         /* "XMemTotal:" is not MemTotal: keys match at line start only */
-        ck_assert_int_eq(proc_parse_meminfo_buf("XMemTotal: 5 kB\nMemAvailable: 1 kB\n", &a, &t), -EINVAL);
-        ck_assert_uint_eq(a, 1);
-        ck_assert_uint_eq(t, 2);
+        ck_assert_int_eq(proc_parse_meminfo_buf("XMemTotal: 5 kB\nMemAvailable: 1 kB\n", &m), -EINVAL);
+        ck_assert_uint_eq(m.available, 1);
+        ck_assert_uint_eq(m.total, 2);
+}
+END_TEST
+
+START_TEST(test_vmstat) {
+        ProcVmstat v = { .oom_kill = 9 };
+
+        ck_assert_int_eq(proc_parse_vmstat_buf("nr_free_pages 5\nworkingset_refault_anon 3\n"
+                                               "workingset_refault_file 77\noom_kill 2\n", &v), 0);
+        ck_assert_uint_eq(v.workingset_refault_file, 77);
+        ck_assert_uint_eq(v.oom_kill, 2);
+        /* Before Linux 5.9 the file refaults were "workingset_refault". */
+        ck_assert_int_eq(proc_parse_vmstat_buf("workingset_refault 12\n", &v), 0);
+        ck_assert_uint_eq(v.workingset_refault_file, 12);
+        ck_assert_uint_eq(v.oom_kill, 0);
+        ck_assert_int_eq(proc_parse_vmstat_buf("oom_kill x\n", &v), -EINVAL);
 }
 END_TEST
 
@@ -737,7 +774,7 @@ END_TEST
 
 START_TEST(test_proc_helpers) {
         _cleanup_free_ char *p = NULL;
-        uint64_t rss = 1, a, t;
+        uint64_t rss = 1;
         int adj = 5;
 
         W("proc/100/oom_score_adj", "-900\n");
@@ -782,9 +819,10 @@ START_TEST(test_proc_helpers) {
                 ck_assert_ptr_null(none);
         }
 
-        ck_assert_int_eq(proc_read_meminfo(p, &a, &t), 0);
-        ck_assert_uint_eq(a, 50 * 1024);
-        ck_assert_uint_eq(t, 100 * 1024);
+        ProcMeminfo mi;
+        ck_assert_int_eq(proc_read_meminfo(p, &mi), 0);
+        ck_assert_uint_eq(mi.available, 50 * 1024);
+        ck_assert_uint_eq(mi.total, 100 * 1024);
 }
 END_TEST
 
@@ -825,16 +863,20 @@ END_TEST
 
 START_TEST(test_proc_self) {
         /* The real /proc: this process exists and has sane values. */
-        uint64_t rss = 0, a = 0, t = 0;
+        uint64_t rss = 0;
         int adj = 12345;
 
         ck_assert_int_eq(proc_read_oom_score_adj("/proc", getpid(), &adj), 0);
         ck_assert(adj >= -1000 && adj <= 1000);
         ck_assert_int_eq(proc_read_rss("/proc", getpid(), &rss), 0);
         ck_assert_uint_gt(rss, 0);
-        ck_assert_int_eq(proc_read_meminfo("/proc", &a, &t), 0);
-        ck_assert_uint_gt(t, 0);
-        ck_assert_uint_le(a, t);
+        ProcMeminfo mi;
+        ProcVmstat vm;
+        ck_assert_int_eq(proc_read_meminfo("/proc", &mi), 0);
+        ck_assert_uint_gt(mi.total, 0);
+        ck_assert_uint_le(mi.available, mi.total);
+        ck_assert_uint_le(mi.swap_free, mi.swap_total);
+        ck_assert_int_eq(proc_read_vmstat("/proc", &vm), 0);
 }
 END_TEST
 
@@ -860,6 +902,7 @@ static Suite *cgroupfs_suite(void) {
         tcase_add_test(tc, test_events);
         tcase_add_test(tc, test_memory_events);
         tcase_add_test(tc, test_memory_stat);
+        tcase_add_test(tc, test_vmstat);
         tcase_add_test(tc, test_proc_cgroup);
         tcase_add_test(tc, test_meminfo);
         suite_add_tcase(s, tc);

@@ -156,6 +156,9 @@ START_TEST(test_every_key) {
                 "PollInterval=250ms\n"
                 "PollDuration=1min\n"
                 "MinAvailable=5.5%\n"                   /* 10 */
+                "MinSwapFree=20%\n"
+                "ThrashingLimit=30%\n"
+                "StallLimit=0%\n"
                 "[Kill]\n"
                 "MediumMinAdj=500\n"
                 "CriticalMinAdj=-100\n"
@@ -185,7 +188,11 @@ START_TEST(test_every_key) {
         ck_assert_uint_eq(c->post_kill_delay, 0);
         ck_assert_uint_eq(c->kill_timeout, 1500 * USEC_PER_MSEC);
 
-        /* Every key has its file and line: keys are on lines 2-3, 5-10, 12-18. */
+        ck_assert_uint_eq(c->min_swap_free, 2000);
+        ck_assert_uint_eq(c->thrashing_limit, 3000);
+        ck_assert_uint_eq(c->stall_limit, 0);
+
+        /* Every key has its file and line: keys are on lines 2-3, 5-13, 15-21. */
         for (size_t k = 0; k < _CONFIG_KEY_MAX; k++) {
                 unsigned expected = k + 2 + (k >= CONFIG_PRESSURE_MEDIUM) + (k >= CONFIG_KILL_MEDIUM_MIN_ADJ);
 

@@ -146,13 +146,6 @@ START_TEST(test_pattern_match) {
 }
 END_TEST
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* Users name the cgroups of their delegated user@UID.service subtree, so
  * names and patterns that make a backtracking matcher take exponential time
  * (seconds for one 100-character name) must stay cheap. The bound is

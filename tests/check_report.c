@@ -96,7 +96,9 @@ static KillReport firefox_report(void) {
                 .cgroup = "/user.slice/user-1000.slice/user@1000.service/app.slice/app-firefox-3211.scope",
                 .adj = 300,
                 .adj_source = "rule 50-desktop.conf:7",
-                .reason = REASON_PRESSURE_MEDIUM,
+                .reason = REASON_THRASHING,
+                .level = "medium",
+                .evidence = "MemAvailable 4.00% (80.0M of 2.0G), no swap; refaults 150%/s",
                 .monitor = "system",
                 .monitor_cgroup = "/",
                 .trigger = "some 10% 2s",
@@ -125,8 +127,9 @@ START_TEST(test_kill_user_unit) {
         assert_field(c, "MESSAGE_ID", REPORT_MESSAGE_ID_KILL);
         assert_field(c, "PRIORITY", "4");
         assert_field(c, "MESSAGE",
-                     "Killed app-firefox-3211.scope (adj 300, 1.4G): medium memory pressure on / "
-                     "(trigger some 10% 2s, avg10 some 23% full 4%)");
+                     "Killed app-firefox-3211.scope (adj 300, 1.4G): memory ran short and the page cache "
+                     "thrashed on / (MemAvailable 4.00% (80.0M of 2.0G), no swap; refaults 150%/s; "
+                     "medium pressure, woken by some 10% 2s)");
         assert_field(c, "OBJECT_SYSTEMD_USER_UNIT", "app-firefox-3211.scope");
         assert_field(c, "OBJECT_SYSTEMD_UNIT", "user@1000.service");
 
@@ -135,7 +138,9 @@ START_TEST(test_kill_user_unit) {
         assert_field(c, "CGREAP_UNIT", "app-firefox-3211.scope");
         assert_field(c, "CGREAP_ADJ", "300");
         assert_field(c, "CGREAP_ADJ_SOURCE", "rule 50-desktop.conf:7");
-        assert_field(c, "CGREAP_REASON", "pressure-medium");
+        assert_field(c, "CGREAP_REASON", "thrashing");
+        assert_field(c, "CGREAP_LEVEL", "medium");
+        assert_field(c, "CGREAP_EVIDENCE", "MemAvailable 4.00% (80.0M of 2.0G), no swap; refaults 150%/s");
         assert_field(c, "CGREAP_MONITOR", "system");
         assert_field(c, "CGREAP_MONITOR_CGROUP", "/");
         assert_field(c, "CGREAP_TRIGGER", "some 10% 2s");
@@ -154,8 +159,8 @@ START_TEST(test_kill_user_unit) {
         assert_no_field(c, "CGREAP_MRELEASE");
         assert_no_field(c, "CGREAP_TIMED_OUT");
 
-        /* 3 header + 2 object units + 17 CGREAP_ + MESSAGE */
-        ck_assert_uint_eq(c->n, 23);
+        /* 3 header + 2 object units + 19 CGREAP_ + MESSAGE */
+        ck_assert_uint_eq(c->n, 25);
 }
 END_TEST
 
@@ -165,7 +170,9 @@ START_TEST(test_kill_system_unit) {
                 .cgroup = "/system.slice/batch.service",
                 .adj = 800,
                 .adj_source = "oom_score_adj",
-                .reason = REASON_PRESSURE_CRITICAL,
+                .reason = REASON_LIMIT,
+                .level = "critical",
+                .evidence = "limit headroom 1.00%",
                 .monitor = "system",
                 .monitor_cgroup = "/system.slice",
                 .trigger = "full 10% 2s",
@@ -183,13 +190,14 @@ START_TEST(test_kill_system_unit) {
         assert_field(c, "OBJECT_SYSTEMD_UNIT", "batch.service");
         assert_no_field(c, "OBJECT_SYSTEMD_USER_UNIT");
         assert_field(c, "CGREAP_UNIT", "batch.service");
-        assert_field(c, "CGREAP_REASON", "pressure-critical");
+        assert_field(c, "CGREAP_REASON", "limit");
+        assert_field(c, "CGREAP_LEVEL", "critical");
         assert_field(c, "CGREAP_METHOD", "pidfd");
         assert_field(c, "CGREAP_SWAP_BYTES", "0");
         assert_field(c, "MESSAGE",
-                     "Killed batch.service (adj 800, 512K): critical memory pressure on /system.slice "
-                     "(trigger full 10% 2s, avg10 some 80% full 32%)");
-        ck_assert_uint_eq(c->n, 22);
+                     "Killed batch.service (adj 800, 512K): the memory limit ran out on /system.slice "
+                     "(limit headroom 1.00%; critical pressure, woken by full 10% 2s)");
+        ck_assert_uint_eq(c->n, 24);
 }
 END_TEST
 
@@ -305,12 +313,12 @@ START_TEST(test_reclaimed) {
                 assert_field(c, "CGREAP_TIMED_OUT", "0");
                 /* The kill fields are repeated, so either record tells all. */
                 assert_field(c, "CGREAP_CGROUP", k.cgroup);
-                assert_field(c, "CGREAP_REASON", "pressure-medium");
+                assert_field(c, "CGREAP_REASON", "thrashing");
                 assert_field(c, "CGREAP_METHOD", "cgroup-kill");
                 assert_field(c, "CGREAP_DRY_RUN", "0");
                 assert_field(c, "OBJECT_SYSTEMD_USER_UNIT", "app-firefox-3211.scope");
                 /* 3 header + 2 object + 16 kill + 4 reclaim + MESSAGE */
-                ck_assert_uint_eq(c->n, 27);
+                ck_assert_uint_eq(c->n, 29);
         }
 }
 END_TEST
@@ -331,7 +339,7 @@ START_TEST(test_reclaimed_timeout) {
         assert_field(c, "CGREAP_EMPTY_USEC", "5000000");
         assert_field(c, "MESSAGE", "app-firefox-3211.scope is still populated 5s after the kill (freed 0B so far)");
         /* the same fields as a reclaimed record that did empty */
-        ck_assert_uint_eq(c->n, 27);
+        ck_assert_uint_eq(c->n, 29);
 
         /* A measured wait is rounded for the reader. */
         k.empty_usec = 3010198;
@@ -400,15 +408,15 @@ START_TEST(test_null_strings) {
         assert_field(&cap[1], "CGREAP_MRELEASE", "unsupported");
         assert_field(&cap[1], "MESSAGE", "Reclaimed (unknown): freed 0B in 0us");
 
-        /* Pressure reasons without trigger/monitor cgroup read naturally too. */
-        k.reason = REASON_PRESSURE_CRITICAL;
+        /* Rows without evidence text, level, trigger or monitor cgroup read naturally too. */
+        k.reason = REASON_LOW_MEMORY_AND_SWAP;
         k.cgroup = "/a.service";
         ck_assert_int_eq(report_kill(&k), 0);
-        assert_field(&cap[2], "MESSAGE",
-                     "Killed a.service (adj 0, 0B): critical memory pressure (avg10 some 0% full 0%)");
-        k.reason = REASON_MEMORY_EVENTS;
+        assert_field(&cap[2], "MESSAGE", "Killed a.service (adj 0, 0B): memory and swap ran out ()");
+        k.reason = REASON_OOM;
         ck_assert_int_eq(report_kill(&k), 0);
-        assert_field(&cap[3], "MESSAGE", "Killed a.service (adj 0, 0B): memory.events");
+        assert_field(&cap[3], "MESSAGE",
+                     "Killed a.service (adj 0, 0B): the kernel found nothing more to reclaim (memory.events oom) ()");
 
         ck_assert_int_eq(report_kill(NULL), -EINVAL);
         ck_assert_int_eq(report_reclaimed(NULL), -EINVAL);
@@ -421,7 +429,7 @@ START_TEST(test_numbers) {
                 .kill_id = UINT64_MAX,
                 .cgroup = "/x.service",
                 .adj = -1000,
-                .reason = REASON_MEMORY_EVENTS,
+                .reason = REASON_OOM,
                 .monitor_cgroup = "/system.slice",
                 .trigger = "memory.events max",
                 .pressure_some_avg10 = 0.126,
@@ -445,7 +453,8 @@ START_TEST(test_numbers) {
         snprintf(buf, sizeof buf, "%zu", (size_t) SIZE_MAX);
         assert_field(c, "CGREAP_PIDS", buf);
         /* memory + swap saturates instead of wrapping to a tiny footprint */
-        assert_field(c, "MESSAGE", "Killed x.service (adj -1000, 16E): memory.events max on /system.slice");
+        assert_field(c, "MESSAGE", "Killed x.service (adj -1000, 16E): the kernel found nothing more to reclaim "
+                     "(memory.events oom) on /system.slice (woken by memory.events max)");
 
         ck_assert_int_eq(report_reclaimed(&k), 0);
         assert_field(&cap[1], "MESSAGE", "Reclaimed x.service: freed 10M in 1.5s");
@@ -487,8 +496,9 @@ END_TEST
 START_TEST(test_nothing_eligible) {
         const Captured *c = &cap[0];
 
-        ck_assert_int_eq(report_nothing_eligible("system", "/", REASON_PRESSURE_MEDIUM, "some 10% 2s", 200, 4), 0);
-        ck_assert_int_eq(report_nothing_eligible(NULL, NULL, REASON_MEMORY_EVENTS, NULL, 0, 1), 0);
+        ck_assert_int_eq(report_nothing_eligible("system", "/", "medium", REASON_LOW_MEMORY_AND_SWAP,
+                                                 "MemAvailable 1.00%", "some 10% 2s", 200, 4), 0);
+        ck_assert_int_eq(report_nothing_eligible(NULL, NULL, NULL, REASON_OOM, NULL, NULL, 0, 1), 0);
         ck_assert_uint_eq(n_cap, 2);
 
         assert_well_formed(c);
@@ -496,24 +506,31 @@ START_TEST(test_nothing_eligible) {
         assert_field(c, "MESSAGE_ID", REPORT_MESSAGE_ID_NOTHING_ELIGIBLE);
         assert_field(c, "CGREAP_MONITOR", "system");
         assert_field(c, "CGREAP_MONITOR_CGROUP", "/");
-        assert_field(c, "CGREAP_REASON", "pressure-medium");
+        assert_field(c, "CGREAP_REASON", "low-memory-and-swap");
+        assert_field(c, "CGREAP_LEVEL", "medium");
+        assert_field(c, "CGREAP_EVIDENCE", "MemAvailable 1.00%");
         assert_field(c, "CGREAP_TRIGGER", "some 10% 2s");
         assert_field(c, "CGREAP_MIN_ADJ", "200");
         assert_field(c, "CGREAP_CANDIDATES", "4");
-        assert_field(c, "MESSAGE", "Medium memory pressure on /, but none of 4 candidates has adj >= 200: nothing killed");
+        assert_field(c, "MESSAGE", "Nothing to kill on /: memory and swap ran out at medium pressure, "
+                     "but none of 4 candidates has adj >= 200");
 
         assert_well_formed(&cap[1]);
         assert_no_field(&cap[1], "CGREAP_TRIGGER");
-        assert_field(&cap[1], "CGREAP_REASON", "memory-events");
+        assert_no_field(&cap[1], "CGREAP_LEVEL");
+        assert_field(&cap[1], "CGREAP_REASON", "oom");
         assert_field(&cap[1], "MESSAGE",
-                     "memory.events on a monitored cgroup, but none of 1 candidate has adj >= 0: nothing killed");
+                     "Nothing to kill on a monitored cgroup: the kernel found nothing more to reclaim "
+                     "(memory.events oom), but none of 1 candidate has adj >= 0");
 }
 END_TEST
 
 START_TEST(test_reason_strings) {
-        ck_assert_str_eq(report_reason_to_string(REASON_PRESSURE_MEDIUM), "pressure-medium");
-        ck_assert_str_eq(report_reason_to_string(REASON_PRESSURE_CRITICAL), "pressure-critical");
-        ck_assert_str_eq(report_reason_to_string(REASON_MEMORY_EVENTS), "memory-events");
+        ck_assert_str_eq(report_reason_to_string(REASON_LOW_MEMORY_AND_SWAP), "low-memory-and-swap");
+        ck_assert_str_eq(report_reason_to_string(REASON_LIMIT), "limit");
+        ck_assert_str_eq(report_reason_to_string(REASON_THRASHING), "thrashing");
+        ck_assert_str_eq(report_reason_to_string(REASON_STALL), "stall");
+        ck_assert_str_eq(report_reason_to_string(REASON_OOM), "oom");
         ck_assert_str_eq(report_reason_to_string(REASON_MANUAL), "manual");
         ck_assert_ptr_null(report_reason_to_string((ReportReason) 99));
         ck_assert_ptr_null(report_reason_to_string((ReportReason) -1));
@@ -575,7 +592,7 @@ START_TEST(test_default_sink_stderr) {
         close(fd);
         ck_assert_int_gt(l, 0);
         buf[l] = 0;
-        ck_assert_msg(startswith(buf, "Killed web.service (adj 300, 1.4G): medium memory pressure on / "), "%s", buf);
+        ck_assert_msg(startswith(buf, "Killed web.service (adj 300, 1.4G): memory ran short and the page cache thrashed on / "), "%s", buf);
         ck_assert_ptr_nonnull(strstr(buf, " CGREAP_UNIT=web.service "));
         ck_assert_int_eq(buf[l - 1], '\n');
         ck_assert_ptr_eq(strchr(buf, '\n'), buf + l - 1);
@@ -658,7 +675,8 @@ START_TEST(test_catalog_fields) {
         ck_assert_int_eq(report_kill(&k), 0);
         ck_assert_int_eq(report_reclaimed(&k), 0);
         ck_assert_int_eq(report_kernel_oom("system", "/", 1, 1), 0);
-        ck_assert_int_eq(report_nothing_eligible("system", "/", REASON_PRESSURE_MEDIUM, "some 10% 2s", 0, 1), 0);
+        ck_assert_int_eq(report_nothing_eligible("system", "/", "medium", REASON_LOW_MEMORY_AND_SWAP,
+                                                 "MemAvailable 1.00%", "some 10% 2s", 0, 1), 0);
         k.timed_out = true;
         ck_assert_int_eq(report_reclaimed(&k), 0);
         ck_assert_uint_eq(n_cap, 5);

@@ -158,13 +158,6 @@ static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userda
         return sd_event_source_set_enabled(s, SD_EVENT_OFF);
 }
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* Dispatch events until the trigger was seen or msec passed; the loop
  * stays usable (sd_event_exit() would finish it for good). */
 static void run_loop(sd_event *e, const IoSeen *seen, unsigned msec) {

@@ -774,13 +774,6 @@ static const char *fake_root;
 static char fake_events[512];
 static usec_t fake_emptied_usec;
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static int on_empty_fake(sd_event_source *s, uint64_t usec, void *userdata) {
         fake_emptied_usec = now_usec();
         ck_assert_int_eq(test_write(fake_root, fake_events, "populated 0\nfrozen 0\n"), 0);
