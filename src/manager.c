@@ -75,6 +75,8 @@ struct Manager {
 
         Reaper *reaper;
         struct KillContext *kills;      /* handed to the reaper, not completed yet */
+        char *dry_run_victim;           /* the last "would kill", holding its episode until dry_run_until */
+        usec_t dry_run_until;
         Stuck **stuck;
         size_t n_stuck;
 
@@ -442,14 +444,16 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
         Entry *e = manager_find_entry(m, k->monitor_name, k->monitor_cgroup);
         if (e)
                 e->killing = false;
-        /* Nothing died: no reason to hold a monitor back. */
-        if (killed)
+        /* Nothing died: no reason to hold a monitor back. A dry run frees
+         * nothing either: its episode lasts KillTimeout=, as a kill that
+         * freed nothing would, so that a lasting shortage names the same
+         * victim every few seconds instead of on every look. */
+        if (killed && k->report.dry_run) {
+                free(m->dry_run_victim);
+                m->dry_run_victim = strdup(k->cgroup);
+                m->dry_run_until = usec_add(now_usec(), m->config->kill_timeout);
+        } else if (killed)
                 manager_note_kill_done(m, k->cgroup);
-        /* A dry run frees nothing: pass the victim over as if it did not
-         * die, so that a lasting shortage names the next victim once
-         * instead of this one on every look. */
-        if (killed && k->report.dry_run)
-                manager_add_stuck(m, k->cgroup);
         manager_update_status(m);
 
         /* The pressure that asked for this kill is still there, and the
@@ -555,6 +559,8 @@ static const char *manager_episode_kill(Manager *m, const Entry *e) {
         for (KillContext *k = m->kills; k; k = k->next)
                 if (cgroups_related(e->cgroup, k->cgroup))
                         return k->cgroup;
+        if (m->dry_run_victim && now_usec() < m->dry_run_until && cgroups_related(e->cgroup, m->dry_run_victim))
+                return m->dry_run_victim;
         return NULL;
 }
 
@@ -1134,6 +1140,7 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_stuck; i++)
                 stuck_free(m->stuck[i]);
         free(m->stuck);
+        free(m->dry_run_victim);
         sd_event_source_disable_unref(m->resync);
         sd_event_source_disable_unref(m->sig_term);
         sd_event_source_disable_unref(m->sig_int);
