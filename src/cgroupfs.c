@@ -1045,17 +1045,21 @@ int proc_parse_meminfo_buf(const char *buf, ProcMeminfo *ret) {
         return 0;
 }
 
-int proc_read_meminfo(const char *proc_root, ProcMeminfo *ret) {
-        _cleanup_free_ char *buf = NULL, *p = NULL;
-        int r;
+/* The thin I/O shell around a pure parser of one /proc file. */
+#define DEFINE_PROC_READ(func, file, type, parser)                              \
+        int func(const char *proc_root, type *ret) {                            \
+                _cleanup_free_ char *buf = NULL, *p = NULL;                     \
+                int r;                                                          \
+                                                                                \
+                if (asprintf(&p, "%s/" file, proc_root) < 0)                    \
+                        return -ENOMEM;                                         \
+                r = cg_read_full(p, &buf);                                      \
+                if (r < 0)                                                      \
+                        return r;                                               \
+                return parser(buf, ret);                                        \
+        }
 
-        if (asprintf(&p, "%s/meminfo", proc_root) < 0)
-                return -ENOMEM;
-        r = cg_read_full(p, &buf);
-        if (r < 0)
-                return r;
-        return proc_parse_meminfo_buf(buf, ret);
-}
+DEFINE_PROC_READ(proc_read_meminfo, "meminfo", ProcMeminfo, proc_parse_meminfo_buf)
 
 int proc_parse_vmstat_buf(const char *buf, ProcVmstat *ret) {
         ProcVmstat v = {};
@@ -1073,17 +1077,7 @@ int proc_parse_vmstat_buf(const char *buf, ProcVmstat *ret) {
         return 0;
 }
 
-int proc_read_vmstat(const char *proc_root, ProcVmstat *ret) {
-        _cleanup_free_ char *buf = NULL, *p = NULL;
-        int r;
-
-        if (asprintf(&p, "%s/vmstat", proc_root) < 0)
-                return -ENOMEM;
-        r = cg_read_full(p, &buf);
-        if (r < 0)
-                return r;
-        return proc_parse_vmstat_buf(buf, ret);
-}
+DEFINE_PROC_READ(proc_read_vmstat, "vmstat", ProcVmstat, proc_parse_vmstat_buf)
 
 /* "Uid:\t<real>\t<effective>\t<saved>\t<fs>" of a status file: whether the
  * real and the effective uid are both 0. */
