@@ -122,7 +122,7 @@ static void append(char *text, size_t len, const char *fmt, ...) {
 
 bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, const EvidenceLimits *lim,
                     usec_t since_kill, ReportReason *ret_reason, bool *ret_critical, char *text, size_t len) {
-        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX];
+        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX], d[FORMAT_BYTES_MAX];
         unsigned avail = permyriad(now->mem_available, now->mem_total);
         bool low_swap = swap_low(now->swap_total, now->swap_free, lim->min_swap_free);
         bool have_base = base && now->time >= base->time;
@@ -160,7 +160,7 @@ bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, con
                 append(text, len, "; limit headroom %u.%02u%% (%s of %s, %s reclaimable), %s swap free", PCT(head),
                        format_bytes(a, sizeof a, now->cg_available), format_bytes(b, sizeof b, now->limit),
                        format_bytes(c, sizeof c, now->cg_reclaimable),
-                       format_bytes(a, sizeof a, now->cg_swap_free));
+                       format_bytes(d, sizeof d, now->cg_swap_free));
                 if (reason == _REASON_INVALID && head < lim->min_available && cg_low_swap) {
                         reason = REASON_LIMIT;
                         critical = now->hard_limit;

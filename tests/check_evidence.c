@@ -201,6 +201,14 @@ START_TEST(test_text) {
 
         ck_assert(evidence_judge(&e, NULL, &lim, USEC_INFINITY, &reason, &critical, text, sizeof text));
         ck_assert_msg(strstr(text, "MemAvailable 1.46% (30M of 2G), no swap"), "%s", text);
+        /* Every number in its own place (one buffer per value). */
+        e.has_limit = true;
+        e.limit = 400 * MiB;
+        e.cg_available = 3 * MiB;
+        e.cg_reclaimable = 1 * MiB;
+        e.cg_swap_free = 0;
+        ck_assert(evidence_judge(&e, NULL, &lim, USEC_INFINITY, &reason, &critical, text, sizeof text));
+        ck_assert_msg(strstr(text, "limit headroom 0.75% (3M of 400M, 1M reclaimable), 0B swap free"), "%s", text);
         /* A short buffer is cut, never overrun. */
         char small[16];
         ck_assert(evidence_judge(&e, NULL, &lim, USEC_INFINITY, &reason, &critical, small, sizeof small));
