@@ -3,8 +3,9 @@
 # installs what it needs, builds, and runs
 #   1. the unit and live-host tests (make check, warnings are errors),
 #   2. the same tests again under ASan + UBSan,
-#   3. make distcheck (the tarball builds, installs and passes its tests),
-#   4. the system tests in a qemu guest with systemd and real memory pressure
+#   3. the parsers under libFuzzer, 20 s per target (make fuzz),
+#   4. make distcheck (the tarball builds, installs and passes its tests),
+#   5. the system tests in a qemu guest with systemd and real memory pressure
 #      (make check-vm), unless CGREAP_SKIP_VM=1.
 # Ends with one line "N passed, N failed, N skipped" over every stage.
 set -uo pipefail
@@ -17,7 +18,8 @@ say() { printf '\n==== %s ====\n' "$*"; }
 
 deps=(build-essential autoconf automake pkg-config libsystemd-dev libinih-dev check
       attr jq mandoc groff-base systemd shellcheck
-      qemu-system-x86 qemu-utils mmdebstrap e2fsprogs python3-matplotlib)
+      qemu-system-x86 qemu-utils mmdebstrap e2fsprogs python3-matplotlib
+      clang-14 libclang-rt-14-dev)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         say "installing build and test dependencies"
         export DEBIAN_FRONTEND=noninteractive
@@ -93,6 +95,15 @@ san_check() {
         return $rc
 }
 run_stage "unit and live tests under ASan + UBSan" san_check
+
+# The committed corpus first, then new inputs; CGREAP_FUZZ_SECONDS runs longer.
+fuzz_check() {
+        cd "$top/build" && make fuzz FUZZ_SECONDS="${CGREAP_FUZZ_SECONDS:-20}"
+        local rc=$?
+        cd "$top"
+        return $rc
+}
+run_stage "fuzzing the parsers (libFuzzer)" fuzz_check && passed=$((passed + 1)) || failed=$((failed + 1))
 
 distcheck() {
         cd "$top/build" && make -j"$jobs" distcheck >"$top/build/distcheck.log" 2>&1
