@@ -59,6 +59,7 @@ struct Manager {
         sd_event *event;
         sd_event_source *sig_term, *sig_int, *sig_hup;
         sd_event_source *resync;
+        bool resync_rebuild;            /* the next resync recreates every monitor */
 
         Config *config;
         ConfigLoadOptions load_opts;
@@ -781,7 +782,14 @@ static int manager_add_entry(Manager *m, const MonitorConfig *mc, const char *cg
 static int on_dir_change(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
         Manager *m = userdata;
 
-        if (ev->mask & IN_ISDIR || ev->mask & (IN_IGNORED | IN_DELETE_SELF))
+        /* Lost events may hide new, gone or replaced cgroups and files:
+         * rescan, and rebuild every monitor with fresh watches. */
+        if (ev->mask & IN_Q_OVERFLOW) {
+                if (!m->resync_rebuild)
+                        log_warning("The inotify queue overflowed; rescanning the cgroup tree.");
+                m->resync_rebuild = true;
+        }
+        if (ev->mask & (IN_ISDIR | IN_IGNORED | IN_DELETE_SELF | IN_Q_OVERFLOW))
                 manager_schedule_resync(m);
         return 0;
 }
@@ -862,6 +870,15 @@ static int manager_sync(Manager *m, bool rebuild) {
                                         Monitor *prev = TAKE_PTR(e->mon);
 
                                         r = monitor_new(&m->env, mc, *p, &cbs, prev, &e->mon);
+                                        if (r < 0 && prev && !ERRNO_IS_VANISHED(r)) {
+                                                /* A watch that works beats none: prev keeps its
+                                                 * triggers and watches, polls by the new config. */
+                                                log_warning_errno(r, "Failed to re-create the monitor of %s: %m; "
+                                                                  "keeping the old one.", *p);
+                                                monitor_set_config(prev, mc);
+                                                e->mon = prev;
+                                                continue;
+                                        }
                                         monitor_free(prev);
                                         if (r < 0) {
                                                 e->keep = false;
@@ -916,9 +933,11 @@ static int manager_sync(Manager *m, bool rebuild) {
 
 static int on_resync(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
+        bool rebuild = m->resync_rebuild;
 
         (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
-        return manager_sync(m, false);
+        m->resync_rebuild = false;
+        return manager_sync(m, rebuild);
 }
 
 static void manager_schedule_resync(Manager *m) {
@@ -973,6 +992,8 @@ int manager_reload(Manager *m) {
         Config *old = m->config;
         m->config = c;
         m->env.config = c;
+        m->env.dry_run = manager_dry_run(m);
+        m->resync_rebuild = false;
         r = manager_sync(m, true);
         config_free(old);
         log_info("Configuration reloaded: %zu monitor section%s, %zu priority rule%s%s.",
@@ -1094,6 +1115,7 @@ int manager_new(const ManagerOptions *opts, Manager **ret) {
                 .config = m->config,
                 .have_memory_controller = m->have_memory,
                 .have_sys_resource = m->load_opts.have_sys_resource,
+                .dry_run = manager_dry_run(m),
         };
 
         r = manager_sync(m, false);

@@ -672,7 +672,16 @@ static int monitor_sync_guard(Monitor *mon) {
         r = cg_read_u64(mon->env->cg_root, mon->cgroup, "memory.high", &high);
         if (r < 0)
                 return r;
-        ours = mon->guard_applied && high == mon->guard_written;
+        guard = guard_value(max, mon->mc->memory_high_guard);
+        /* Our value before a restart is ours too (no state survives a crash);
+         * see DESIGN-NOTES.md, "Robust state". */
+        ours = mon->guard_applied ? high == mon->guard_written : max != UINT64_MAX && high == guard;
+        if (ours && !mon->guard_applied) {
+                log_info("Monitor %s: memory.high of %s is %" PRIu64 ", MemoryHighGuard='s own value; taking it over.",
+                         mon->mc->name, mon->cgroup, high);
+                mon->guard_written = high;
+                mon->guard_applied = true;
+        }
 
         if (high != UINT64_MAX && !ours) {
                 if (mon->guard_applied)
@@ -694,7 +703,6 @@ static int monitor_sync_guard(Monitor *mon) {
                 return 1;
         }
 
-        guard = guard_value(max, mon->mc->memory_high_guard);
         if (high == guard)
                 return 0;
 
@@ -736,6 +744,11 @@ static int monitor_apply_guard(Monitor *mon) {
                 return 0;
         if (!mon->env->have_memory_controller)
                 return -EOPNOTSUPP;
+        if (mon->env->dry_run) {
+                log_info("Monitor %s: dry run, MemoryHighGuard= leaves memory.high of %s alone.", mon->mc->name,
+                         mon->cgroup);
+                return 0;
+        }
 
         /* Watch first, so that no change between the first sync and the
          * watch goes unseen. */
@@ -847,7 +860,7 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 /* A guard that stays: take the write over, so that neither
                  * prev's end writes max nor our start sees a memory.high
                  * that is not ours. A guard that goes is prev's to undo. */
-                if (prev->guard_applied && mc->memory_high_guard > 0) {
+                if (prev->guard_applied && mc->memory_high_guard > 0 && !env->dry_run) {
                         mon->guard_applied = true;
                         mon->guard_written = prev->guard_written;
                         prev->guard_applied = false;

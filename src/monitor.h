@@ -136,6 +136,7 @@ typedef struct MonitorEnv {
         const Config *config;           /* for PollInterval/Duration, MinAvailable */
         bool have_memory_controller;
         bool have_sys_resource;
+        bool dry_run;                   /* DryRun=: MemoryHighGuard= writes nothing */
 } MonitorEnv;
 
 /* Start watching cgroup (a concrete path) under the rules of mc. Triggers

@@ -108,9 +108,11 @@ alive() {
 # anonymous memory: the evidence of a real shortage) from a bump on, until
 # a victim is gone (settle) and its memory is back.
 short() {
-        echo "${guard:?}" > "$FAKE$P/test.slice/memory.current"
-        printf 'anon %d\nfile 0\nactive_file 0\ninactive_file 0\nslab_reclaimable 0\n' "$guard" \
-                > "$FAKE$P/test.slice/memory.stat"
+        local d=$FAKE$P/test.slice lim
+        lim=$(cat "$d/memory.high")
+        [ "$lim" = max ] && lim=$(cat "$d/memory.max")      # no guard: a dry run
+        echo "$lim" > "$d/memory.current"
+        printf 'anon %d\nfile 0\nactive_file 0\ninactive_file 0\nslab_reclaimable 0\n' "$lim" > "$d/memory.stat"
 }
 back() {
         echo 0 > "$FAKE$P/test.slice/memory.current"
@@ -413,7 +415,54 @@ alive "$late_app" && fail "app-late-1.scope survived"
 pass "a cgroup created after start is monitored (glob app-*.scope) and acted on"
 rm -rf "$FAKE$P/apps.slice/app-late-1.scope"
 wait_log "Stopped monitoring $P/apps.slice/app-late-1.scope"
+
 pass "... and dropped when it goes away"
+
+# ---- a full inotify queue: the lost events are made good by a rescan ----
+
+# With the daemon stopped, more events than the queue holds (files, which
+# alone cause no rescan), then a new cgroup whose event is lost.
+maxq=$(cat /proc/sys/fs/inotify/max_queued_events)
+kill -STOP "$DAEMON"
+(cd "$FAKE$P/apps.slice" && seq -f 'noise-%.0f' 0 "$maxq" | xargs touch)
+mkdir "$FAKE/new-staging"
+printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE/new-staging/memory.events"
+printf 'populated 0\nfrozen 0\n' > "$FAKE/new-staging/cgroup.events"
+: > "$FAKE/new-staging/cgroup.procs"
+echo 104857600 > "$FAKE/new-staging/memory.max"
+echo max > "$FAKE/new-staging/memory.high"
+echo 104857600 > "$FAKE/new-staging/memory.current"
+printf 'anon 104857600\nfile 0\n' > "$FAKE/new-staging/memory.stat"
+mv "$FAKE/new-staging" "$FAKE$P/apps.slice/app-late-2.scope"
+mkdir -p "$REAL$P/apps.slice/app-late-2.scope"
+kill -CONT "$DAEMON"
+wait_log 'The inotify queue overflowed; rescanning the cgroup tree'
+wait_log "Monitoring $P/apps.slice/app-late-2.scope \\(monitor apps\\)"
+rm -rf "$FAKE$P/apps.slice"/noise*
+pass "an overflowed inotify queue ($maxq events) led to a rescan that found app-late-2.scope"
+
+# ---- a monitor that cannot be re-created on reload keeps the old one ----
+
+# Without memory.events (and no PSI file in the fake tree) a new monitor
+# has nothing to watch; the old one still watches the file's inode.
+f=$FAKE$P/apps.slice/app-late-2.scope/memory.events
+mv "$f" "$f.aside"
+reloads=$(count_log 'Configuration reloaded')
+kill -HUP "$DAEMON"
+wait_count 'Configuration reloaded' $((reloads + 1))
+grep -qE "Failed to re-create the monitor of $P/apps.slice/app-late-2.scope: .*keeping the old one" "$LOG" ||
+        { cat "$LOG" >&2; fail "no 'keeping the old one' after a failed re-creation"; }
+grep -q "Stopped monitoring $P/apps.slice/app-late-2.scope" "$LOG" && fail "the reload dropped the monitor of app-late-2.scope"
+mv "$f.aside" "$f"
+spawn $P/apps.slice/app-late-2.scope
+late_app=$(pids_of $P/apps.slice/app-late-2.scope)
+sed 's/^max 0/max 1/' "$f" > "$f.new"; cat "$f.new" > "$f"; rm -f "$f.new"
+wait_log 'Killed app-late-2.scope'
+settle $P/apps.slice/app-late-2.scope
+alive "$late_app" && fail "app-late-2.scope survived"
+pass "reload: a monitor that could not be re-created was kept, and still acted (app-late-2.scope killed)"
+rm -rf "$FAKE$P/apps.slice/app-late-2.scope"
+wait_log "Stopped monitoring $P/apps.slice/app-late-2.scope"
 
 # ---- MinAvailable= foreseen is looked at, not acted on ----
 
@@ -447,9 +496,12 @@ wait_log 'Reclaimed fall.service'
 alive "$fall" && fail "fall.service survived"
 pass "headroom 1%: killed on the evidence (REASON limit)"
 
-# test.slice has no memory.pressure in the fake tree: its armed polls say
-# so once, not on every tick.
-n=$(grep -ciF -- "failed to read $FAKE$P/test.slice/memory.pressure" "$LOG" || true)
+# test.slice has no memory.pressure in the fake tree: the armed polls of
+# its monitor (the last one made, by a reload or rescan) say so once, not
+# on every tick.
+n=$(awk -v made="cannot arm the early PSI trigger on $FAKE$P/test.slice/memory.pressure" \
+        -v said="failed to read $FAKE$P/test.slice/memory.pressure" \
+        'index($0, made) { n = 0 } index($0, said) { n++ } END { print n + 0 }' "$LOG")
 [ "$n" = 1 ] || fail "an unreadable memory.pressure was logged $n times, expected once"
 pass "an unreadable memory.pressure is logged once per monitor"
 
@@ -583,6 +635,17 @@ for i in $(seq 50); do [ "$(count_log 'Nothing to kill on')" -gt "$n_nothing" ] 
 alive "$late2" || fail "late2.service ($late2) was killed although the reload protected it"
 pass "good reload applied: late2.service (new rule -1000) survives the next pressure"
 
+# A crash leaves the guard written; the next daemon takes it for its own
+# (and so restores max when it exits, checked below).
+kill -KILL "$DAEMON"
+wait "$DAEMON" 2>/dev/null || true
+DAEMON=
+[ "$(high)" = "$guard" ] || fail "after SIGKILL memory.high is '$(high)', expected $guard"
+start_daemon
+grep -qF "memory.high of $P/test.slice is $guard, MemoryHighGuard='s own value; taking it over" "$LOG" ||
+        { cat "$LOG" >&2; fail "a restarted daemon did not recognise its own MemoryHighGuard= value"; }
+pass "MemoryHighGuard= after a crash and restart: memory.high=$guard recognised as the guard"
+
 stop_daemon
 pass "SIGTERM: clean exit 0"
 [ "$(high)" = max ] || fail "memory.high not restored to max on exit (is '$(high)')"
@@ -594,6 +657,9 @@ mkcg $P/test.slice/dry.service
 spawn $P/test.slice/dry.service 500
 dry=$(pids_of $P/test.slice/dry.service)
 start_daemon --dry-run
+[ "$(high)" = max ] || fail "--dry-run wrote memory.high ('$(high)')"
+grep -q "dry run, MemoryHighGuard= leaves memory.high of $P/test.slice alone" "$LOG" ||
+        fail "--dry-run: no word that MemoryHighGuard= writes nothing"
 bump max
 wait_log 'Would kill dry.service'
 line=$(grep -E '^Would kill dry.service' "$LOG" | head -1)
@@ -607,6 +673,7 @@ pass "--dry-run: record with CGREAP_DRY_RUN=1 and the victim still alive"
 printf '[Agent]\nDryRun=yes\n' > "$CONF$CONF_DIR/cgreap.conf.d/75-dry.conf"
 start_daemon
 grep -q 'dry run: nothing will be killed' "$LOG" || fail "DryRun=yes: the daemon does not say it runs dry"
+[ "$(high)" = max ] || fail "DryRun=yes wrote memory.high ('$(high)')"
 bump max
 wait_log 'Would kill dry.service'
 expect_field "$(grep -E '^Would kill dry.service' "$LOG" | head -1)" DRY_RUN 1
@@ -616,7 +683,7 @@ alive "$dry" || fail "DryRun=yes killed dry.service ($dry)"
 [ "$(count_log '^Killed ')" = 0 ] || fail "DryRun=yes: the log has a 'Killed' record"
 stop_daemon
 rm -f "$CONF$CONF_DIR/cgreap.conf.d/75-dry.conf"
-pass "DryRun=yes in a drop-in: 'Would kill' with CGREAP_DRY_RUN=1, STATUS '[dry run] ... 0 kills', victim alive"
+pass "DryRun=yes in a drop-in: 'Would kill' with CGREAP_DRY_RUN=1, STATUS '[dry run] ... 0 kills', victim alive, memory.high untouched"
 kill "$dry"
 settle $P/test.slice/dry.service
 
