@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The /proc files: /proc/meminfo, /proc/PID/cgroup and
+/* The /proc files: /proc/meminfo, /proc/vmstat, /proc/PID/cgroup and
  * /proc/self/mountinfo, each given the same input, and the cgroup path
  * helpers on what /proc/PID/cgroup gave. */
 
@@ -8,11 +8,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_free_ char *text = fuzz_string(data, size), *path = NULL, *mount = NULL;
-        uint64_t avail, total;
+        ProcMeminfo mi;
+        ProcVmstat vm;
 
         if (!text)
                 return 0;
-        (void) proc_parse_meminfo_buf(text, &avail, &total);
+        (void) proc_parse_meminfo_buf(text, &mi);
+        (void) proc_parse_vmstat_buf(text, &vm);
         (void) cg_parse_mountinfo_buf(text, &mount);
         if (cg_parse_proc_cgroup_buf(text, &path) >= 0) {
                 _cleanup_free_ char *norm = cg_path_normalize(path), *unit = NULL;
