@@ -31,6 +31,7 @@ typedef struct Entry {
         usec_t last_nothing[3]; /* per Level, for the rate limit */
         EvidenceReading base;   /* the rates' start, taken after the last kill */
         bool have_base;
+        usec_t nothing_until[3];        /* per Level: nothing was eligible, do not look again before */
         usec_t last_no_evidence;        /* a look that found none, for the rate limits */
         usec_t last_no_evidence_log;
 } Entry;
@@ -375,6 +376,7 @@ static void manager_note_kill_done(Manager *m, const char *victim) {
                         continue;
                 e->last_kill_end = now;
                 e->have_base = false;
+                memset(e->nothing_until, 0, sizeof e->nothing_until);
                 if (e->mon)
                         monitor_note_kill_done(e->mon);
         }
@@ -663,6 +665,11 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
         }
         if (critical)
                 level = LEVEL_CRITICAL;
+        if (retry == 0 && now < e->nothing_until[level]) {
+                log_debug("Monitor %s (%s): nothing was eligible at %s level a moment ago, not looking again yet.",
+                          e->name, e->cgroup, level_to_string(level));
+                return;
+        }
 
         r = snapshot_build(m->cg_root, m->opts.proc_root, e->cgroup, &snap);
         if (r < 0) {
@@ -685,6 +692,8 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
                 log_warning_errno(r, "Failed to rank the cgroups below %s: %m", e->cgroup);
                 return;
         }
+        log_debug("Monitor %s (%s): %s, %s level: %zu candidates ranked.", e->name, e->cgroup,
+                  report_reason_to_string(reason), level_to_string(level), n);
 
         /* The best first; when its kill cannot start (it emptied since the
          * snapshot, or it could not be signalled), the next one: the
@@ -697,6 +706,8 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
                 if (manager_start_kill(m, e, snap, &cands[i], level, reason, evidence, trigger, now, retry) >= 0)
                         return;
         }
+        if (tried == 0)
+                e->nothing_until[level] = usec_add(now, NOTHING_ELIGIBLE_MEMO_USEC);
         if (tried == 0 && ratelimit_pass(&e->last_nothing[level], NOTHING_ELIGIBLE_INTERVAL_USEC, now))
                 (void) report_nothing_eligible(e->name, e->cgroup, level_to_string(level), reason, evidence, trigger,
                                                min_adj, n);
@@ -994,6 +1005,9 @@ int manager_reload(Manager *m) {
         m->env.config = c;
         m->env.dry_run = manager_dry_run(m);
         m->resync_rebuild = false;
+        /* New rules may make something eligible. */
+        for (size_t i = 0; i < m->n_entries; i++)
+                memset(m->entries[i]->nothing_until, 0, sizeof m->entries[i]->nothing_until);
         r = manager_sync(m, true);
         config_free(old);
         log_info("Configuration reloaded: %zu monitor section%s, %zu priority rule%s%s.",

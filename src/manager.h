@@ -57,6 +57,11 @@ usec_t kill_retry_interval(usec_t kill_timeout);
 /* Rate limit for "nothing eligible" records: at most one per interval per
  * monitor and level. */
 #define NOTHING_ELIGIBLE_INTERVAL_USEC (10 * USEC_PER_SEC)
+/* A decision that found nothing eligible is not taken again at that level
+ * for this long (unless a kill ends or the configuration changes): while
+ * armed every poll would otherwise read the whole tree again. Short, since
+ * a service started meanwhile is not seen before it passes. */
+#define NOTHING_ELIGIBLE_MEMO_USEC (1 * USEC_PER_SEC)
 /* Pressure without evidence is said at info level at most this often per
  * monitor (always at debug): often enough to explain a quiet agent. */
 #define NO_EVIDENCE_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)

@@ -390,6 +390,15 @@ done
 wait_notify 'STATUS=Monitoring 2 cgroups; 3 kills; last: web.service'
 pass "db.service (rule -1000) and omit.service (user.oomd_omit) survive; 'nothing eligible' reported"
 
+# The shortage lasts (the fake kernel frees nothing) and the monitor stays
+# armed, polling every 100ms: with nothing eligible it reads the tree again
+# about once a second, not on every poll.
+n0=$(count_log 'candidates ranked')
+sleep 3
+n=$(( $(count_log 'candidates ranked') - n0 ))
+[ "$n" -le 4 ] || fail "$n decisions read the tree in 3s of armed pressure with nothing eligible"
+pass "3s of armed pressure with nothing eligible: the tree was read $n times (polls every 100ms)"
+
 # ---- cgroups that appear later are monitored without a restart ----
 
 # Built aside and moved in: a real cgroup appears with all its files at once.
