@@ -30,3 +30,13 @@ require_cgroup2() {
         [ -n "$CG2" ] || skip "no cgroup2 mount in /proc/self/mountinfo"
         [ -w "$CG2/cgroup.procs" ] || skip "cgroup2 mount $CG2 is not writable"
 }
+
+# remove_cgroup_tree DIR: a test's cgroup directory and everything below it,
+# deepest first, each rmdir retried while the killed processes exit.
+remove_cgroup_tree() {
+        local d i
+        [ -d "$1" ] || return 0
+        find "$1" -depth -type d | while read -r d; do
+                for i in 1 2 3 4 5; do rmdir "$d" 2>/dev/null && break; sleep 0.2; done
+        done
+}
