@@ -195,7 +195,7 @@ if src_has cgreapd.c getopt_long; then
 fi
 if src_has ctl.c getopt_long; then
         help=$("$CGREAPCTL" --help 2>&1 || true)
-        for c in check-config list explain; do
+        for c in check-config list explain status kill monitor metrics; do
                 grep -qw -- "$c" <<< "$help" || bad "cgreapctl --help does not mention the command $c"
                 grep -q "^\.B.* $c" "$tmp/man1.txt" || bad "cgreapctl(1) does not document the command $c"
         done
@@ -392,8 +392,10 @@ complete_words() {
         bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
                  _cgreapctl 2>/dev/null; printf "%s\n" "${COMPREPLY[@]}"' _ "$completion" "$@"
 }
-[ "$(complete_words cgreapctl '' | tr '\n' ' ')" = "check-config list explain " ] ||
-        bad "completion of the command is not 'check-config list explain'"
+[ "$(complete_words cgreapctl '' | tr '\n' ' ')" = "check-config list explain status kill monitor metrics " ] ||
+        bad "completion of the command is not 'check-config list explain status kill monitor metrics'"
+[ "$(complete_words cgreapctl --cgroup-root "$tmp/cg" kill /sys)" = "/system.slice/" ] ||
+        bad "completion of a cgroup path after kill is not /system.slice/"
 [ "$(complete_words cgreapctl --level = '' | tr '\n' ' ')" = "medium critical " ] ||
         bad "completion of --level= is not 'medium critical'"
 [ "$(complete_words cgreapctl --cgroup-root "$tmp/cg" list /sys)" = "/system.slice/" ] ||
