@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bus: org.cgreap1.Manager on the system bus. See bus.h. */
 
+#include <signal.h>
 #include <systemd/sd-bus.h>
 
 #include "bus.h"
@@ -344,4 +345,30 @@ void bus_emit_reclaimed(Bus *b, const KillReport *k) {
                                k->freed_bytes, k->empty_usec);
         if (r < 0)
                 log_debug_errno(r, "Failed to send the Reclaimed signal: %m");
+}
+
+static int on_client_exit(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int bus_client_event_new(sd_event **ret) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        sigset_t ss;
+        int r;
+
+        r = sd_event_default(&e);
+        if (r < 0)
+                return r;
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return -errno;
+        r = sd_event_add_signal(e, NULL, SIGINT, on_client_exit, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(e, NULL, SIGTERM, on_client_exit, NULL);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(e);
+        return 0;
 }

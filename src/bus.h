@@ -29,6 +29,10 @@ int bus_new(Manager *m, sd_event *e, Bus **ret);
 Bus *bus_free(Bus *b);
 static inline void bus_freep(Bus **b) { *b = bus_free(*b); }
 
+/* For the clients (cgreapctl monitor, cgreap-notify): the default event
+ * loop, set to exit on SIGINT and SIGTERM. */
+int bus_client_event_new(sd_event **ret);
+
 /* The signals; b may be NULL (no bus). footprint: memory + swap. */
 void bus_emit_killed(Bus *b, const KillReport *k);
 void bus_emit_reclaimed(Bus *b, const KillReport *k);

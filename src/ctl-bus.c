@@ -244,28 +244,16 @@ static int on_name_owner(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return 0;
 }
 
-static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        return sd_event_exit(sd_event_source_get_event(s), 0);
-}
-
 int ctl_monitor(void) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
-        sigset_t ss;
         int r;
 
         if (bus_connect(&bus) < 0)
                 return 1;
-        r = sd_event_default(&e);
+        r = bus_client_event_new(&e);
         if (r < 0)
-                return log_error_errno(r, "Failed to allocate the event loop: %m"), 1;
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGINT);
-        sigaddset(&ss, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0 ||
-            sd_event_add_signal(e, NULL, SIGINT, on_exit_signal, NULL) < 0 ||
-            sd_event_add_signal(e, NULL, SIGTERM, on_exit_signal, NULL) < 0)
-                return log_error("Failed to set up the signal handlers."), 1;
+                return log_error_errno(r, "Failed to set up the event loop: %m"), 1;
 
         r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Killed", on_killed, NULL);
         if (r >= 0)

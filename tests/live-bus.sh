@@ -43,16 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_file() {   # wait_file FILE PATTERN [SECONDS]
-        local i
-        for i in $(seq $(( ${3:-10} * 10 ))); do
-                grep -qE -- "$2" "$1" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        echo "---- $1 ----" >&2; cat "$1" >&2
-        fail "timed out waiting for a line matching '$2' in $1"
-}
-
 # spawn CGROUP: a sleeping process in a real cgroup of the test.
 spawn() {
         mkdir -p "$CG2$1"
@@ -65,29 +55,13 @@ alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/d
 
 wait_dead() {
         local i
-        for i in $(seq 50); do alive "$1" || return 0; sleep 0.1; done
+        for _ in $(seq 50); do alive "$1" || return 0; sleep 0.1; done
         fail "process $1 is still alive"
 }
 
 # ---- a private bus and the daemon on it ----
 
-cat > "$WORK/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$WORK/bus.sock</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOF
-dbus-daemon --config-file="$WORK/bus.conf" --fork --print-pid > "$WORK/bus.pid" ||
-        fail "dbus-daemon did not start"
+private_bus "$WORK" bus system
 BUSPID=$(cat "$WORK/bus.pid")
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$WORK/bus.sock
 BUSCTL=(busctl --address="$DBUS_SYSTEM_BUS_ADDRESS")
