@@ -17,6 +17,7 @@ say() { printf '\n==== %s ====\n' "$*"; }
 
 deps=(build-essential autoconf automake pkg-config libsystemd-dev libinih-dev check
       attr jq mandoc groff-base systemd shellcheck dbus-daemon prometheus
+      python3-dbus python3-gi
       qemu-system-x86 qemu-utils mmdebstrap e2fsprogs python3-matplotlib)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         say "installing build and test dependencies"

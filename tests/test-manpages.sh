@@ -21,8 +21,9 @@ trap 'rm -rf "$tmp"' EXIT
 man8=$top_builddir/man/cgreapd.8
 man5=$top_builddir/man/cgreap.conf.5
 man1=$top_builddir/man/cgreapctl.1
+man1n=$top_builddir/man/cgreap-notify.1
 unit=$top_builddir/units/cgreapd.service
-for f in "$man8" "$man5" "$man1" "$unit"; do
+for f in "$man8" "$man5" "$man1" "$man1n" "$unit"; do
         [ -s "$f" ] || fail "$f was not generated (run make first)"
 done
 
@@ -33,13 +34,14 @@ roff_text() {
 roff_text "$man8" > "$tmp/man8.txt"
 roff_text "$man5" > "$tmp/man5.txt"
 roff_text "$man1" > "$tmp/man1.txt"
+roff_text "$man1n" > "$tmp/man1n.txt"
 
 # Whether a module is still the skeleton's placeholder.
 src_has() { grep -q -- "$2" "$top_srcdir/src/$1" 2>/dev/null; }
 config_ready=no; src_has config.c 'config_keys\[\]' && src_has ctl.c 'check-config' && config_ready=yes
 
 # ---- 1. roff lint ------------------------------------------------------------
-for page in "$man8" "$man5" "$man1"; do
+for page in "$man8" "$man5" "$man1" "$man1n"; do
         if command -v mandoc >/dev/null; then
                 out=$(mandoc -Tlint "$page" 2>&1) || true
                 [ -z "$out" ] || bad "mandoc -Tlint $(basename "$page"):"$'\n'"$out"
@@ -189,6 +191,7 @@ check_options() {
 }
 check_options "$CGREAPD" "$tmp/man8.txt" "cgreapd(8)" cgreapd.c
 check_options "$CGREAPCTL" "$tmp/man1.txt" "cgreapctl(1)" ctl.c
+check_options "$top_builddir/src/cgreap-notify" "$tmp/man1n.txt" "cgreap-notify(1)" cgreap-notify.c
 if src_has cgreapd.c getopt_long; then
         ver=$("$CGREAPD" --version 2>&1 || true)
         grep -qF -- "$ver" "$tmp/man8.txt" || bad "cgreapd(8) does not show the version line '$ver'"
