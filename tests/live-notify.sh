@@ -1,7 +1,7 @@
 #!/bin/bash
 # cgreap-notify end to end: cgreapd on a private system bus and the real
 # cgroup2 mount, cgreap-notify (as root, uid 0) on it and on a private
-# session bus where tests/fake-notifications.py stands in for the desktop's
+# session bus where tests/vm/scenarios/fake-notifications.py stands in for the desktop's
 # notification server. Real manual kills in root's user@0.service subtree
 # (notified, with the application's name), in another user's and in a
 # system service (not notified); --all for a member of the admin group
@@ -62,7 +62,7 @@ BUSES+=("$(cat "$WORK/session.pid")")
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$WORK/system.sock
 export DBUS_SESSION_BUS_ADDRESS=unix:path=$WORK/session.sock
 
-/usr/bin/python3 "$top_srcdir/tests/fake-notifications.py" "$DBUS_SESSION_BUS_ADDRESS" "$SEEN" 2>"$WORK/fake.err" &
+/usr/bin/python3 "$top_srcdir/tests/vm/scenarios/fake-notifications.py" "$DBUS_SESSION_BUS_ADDRESS" "$SEEN" 2>"$WORK/fake.err" &
 BGS+=($!)
 wait_file "$SEEN" '^ready$'
 
