@@ -215,6 +215,14 @@ else
         note_skip "src/ctl.c writes no JSON yet"
 fi
 
+# Every member of org.cgreap1.Manager (the committed introspection, which
+# tests/live-bus.sh holds to the daemon's) is in cgreapd(8).
+members=$(sed -nE 's/.*<(property|method|signal) name="([A-Za-z]+)".*/\2/p' "$top_srcdir/dbus/org.cgreap1.Manager.xml")
+[ "$(wc -w <<< "$members")" -ge 10 ] || bad "fewer than 10 members found in dbus/org.cgreap1.Manager.xml"
+for m in $members; do
+        grep -qw -- "$m" "$tmp/man8.txt" || bad "cgreapd(8) does not document the bus member $m"
+done
+
 # ---- 5. the unit --------------------------------------------------------------
 grep -q '^ProtectControlGroups=' "$unit" && bad "the unit sets ProtectControlGroups=: cgroupfs would be read-only"
 grep -q '^ReadWritePaths=.*/sys/fs/cgroup' "$unit" || bad "the unit does not keep /sys/fs/cgroup writable"
