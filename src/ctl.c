@@ -31,7 +31,8 @@ typedef struct Args {
         Level level;
         bool json;
         const char *command;
-        const char *cgroup;     /* list/explain argument, "/" by default */
+        const char *cgroup;     /* list/explain argument, "/" by default; kill's unit or cgroup */
+        bool force;             /* kill: also adj -1000 */
 } Args;
 
 /* ---- JSON output ---- */
@@ -652,6 +653,12 @@ static void help(void) {
                "  explain [CGROUP]      Which cgroup would be killed now at --level inside\n"
                "                        CGROUP (default /) and why the others were passed over\n"
                "\n"
+               "Commands that ask the running daemon (over the system bus):\n"
+               "  status                Counters, the last kill, monitors and victims passed over\n"
+               "  kill UNIT|CGROUP      Kill a unit's or a cgroup's processes now (root only)\n"
+               "  monitor               Print a line for every kill and reclaim as it happens\n"
+               "  metrics               The daemon's counters in Prometheus text format\n"
+               "\n"
                "Options:\n"
                "  -h --help             Show this help\n"
                "     --version          Show the package version\n"
@@ -660,6 +667,7 @@ static void help(void) {
                "     --cgroup-root=DIR  cgroup2 mount to use (default: from " MOUNTINFO ")\n"
                "  -l --level=LEVEL      medium|critical: the floor explain uses (default critical)\n"
                "     --json             Machine-readable output\n"
+               "     --force            kill: also a cgroup whose adj is -1000\n"
                "\n");
         config_print_paths(stdout);
         printf("\nExit status: 0 success, 1 invalid configuration or failure, 2 usage error.\n");
@@ -672,6 +680,7 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                 ARG_ROOT,
                 ARG_CGROUP_ROOT,
                 ARG_JSON,
+                ARG_FORCE,
         };
         static const struct option options[] = {
                 { "help",        no_argument,       NULL, 'h'             },
@@ -681,6 +690,7 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                 { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
                 { "level",       required_argument, NULL, 'l'             },
                 { "json",        no_argument,       NULL, ARG_JSON        },
+                { "force",       no_argument,       NULL, ARG_FORCE       },
                 {}
         };
         int c;
@@ -718,6 +728,9 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                 case ARG_JSON:
                         a->json = true;
                         break;
+                case ARG_FORCE:
+                        a->force = true;
+                        break;
                 case '?':
                         return -EINVAL;   /* getopt said what was wrong */
                 default:
@@ -728,9 +741,16 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                 return log_error_errno(EINVAL, "Missing command; see 'cgreapctl --help'.");
         a->command = argv[optind++];
 
-        if (streq(a->command, "check-config")) {
+        if (streq(a->command, "check-config") || streq(a->command, "status") ||
+            streq(a->command, "monitor") || streq(a->command, "metrics")) {
                 if (optind < argc)
-                        return log_error_errno(EINVAL, "check-config takes no arguments.");
+                        return log_error_errno(EINVAL, "%s takes no arguments.", a->command);
+                return 1;
+        }
+        if (streq(a->command, "kill")) {
+                if (optind + 1 != argc)
+                        return log_error_errno(EINVAL, "kill takes one unit or cgroup.");
+                a->cgroup = argv[optind];
                 return 1;
         }
         if (!streq(a->command, "list") && !streq(a->command, "explain"))
@@ -753,6 +773,15 @@ int ctl_main(int argc, char *argv[]) {
         r = parse_argv(argc, argv, &a);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
+
+        if (streq(a.command, "status"))
+                return ctl_status();
+        if (streq(a.command, "kill"))
+                return ctl_kill(a.cgroup, a.force);
+        if (streq(a.command, "monitor"))
+                return ctl_monitor();
+        if (streq(a.command, "metrics"))
+                return ctl_metrics();
 
         /* "../x" would be read outside the cgroup2 mount (or --cgroup-root). */
         if (!cg_path_is_plain(a.cgroup))

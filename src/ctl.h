@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* ctl: the cgreapctl commands (check-config, list, explain). The program's
+#include <stdbool.h>
+
+/* ctl: the cgreapctl commands (check-config, list, explain; the daemon's
+ * status, kill, monitor and metrics in ctl-bus.c). The program's
  * main() is one call to ctl_main(). Returns the process exit code:
  * 0 success, 1 invalid config or failure, 2 usage error. */
 int ctl_main(int argc, char *argv[]);
+
+/* ctl-bus.c: the commands that ask the running daemon (same exit codes). */
+int ctl_status(void);
+int ctl_kill(const char *what, bool force);
+int ctl_monitor(void);
+int ctl_metrics(void);

@@ -36,6 +36,10 @@ static inline usec_t usec_add(usec_t a, usec_t b) {
         return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
 }
 
+/* a - b, or 0 when b is later (times from different reads). */
+static inline usec_t usec_sub(usec_t a, usec_t b) {
+        return a > b ? a - b : 0;
+}
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _noinline_ __attribute__((noinline))

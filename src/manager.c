@@ -8,6 +8,7 @@
 #include <time.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus.h"
 #include "cgroupfs.h"
 #include "evidence.h"
 #include "log.h"
@@ -89,6 +90,10 @@ struct Manager {
         uint64_t n_kill_failures;       /* kills that reached no process */
         uint64_t n_kernel_oom_kills;
         char last_kill[256];
+
+        Bus *bus;                       /* NULL when the system bus is not there */
+        uint64_t freed_bytes;
+        Histogram kill_latency, reclaim_time;
 };
 
 /* Candidates tried for one decision when the best ones cannot be killed
@@ -105,6 +110,7 @@ typedef struct KillContext {
                                          * still out at exit (the reaper cancels it) */
         Level level;
         unsigned retry;         /* see manager_decide() */
+        usec_t event_usec;      /* when the event that asked for the kill was dispatched */
         char *monitor_name, *monitor_cgroup;
         char *cgroup, *adj_source, *trigger, *evidence;
         KillReport report;
@@ -407,8 +413,11 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
                         log_warning_errno(res->signal_error, "The kill of %s reached %zu of its %zu processes: %m",
                                           k->cgroup, res->n_signalled, res->n_pids);
                 (void) report_kill(&k->report);
-                if (!k->report.dry_run)
+                if (!k->report.dry_run) {
                         m->n_kills++;
+                        histogram_add(&m->kill_latency, usec_sub(res->kill_usec, k->event_usec));
+                        bus_emit_killed(m->bus, &k->report);
+                }
                 (void) snprintf(m->last_kill, sizeof m->last_kill, "%s%s (adj %d, %s)",
                                 k->report.dry_run ? "would kill " : "",
                                 cg_path_basename(k->cgroup), k->report.adj,
@@ -423,6 +432,13 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
         k->report.timed_out = res->timed_out;
         if (killed)
                 (void) report_reclaimed(&k->report);
+        if (killed && !k->report.dry_run) {
+                m->freed_bytes += res->freed_bytes;
+                if (!res->timed_out) {
+                        histogram_add(&m->reclaim_time, res->empty_usec);
+                        bus_emit_reclaimed(m->bus, &k->report);
+                }
+        }
 
         if (killed && res->timed_out) {
                 char iv[FORMAT_DURATION_MAX];
@@ -444,7 +460,8 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
                             "which is slow when they are starved of CPU. ReleaseMemory=yes has no effect.");
         }
 
-        Entry *e = manager_find_entry(m, k->monitor_name, k->monitor_cgroup);
+        /* A manual kill has no monitor. */
+        Entry *e = k->monitor_name ? manager_find_entry(m, k->monitor_name, k->monitor_cgroup) : NULL;
         if (e)
                 e->killing = false;
         /* Nothing died: no reason to hold a monitor back. A dry run frees
@@ -479,8 +496,9 @@ static uint64_t random_u64(void) {
         return v;
 }
 
-/* Hand candidate c of monitor e to the reaper. Returns 0 when the kill
- * started, or the negative errno why not (logged here). */
+/* Hand candidate c of monitor e (NULL for a manual kill) to the reaper.
+ * Returns 0 when the kill started, or the negative errno why not (logged
+ * here). The new kill is then m->kills. */
 static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const Candidate *c, Level level,
                               ReportReason reason, const char *evidence, const char *trigger, usec_t event_usec,
                               unsigned retry) {
@@ -494,13 +512,15 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
         k->manager = m;
         k->level = level;
         k->retry = retry;
-        k->monitor_name = strdup(e->name);
-        k->monitor_cgroup = strdup(e->cgroup);
+        k->event_usec = event_usec;
+        k->monitor_name = e ? strdup(e->name) : NULL;
+        k->monitor_cgroup = e ? strdup(e->cgroup) : NULL;
         k->cgroup = strdup(node->path);
         k->adj_source = strdup(adj_source_format(&c->adj, src, sizeof src));
         k->trigger = strdup(trigger);
-        k->evidence = strdup(evidence);
-        if (!k->monitor_name || !k->monitor_cgroup || !k->cgroup || !k->adj_source || !k->trigger || !k->evidence) {
+        k->evidence = evidence ? strdup(evidence) : NULL;
+        if ((e && (!k->monitor_name || !k->monitor_cgroup)) || !k->cgroup || !k->adj_source || !k->trigger ||
+            (evidence && !k->evidence)) {
                 kill_context_free(k);
                 return log_oom();
         }
@@ -523,7 +543,7 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
                 .dry_run = manager_dry_run(m),
                 .decision_usec = now_usec() - event_usec,
         };
-        if (e->mon)
+        if (e && e->mon)
                 monitor_pressure_avg10(e->mon, &k->report.pressure_some_avg10, &k->report.pressure_full_avg10);
 
         KillRequest req = {
@@ -535,8 +555,9 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
                 .dry_run = k->report.dry_run,
         };
 
-        log_debug("Monitor %s (%s): %s (%s pressure, %s), victim %s adj %d (%s).", e->name, e->cgroup,
-                  report_reason_to_string(reason), level_to_string(level), trigger, k->cgroup, c->adj.value,
+        log_debug("Monitor %s (%s): %s (%s pressure, %s), victim %s adj %d (%s).", e ? e->name : "-",
+                  e ? e->cgroup : "-", report_reason_to_string(reason), level_to_string(level), trigger, k->cgroup,
+                  c->adj.value,
                   k->adj_source);
 
         r = reaper_kill(m->reaper, &req, on_reaper, k);
@@ -551,7 +572,8 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
         }
         k->next = m->kills;
         m->kills = k;
-        e->killing = true;
+        if (e)
+                e->killing = true;
         return 0;
 }
 
@@ -716,6 +738,86 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
 static void on_level(Monitor *mon, Level level, const char *trigger, bool fresh, void *userdata) {
         manager_decide(userdata, level, trigger, fresh, 0);
 }
+
+/* ---- manual kills and the bus interface's view (bus.c) ---- */
+
+int manager_kill_manual(Manager *m, const char *cgroup, bool force, uint64_t *ret_kill_id) {
+        _cleanup_snapshot_free_ Snapshot *snap = NULL;
+        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ Candidate *cands = NULL;
+        Candidate c = {};
+        size_t n = 0;
+        ssize_t idx;
+        int r;
+
+        if (!cg_path_is_plain(cgroup))
+                return -EINVAL;
+        path = cg_path_normalize(cgroup);
+        if (!path)
+                return -ENOMEM;
+        if (policy_is_protected(path, m->own_cgroup))
+                return -EPERM;
+
+        r = snapshot_build(m->cg_root, m->opts.proc_root, path, &snap);
+        if (r < 0)
+                return r;
+        idx = snapshot_find(snap, path);
+        if (idx < 0 || !snap->nodes[idx].populated)
+                return -ENOENT;
+
+        c.node = (size_t) idx;
+        c.footprint = cgroup_node_footprint(&snap->nodes[idx]);
+        policy_resolve_adj(m->config, snap, c.node, m->own_cgroup, &c.adj);
+
+        /* The kill takes the whole subtree: what policy would never kill
+         * in it stops a manual kill too (adj -1000 only without force). */
+        r = policy_rank(m->config, snap, path, m->own_cgroup, ADJ_MIN, NULL, &cands, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (cands[i].skip == SKIP_PROTECTED || (cands[i].skip == SKIP_NEVER_KILL && !force))
+                        return -EPERM;
+
+        r = manager_start_kill(m, NULL, snap, &c, LEVEL_CRITICAL, REASON_MANUAL, NULL, "manual", now_usec(), 0);
+        if (r < 0)
+                return r;
+        *ret_kill_id = m->kills->report.kill_id;
+        return 0;
+}
+
+void manager_get_metrics(const Manager *m, Metrics *ret) {
+        *ret = (Metrics) {
+                .kills = m->n_kills,
+                .failed = m->n_kill_failures,
+                .timed_out = m->n_kill_timeouts,
+                .kernel_oom_kills = m->n_kernel_oom_kills,
+                .freed_bytes = m->freed_bytes,
+                .dry_run = manager_dry_run(m),
+                .n_stuck = m->n_stuck,
+                .kill_latency = m->kill_latency,
+                .reclaim_time = m->reclaim_time,
+        };
+        for (size_t i = 0; i < m->n_entries; i++)
+                if (m->entries[i]->mon && !m->entries[i]->gone) {
+                        ret->n_monitors++;
+                        ret->n_armed += monitor_is_armed(m->entries[i]->mon);
+                }
+}
+
+bool manager_get_monitor(const Manager *m, size_t i, const char **ret_name, const char **ret_cgroup,
+                         bool *ret_armed) {
+        if (i >= m->n_entries)
+                return false;
+        *ret_name = m->entries[i]->name;
+        *ret_cgroup = m->entries[i]->cgroup;
+        *ret_armed = m->entries[i]->mon && monitor_is_armed(m->entries[i]->mon);
+        return true;
+}
+
+const char *manager_get_stuck(const Manager *m, size_t i) {
+        return i < m->n_stuck ? m->stuck[i]->cgroup : NULL;
+}
+
 
 static void on_oom_kill(Monitor *mon, uint64_t new_kills, uint64_t total, void *userdata) {
         Entry *e = userdata;
@@ -1135,6 +1237,10 @@ int manager_new(const ManagerOptions *opts, Manager **ret) {
         r = manager_sync(m, false);
         if (r < 0)
                 return r;
+        r = bus_new(m, m->event, &m->bus);
+        if (r < 0)
+                log_warning_errno(r, "Failed to offer " BUS_NAME " on the system bus: %m. Going on without "
+                                  "it: cgreapctl status, kill, monitor and metrics will not work.");
         if (m->n_entries == 0)
                 log_warning("No cgroup matches any [Monitor] section yet; waiting for one to appear.");
 
@@ -1171,6 +1277,7 @@ Manager *manager_free(Manager *m) {
         /* Cancels the kills still out, without callbacks: their contexts
          * are ours to free. */
         reaper_free(m->reaper);
+        bus_free(m->bus);
         while (m->kills)
                 kill_context_free(m->kills);
         for (size_t i = 0; i < m->n_stuck; i++)

@@ -66,3 +66,21 @@ usec_t kill_retry_interval(usec_t kill_timeout);
  * monitor (always at debug): often enough to explain a quiet agent. */
 #define NO_EVIDENCE_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
 bool ratelimit_pass(usec_t *last, usec_t interval, usec_t now);
+
+/* ---- for the bus interface (bus.c) ---- */
+#include "metrics.h"
+
+void manager_get_metrics(const Manager *m, Metrics *ret);
+/* The i-th monitored cgroup; false past the last. */
+bool manager_get_monitor(const Manager *m, size_t i, const char **ret_name, const char **ret_cgroup,
+                         bool *ret_armed);
+/* The i-th victim passed over; NULL past the last. */
+const char *manager_get_stuck(const Manager *m, size_t i);
+
+/* A kill asked for by root (REASON=manual), reported like any other.
+ * cgroup is a path below the cgroup2 mount. force: an adj of -1000 does
+ * not stop it. Returns 0 and the kill's id, -EINVAL for a path that is
+ * not plain, -ENOENT if it does not exist or holds no process, -EPERM when
+ * it or a cgroup below it is protected (or has adj -1000, without force),
+ * -EBUSY while it is being killed, other errors of reaper_kill(). */
+int manager_kill_manual(Manager *m, const char *cgroup, bool force, uint64_t *ret_kill_id);

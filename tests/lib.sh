@@ -30,3 +30,46 @@ require_cgroup2() {
         [ -n "$CG2" ] || skip "no cgroup2 mount in /proc/self/mountinfo"
         [ -w "$CG2/cgroup.procs" ] || skip "cgroup2 mount $CG2 is not writable"
 }
+
+# remove_cgroup_tree DIR: a test's cgroup directory and everything below it,
+# deepest first, each rmdir retried while the killed processes exit.
+remove_cgroup_tree() {
+        local d i
+        [ -d "$1" ] || return 0
+        find "$1" -depth -type d | while read -r d; do
+                for i in 1 2 3 4 5; do rmdir "$d" 2>/dev/null && break; sleep 0.2; done
+        done
+}
+
+# wait_file FILE PATTERN [SECONDS]: until a line of FILE matches (ERE).
+wait_file() {
+        local i
+        for i in $(seq $(( ${3:-10} * 10 ))); do
+                grep -qE -- "$2" "$1" 2>/dev/null && return 0
+                sleep 0.1
+        done
+        echo "---- $1 ----" >&2; cat "$1" >&2
+        fail "timed out waiting for a line matching '$2' in $1"
+}
+
+# private_bus DIR NAME TYPE: a dbus-daemon of TYPE (system, session) that
+# lets everyone do everything, at unix:path=DIR/NAME.sock; its pid in
+# DIR/NAME.pid. A refusal on it is the daemon's own, not the bus policy's.
+private_bus() {
+        cat > "$1/$2.conf" <<BUSCONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>$3</type>
+  <listen>unix:path=$1/$2.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+BUSCONF
+        dbus-daemon --config-file="$1/$2.conf" --fork --print-pid > "$1/$2.pid" || fail "dbus-daemon ($2) did not start"
+}

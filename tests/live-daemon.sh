@@ -47,11 +47,7 @@ cleanup() {
         [ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null
         for p in "${PIDS[@]}"; do kill -9 $p 2>/dev/null; done
         wait 2>/dev/null
-        if [ -d "$REAL$P" ]; then
-                find "$REAL$P" -depth -type d | while read -r d; do
-                        for i in 1 2 3 4 5; do rmdir "$d" 2>/dev/null && break; sleep 0.2; done
-                done
-        fi
+        remove_cgroup_tree "$REAL$P"
         if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
         exit $rc
 }

@@ -17,7 +17,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 say() { printf '\n==== %s ====\n' "$*"; }
 
 deps=(build-essential autoconf automake pkg-config libsystemd-dev libinih-dev check
-      attr jq mandoc groff-base systemd shellcheck
+      attr jq mandoc groff-base systemd shellcheck dbus-daemon prometheus
+      python3-dbus python3-gi
       qemu-system-x86 qemu-utils mmdebstrap e2fsprogs python3-matplotlib
       clang-14 libclang-rt-14-dev)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

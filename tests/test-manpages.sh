@@ -22,8 +22,9 @@ trap 'rm -rf "$tmp"' EXIT
 man8=$top_builddir/man/cgreapd.8
 man5=$top_builddir/man/cgreap.conf.5
 man1=$top_builddir/man/cgreapctl.1
+man1n=$top_builddir/man/cgreap-notify.1
 unit=$top_builddir/units/cgreapd.service
-for f in "$man8" "$man5" "$man1" "$unit"; do
+for f in "$man8" "$man5" "$man1" "$man1n" "$unit"; do
         [ -s "$f" ] || fail "$f was not generated (run make first)"
 done
 
@@ -34,11 +35,12 @@ roff_text() {
 roff_text "$man8" > "$tmp/man8.txt"
 roff_text "$man5" > "$tmp/man5.txt"
 roff_text "$man1" > "$tmp/man1.txt"
+roff_text "$man1n" > "$tmp/man1n.txt"
 
 # ---- 1. roff lint ------------------------------------------------------------
 need mandoc mandoc "roff lint"
 need groff groff-base "roff warnings"
-for page in "$man8" "$man5" "$man1"; do
+for page in "$man8" "$man5" "$man1" "$man1n"; do
         if command -v mandoc >/dev/null; then
                 out=$(mandoc -Tlint "$page" 2>&1) || true
                 [ -z "$out" ] || bad "mandoc -Tlint $(basename "$page"):"$'\n'"$out"
@@ -175,11 +177,12 @@ check_options() {
 }
 check_options "$CGREAPD" "$tmp/man8.txt" "cgreapd(8)"
 check_options "$CGREAPCTL" "$tmp/man1.txt" "cgreapctl(1)"
+check_options "$top_builddir/src/cgreap-notify" "$tmp/man1n.txt" "cgreap-notify(1)"
 ver=$("$CGREAPD" --version 2>&1 || true)
 [ -n "$ver" ] || bad "cgreapd --version printed nothing"
 grep -qF -- "$ver" "$tmp/man8.txt" || bad "cgreapd(8) does not show the version line '$ver'"
 help=$("$CGREAPCTL" --help 2>&1 || true)
-for c in check-config list explain; do
+for c in check-config list explain status kill monitor metrics; do
         grep -qw -- "$c" <<< "$help" || bad "cgreapctl --help does not mention the command $c"
         grep -q "^\.B.* $c" "$tmp/man1.txt" || bad "cgreapctl(1) does not document the command $c"
 done
@@ -191,6 +194,14 @@ for m in $members; do
         grep -qw -- "$m" "$tmp/man1.txt" || bad "cgreapctl writes the JSON member '$m', which cgreapctl(1) does not document"
 done
 echo "JSON members compared: $(wc -w <<< "$members")"
+
+# Every member of org.cgreap1.Manager (the committed introspection, which
+# tests/live-bus.sh holds to the daemon's) is in cgreapd(8).
+members=$(sed -nE 's/.*<(property|method|signal) name="([A-Za-z]+)".*/\2/p' "$top_srcdir/dbus/org.cgreap1.Manager.xml")
+[ "$(wc -w <<< "$members")" -ge 10 ] || bad "fewer than 10 members found in dbus/org.cgreap1.Manager.xml"
+for m in $members; do
+        grep -qw -- "$m" "$tmp/man8.txt" || bad "cgreapd(8) does not document the bus member $m"
+done
 
 # ---- 5. the unit --------------------------------------------------------------
 grep -q '^ProtectControlGroups=' "$unit" && bad "the unit sets ProtectControlGroups=: cgroupfs would be read-only"
@@ -370,8 +381,10 @@ complete_words() {
         bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
                  _cgreapctl 2>/dev/null; printf "%s\n" "${COMPREPLY[@]}"' _ "$completion" "$@"
 }
-[ "$(complete_words cgreapctl '' | tr '\n' ' ')" = "check-config list explain " ] ||
-        bad "completion of the command is not 'check-config list explain'"
+[ "$(complete_words cgreapctl '' | tr '\n' ' ')" = "check-config list explain status kill monitor metrics " ] ||
+        bad "completion of the command is not 'check-config list explain status kill monitor metrics'"
+[ "$(complete_words cgreapctl --cgroup-root "$tmp/cg" kill /sys)" = "/system.slice/" ] ||
+        bad "completion of a cgroup path after kill is not /system.slice/"
 [ "$(complete_words cgreapctl --level = '' | tr '\n' ' ')" = "medium critical " ] ||
         bad "completion of --level= is not 'medium critical'"
 [ "$(complete_words cgreapctl --cgroup-root "$tmp/cg" list /sys)" = "/system.slice/" ] ||
