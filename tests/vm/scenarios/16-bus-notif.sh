@@ -63,7 +63,7 @@ expect_killed vmt-s16-low.service
 kill=$(wait_record "$MSGID_KILL" "$c" CGREAP_UNIT=vmt-s16-low.service)
 id=$(field "$kill" CGREAP_KILL_ID)
 say "kill record: $(describe_kill "$kill"), id $id"
-wait_until 15 mon_has "^killed $id vmt-s16-low.service $sp/vmt-s16-low.service adj=600 reason=(pressure|memory)" ||
+wait_until 15 mon_has "^killed $id vmt-s16-low.service $sp/vmt-s16-low.service adj=600 reason=limit" ||
 	bad "no Killed signal for kill $id: $(cat "$MON")"
 wait_until 15 mon_has "^reclaimed $id freed=" || bad "no Reclaimed signal for kill $id: $(cat "$MON")"
 check "Killed and Reclaimed for the pressure kill ($(grep -c . "$MON") lines)" mon_has "^reclaimed $id "
