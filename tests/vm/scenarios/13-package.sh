@@ -50,6 +50,13 @@ for f in /usr/share/doc/cgreap/examples/50-server.conf /usr/share/doc/cgreap/exa
 done
 check "the package ships an empty drop-in directory" test -d /etc/cgreap/cgreap.conf.d
 check "cgreapctl check-config of the shipped configuration" cgreapctl check-config >/dev/null
+# debian/tests, as autopkgtest would run them on the installed package. A
+# testbed has /usr/share/doc; this image excludes it, so the examples the
+# test validates are put where dpkg would have put them.
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C / ./usr/share/doc/cgreap/examples
+for t in cgreapctl service; do
+	check "autopkgtest $t" sh "$payload/debian-tests/$t"
+done
 
 # A real kill by the packaged daemon: a slice at MemoryMax=300M, its guard
 # at 5%, a 100M holder (adj 600) and a 220M hog that does not fit beside it.
