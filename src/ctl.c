@@ -6,6 +6,8 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cgroupfs.h"
 #include "config.h"
@@ -277,6 +279,21 @@ static void print_mount_line(const Ranking *rk) {
         printf(".\n");
 }
 
+/* cgreapd.service's conditions (memory controller, PSI), checked as systemd
+ * would: one line saying why the daemon cannot run here, or nothing. A tree
+ * whose controllers cannot be read (a fake one) is given the benefit. */
+static void print_cannot_run_line(const Ranking *rk) {
+        bool memory = !rk->controllers;
+
+        for (char **c = rk->controllers; c && *c && !memory; c++)
+                memory = streq(*c, "memory");
+        if (!memory)
+                printf("cgreapd cannot run on this host: the cgroup2 mount %s has no memory controller.\n",
+                       rk->cg_root);
+        else if (access(PROC_ROOT "/pressure/memory", F_OK) < 0)
+                printf("cgreapd cannot run on this host: the kernel has no PSI (" PROC_ROOT "/pressure/memory: %m).\n");
+}
+
 /* The ranking's floor is the lower of the two, so this tells the levels apart. */
 static bool eligible_at(const Candidate *c, int floor) {
         return c->skip == SKIP_NONE && c->adj.value >= floor;
@@ -471,6 +488,7 @@ static int cmd_list(const Args *a) {
                rk.monitor ? "monitor " : "[Kill]", rk.monitor ? rk.monitor->name : "",
                rk.medium_floor, n_medium, rk.critical_floor, n_critical);
         print_mount_line(&rk);
+        print_cannot_run_line(&rk);
         if (rk.rss_only)
                 printf("MEMORY is the processes' RSS: the cgroup2 mount has no memory controller.\n");
         if (!rk.own_cgroup)
@@ -631,6 +649,7 @@ static int cmd_explain(const Args *a) {
 
         printf("\n");
         print_mount_line(&rk);
+        print_cannot_run_line(&rk);
         if (rk.rss_only)
                 printf("Footprints are the processes' RSS: the cgroup2 mount has no memory controller.\n");
 
@@ -774,6 +793,16 @@ int ctl_main(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? 2 : 0;
 
+        /* A mistyped root would otherwise read as "no config files: built-in
+         * defaults" and pass. */
+        if (a.root) {
+                struct stat st;
+
+                if (stat(a.root, &st) < 0)
+                        return log_error_errno(errno, "Configuration root %s: %m", a.root), 1;
+                if (!S_ISDIR(st.st_mode))
+                        return log_error_errno(ENOTDIR, "Configuration root %s: %m", a.root), 1;
+        }
         if (streq(a.command, "status"))
                 return ctl_status();
         if (streq(a.command, "kill"))

@@ -132,3 +132,53 @@ grep -qxF "$D/60-fifo.conf: cannot read config file: not a regular file" "$tmp/m
 grep -qxF "$D/70-dir.conf: cannot read config file: Is a directory" "$tmp/dir.err" ||
         fail "--config DIR: $(cat "$tmp/dir.err")"
 pass "FIFO, directory and dangling drop-ins are skipped with a warning; as --config they are errors"
+
+# ---- a mistyped --root is an error, not "built-in defaults" ----
+for bad in "$tmp/no-such-root" "$D/50-test.conf"; do
+        set +e
+        "$CGREAPCTL" --root="$bad" check-config > "$tmp/badroot.out" 2> "$tmp/badroot.err"
+        rc=$?
+        set -e
+        [ "$rc" = 1 ] || fail "--root=$bad exited $rc, not 1: $(cat "$tmp/badroot.out")"
+        grep -qE "^Configuration root $bad: (No such file or directory|Not a directory)\$" "$tmp/badroot.err" ||
+                fail "--root=$bad: $(cat "$tmp/badroot.err")"
+        grep -q "built-in defaults" "$tmp/badroot.out" && fail "--root=$bad fell back to the defaults"
+done
+set +e
+"$CGREAPCTL" --config="$tmp/no-such.conf" check-config > /dev/null 2> "$tmp/badconf.err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "--config of a missing file exited $rc, not 1"
+grep -qxF "$tmp/no-such.conf: cannot read config file: No such file or directory" "$tmp/badconf.err" ||
+        fail "--config missing: $(cat "$tmp/badconf.err")"
+pass "a --root or --config that does not exist is an error naming it"
+
+# ---- list and explain say in one line when cgreapd cannot run here ----
+cannot="cgreapd cannot run on this host: the cgroup2 mount $F has no memory controller."
+for cmd in list explain; do
+        ctl "$cmd" > "$tmp/mem.out" || fail "$cmd with memory failed"
+        grep -q "cannot run" "$tmp/mem.out" && [ -e /proc/pressure/memory ] &&
+                fail "$cmd says cgreapd cannot run although the mount has the memory controller and PSI"
+done
+echo "cpu io pids" > "$F/cgroup.controllers"
+for cmd in list explain; do
+        ctl "$cmd" > "$tmp/nomem.out" || fail "$cmd without memory failed"
+        [ "$(grep -c "cannot run" "$tmp/nomem.out")" = 1 ] && grep -qxF "$cannot" "$tmp/nomem.out" ||
+                fail "$cmd on a mount without the memory controller: $(cat "$tmp/nomem.out")"
+done
+# This machine as it is: the line appears exactly when the real mount lacks
+# the memory controller or the kernel lacks PSI (cgreapd.service's conditions).
+real=$(cgroup2_mount)
+if [ -n "$real" ] && [ -r "$real/cgroup.controllers" ]; then
+        "$CGREAPCTL" --root="$R" list > "$tmp/real.out" || fail "list on this machine failed"
+        if ! grep -qw memory "$real/cgroup.controllers"; then
+                grep -qxF "cgreapd cannot run on this host: the cgroup2 mount $real has no memory controller." "$tmp/real.out" ||
+                        fail "list on $real (controllers: $(cat "$real/cgroup.controllers")) does not say cgreapd cannot run: $(cat "$tmp/real.out")"
+        elif [ ! -e /proc/pressure/memory ]; then
+                grep -q "^cgreapd cannot run on this host: the kernel has no PSI" "$tmp/real.out" ||
+                        fail "list without PSI does not say cgreapd cannot run: $(cat "$tmp/real.out")"
+        else
+                grep -q "cannot run" "$tmp/real.out" && fail "list says cgreapd cannot run on a capable host: $(cat "$tmp/real.out")"
+        fi
+fi
+pass "list and explain say in one line that cgreapd cannot run without the memory controller or PSI"

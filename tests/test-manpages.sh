@@ -396,6 +396,24 @@ for o in $( ("$CGREAPCTL" --help 2>&1 || true) | grep -o -- '--[a-z][a-z0-9-]*' 
         grep -q -- "^$o=\?\$" <<< "$comp_opts" || bad "bash completion does not offer $o"
 done
 
+# ---- the documents' links lead somewhere ----
+# Relative links of every Markdown document users read, resolved from the
+# document's directory; an unlinked "DESIGN.md" was once a dead reference.
+# bench/results/ is left out of the tarball (EXTRA_DIST): its links only
+# count where it exists.
+for md in README.md DESIGN-NOTES.md docs/DESIGN.md tests/vm/README.md bench/README.md; do
+        [ -f "$top_srcdir/$md" ] || { bad "$md is missing"; continue; }
+        dir=$(dirname "$top_srcdir/$md")
+        for target in $(grep -o '\]([^)#[:space:]]*' "$top_srcdir/$md" | sed 's/^](//' | grep -v -e '^[a-z]*:' -e '^$' | sort -u); do
+                case $dir/$target in
+                "$top_srcdir"/bench/results/*) [ -d "$top_srcdir/bench/results" ] || continue ;;
+                esac
+                [ -e "$dir/$target" ] || bad "$md links to $target, which does not exist"
+        done
+        bare=$(grep -n -P '(?<![/A-Za-z-])DESIGN\.md' "$top_srcdir/$md" | grep -v '](docs/DESIGN.md)' || true)
+        [ -z "$bare" ] || bad "$md names DESIGN.md without its place (docs/DESIGN.md): $bare"
+done
+
 if [ "$failures" -gt 0 ]; then
         echo "$failures check(s) failed"
         exit 1

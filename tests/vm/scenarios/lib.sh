@@ -48,6 +48,8 @@ check() {
 	shift
 	if "$@"; then ok "$what"; else bad "$what (failed: $*)"; fi
 }
+# not COMMAND...: COMMAND fails (for check).
+not() { ! "$@"; }
 # expect_eq WHAT EXPECTED SEEN
 expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1: $3"; else bad "$1: expected '$2', saw '$3'"; fi
@@ -149,6 +151,30 @@ vmt_reset_all() {
 	elif [ "$reload" = 1 ]; then
 		cgreapd_reload >/dev/null
 	fi
+}
+
+# ------------------------------------------------------------ install
+# cgreap from PAYLOAD/cgreap-install.tar exactly as after 'make install'
+# (the runner at boot; scenario 13 again after the package is purged).
+vmt_install_tar() {
+	local payload=$1
+	echo "# tar -xf cgreap-install.tar -C / (as after 'make install')"
+	# --keep-directory-symlink: /lib, /bin, /sbin are symlinks into /usr.
+	tar --keep-directory-symlink -xf "$payload/cgreap-install.tar" -C / || return 1
+	cat "$payload/cgreap-install.list"
+	echo "# journalctl --update-catalog"
+	journalctl --update-catalog || return 1
+	echo "# systemctl daemon-reload && systemctl enable --now cgreapd"
+	systemctl daemon-reload && timeout 120 systemctl enable --now cgreapd
+}
+# The files of that install gone again, the catalog database without them.
+vmt_uninstall_tar() {
+	local payload=$1 f
+	timeout 60 systemctl disable --now cgreapd.service
+	while read -r f; do rm -f "/${f#./}"; done <"$payload/cgreap-install.list"
+	rm -rf /etc/cgreap
+	systemctl daemon-reload
+	journalctl --update-catalog
 }
 
 # ----------------------------------------------------------- kernel facts
