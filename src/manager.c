@@ -80,6 +80,7 @@ struct Manager {
         uint64_t n_kill_failures;       /* kills that reached no process */
         uint64_t n_kernel_oom_kills;
         char last_kill[256];
+        usec_t last_unreadable;         /* for the rate limit of manager_note_unreadable() */
 };
 
 /* Candidates tried for one decision when the best ones cannot be killed
@@ -100,6 +101,20 @@ typedef struct KillContext {
         char *cgroup, *adj_source, *trigger;
         KillReport report;
 } KillContext;
+
+/* A user can make cgroups that cannot be read (threaded ones) as often as
+ * they like: the warning comes at most once a minute. */
+#define UNREADABLE_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
+
+/* Some cgroups could not be read: the decision is taken from the rest, and
+ * the operator hears so, rate-limited. */
+static void manager_note_unreadable(Manager *m, const Snapshot *s, const char *top, usec_t now) {
+        if (s->n_unreadable == 0 || !ratelimit_pass(&m->last_unreadable, UNREADABLE_LOG_INTERVAL_USEC, now))
+                return;
+        log_warning_errno(s->first_unreadable_error, "Could not read %zu cgroup%s below %s (first: %s: %m), deciding from the rest.",
+                          s->n_unreadable, s->n_unreadable == 1 ? "" : "s", top,
+                          s->first_unreadable ? s->first_unreadable : top);
+}
 
 static usec_t now_usec(void) {
         struct timespec ts;
@@ -556,6 +571,7 @@ static void manager_decide(Entry *e, Level level, ReportReason reason, const cha
                 log_warning_errno(r, "Failed to read the cgroup tree below %s: %m", e->cgroup);
                 return;
         }
+        manager_note_unreadable(m, snap, e->cgroup, now);
 
         manager_prune_stuck(m, now);
         _cleanup_free_ char **excluded = manager_excluded(m);

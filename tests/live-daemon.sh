@@ -66,6 +66,16 @@ mkcg() {        # mkcg PATH
         : > "$FAKE$1/cgroup.procs"
 }
 
+# populated PATH: "populated 1" on PATH and its ancestors, as the kernel
+# says (cgreapd reads nothing below a cgroup that says "populated 0").
+populated() {
+        local p=$1
+        while [ -n "$p" ]; do
+                [ ! -e "$FAKE$p/cgroup.events" ] || printf 'populated 1\nfrozen 0\n' > "$FAKE$p/cgroup.events"
+                p=${p%/*}
+        done
+}
+
 # spawn PATH [OOM_SCORE_ADJ]: a real sleeping process listed in PATH.
 spawn() {
         local adj=${2:-0} pid
@@ -73,7 +83,7 @@ spawn() {
         pid=$!
         echo "$pid" > "$REAL$1/cgroup.procs"
         echo "$pid" >> "$FAKE$1/cgroup.procs"
-        printf 'populated 1\nfrozen 0\n' > "$FAKE$1/cgroup.events"
+        populated "$1"
         PIDS["$1#$pid"]=$pid
 }
 
@@ -89,7 +99,7 @@ spawn_nobody() {
         done
         echo "$pid" > "$REAL$1/cgroup.procs"
         echo "$pid" >> "$FAKE$1/cgroup.procs"
-        printf 'populated 1\nfrozen 0\n' > "$FAKE$1/cgroup.events"
+        populated "$1"
         PIDS["$1#$pid"]=$pid
 }
 
@@ -646,7 +656,7 @@ spawn $P/test.slice/ghost.service
 ghost=$(pids_of $P/test.slice/ghost.service)
 kill "$ghost"
 while alive "$ghost"; do sleep 0.1; done
-printf 'populated 1\nfrozen 0\n' > "$FAKE$P/test.slice/ghost.service/cgroup.events"
+populated "$P/test.slice/ghost.service"
 spawn $P/test.slice/stuck.service
 spawn $P/test.slice/next.service
 cat > "$CONF$CONF_DIR/cgreap.conf.d/82-stuck.conf" <<EOF
