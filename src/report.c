@@ -67,6 +67,20 @@ static void record_add(Record *rec, const char *format, ...) {
                 return;
         }
 
+        /* MESSAGE is read by people: a cgroup name in it must not reach a
+         * terminal raw. The CGREAP_* fields keep the exact bytes. */
+        if (strncmp(s, "MESSAGE=", strlen("MESSAGE=")) == 0) {
+                char *e = cescape(s);
+
+                free(s);
+                if (!e) {
+                        rec->failed = true;
+                        return;
+                }
+                s = e;
+                len = (int) strlen(e);
+        }
+
         rec->iov[rec->n++] = (struct iovec) { .iov_base = s, .iov_len = (size_t) len };
 }
 
@@ -157,19 +171,6 @@ static char *record_add_object_unit(Record *rec, const char *cgroup) {
         return TAKE_PTR(unit);
 }
 
-/* Write s to f, with control characters escaped so that a hostile cgroup
- * name cannot forge extra log lines. */
-static void fputs_escaped(const char *s, size_t len, FILE *f) {
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char) s[i];
-
-                if (c < 0x20 || c == 0x7f)
-                        fprintf(f, "\\x%02x", c);
-                else
-                        fputc(c, f);
-        }
-}
-
 int report_format_line(const struct iovec *iov, size_t n, char **ret) {
         _cleanup_free_ char *buf = NULL;
         const char *message;
@@ -182,7 +183,7 @@ int report_format_line(const struct iovec *iov, size_t n, char **ret) {
 
         message = report_iov_find(iov, n, "MESSAGE", &message_len);
         if (message)
-                fputs_escaped(message, message_len, f);
+                fputs_cescaped(message, message_len, f);
 
         for (size_t i = 0; i < n; i++) {
                 const char *p = iov[i].iov_base, *eq;
@@ -195,15 +196,15 @@ int report_format_line(const struct iovec *iov, size_t n, char **ret) {
                         continue;
 
                 fputc(' ', f);
-                fputs_escaped(p, (size_t) (eq - p) + 1, f);
+                fputs_cescaped(p, (size_t) (eq - p) + 1, f);
                 /* Values with spaces ("rule 50-x.conf:7") are quoted so the
                  * line stays splittable. */
                 if (memchr(eq + 1, ' ', l - (size_t) (eq + 1 - p))) {
                         fputc('"', f);
-                        fputs_escaped(eq + 1, l - (size_t) (eq + 1 - p), f);
+                        fputs_cescaped(eq + 1, l - (size_t) (eq + 1 - p), f);
                         fputc('"', f);
                 } else
-                        fputs_escaped(eq + 1, l - (size_t) (eq + 1 - p), f);
+                        fputs_cescaped(eq + 1, l - (size_t) (eq + 1 - p), f);
         }
 
         if (fclose(f) != 0)

@@ -528,10 +528,13 @@ START_TEST(test_format_line) {
         ck_assert_int_eq(report_kill(&k), 0);
         ck_assert_int_eq(report_format_line(cap[0].iov, cap[0].n, &line), 0);
 
-        ck_assert_msg(startswith(line, "Killed evil\\x0a.service (adj 300, 1.4G): "), "%s", line);
+        /* For people, MESSAGE is escaped; the journal field keeps the bytes. */
+        assert_field(&cap[0], "CGREAP_CGROUP", "/evil\n.service");
+        ck_assert_msg(startswith(field(&cap[0], "MESSAGE"), "Killed evil\\n.service "), "%s", field(&cap[0], "MESSAGE"));
+        ck_assert_msg(startswith(line, "Killed evil\\n.service (adj 300, 1.4G): "), "%s", line);
         ck_assert_ptr_null(strchr(line, '\n'));
         ck_assert_ptr_nonnull(strstr(line, " CGREAP_KILL_ID=42 "));
-        ck_assert_ptr_nonnull(strstr(line, " CGREAP_CGROUP=/evil\\x0a.service "));
+        ck_assert_ptr_nonnull(strstr(line, " CGREAP_CGROUP=/evil\\n.service "));
         ck_assert_ptr_nonnull(strstr(line, " CGREAP_TRIGGER=\"some 10% 2s\" "));
         ck_assert_ptr_nonnull(strstr(line, " CGREAP_ADJ_SOURCE=\"rule 50-desktop.conf:7\" "));
         ck_assert_msg(strstr(line, " CGREAP_DECISION_USEC=1234") ==
