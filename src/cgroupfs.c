@@ -1030,16 +1030,47 @@ int proc_parse_meminfo_buf(const char *buf, uint64_t *ret_available, uint64_t *r
         return 0;
 }
 
+/* <proc_root>/name, whole. */
+static int proc_read_root_file(const char *proc_root, const char *name, char **ret) {
+        _cleanup_free_ char *p = NULL;
+
+        if (asprintf(&p, "%s/%s", proc_root, name) < 0)
+                return -ENOMEM;
+        return cg_read_full(p, ret);
+}
+
 int proc_read_meminfo(const char *proc_root, uint64_t *ret_available, uint64_t *ret_total) {
-        _cleanup_free_ char *buf = NULL, *p = NULL;
+        _cleanup_free_ char *buf = NULL;
         int r;
 
-        if (asprintf(&p, "%s/meminfo", proc_root) < 0)
-                return -ENOMEM;
-        r = cg_read_full(p, &buf);
+        r = proc_read_root_file(proc_root, "meminfo", &buf);
         if (r < 0)
                 return r;
         return proc_parse_meminfo_buf(buf, ret_available, ret_total);
+}
+
+int proc_parse_vmstat_oom_kill_buf(const char *buf, uint64_t *ret) {
+        uint64_t v = 0;
+        KvField f[] = { { "oom_kill", &v, false } };
+        int r;
+
+        r = parse_kv_buf(buf, f, ELEMENTSOF(f));
+        if (r < 0)
+                return r;
+        if (!f[0].seen)
+                return -ENODATA;
+        *ret = v;
+        return 0;
+}
+
+int proc_read_vmstat_oom_kill(const char *proc_root, uint64_t *ret) {
+        _cleanup_free_ char *buf = NULL;
+        int r;
+
+        r = proc_read_root_file(proc_root, "vmstat", &buf);
+        if (r < 0)
+                return r;
+        return proc_parse_vmstat_oom_kill_buf(buf, ret);
 }
 
 /* "Uid:\t<real>\t<effective>\t<saved>\t<fs>" of a status file: whether the

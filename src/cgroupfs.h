@@ -146,6 +146,10 @@ int proc_read_rss(const char *proc_root, pid_t pid, uint64_t *ret);
 /* MemAvailable and MemTotal from <proc_root>/meminfo. */
 int proc_parse_meminfo_buf(const char *buf, uint64_t *ret_available, uint64_t *ret_total);
 int proc_read_meminfo(const char *proc_root, uint64_t *ret_available, uint64_t *ret_total);
+/* oom_kill of <proc_root>/vmstat: the kernel OOM killer's kills since boot,
+ * in any cgroup. -ENODATA without the line (before Linux 4.13). */
+int proc_parse_vmstat_oom_kill_buf(const char *buf, uint64_t *ret);
+int proc_read_vmstat_oom_kill(const char *proc_root, uint64_t *ret);
 /* The cgroup2 path of a running program called name (e.g. "cgreapd"): a
  * process whose comm is name, whose real and effective uid are 0, and whose
  * executable is a file called name, so that nobody else's process of that

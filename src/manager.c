@@ -607,11 +607,11 @@ static void on_level(Monitor *mon, Level level, ReportReason reason, const char 
         manager_decide(userdata, level, reason, trigger, fresh, 0);
 }
 
-static void on_oom_kill(Monitor *mon, uint64_t new_kills, uint64_t total, void *userdata) {
+static void on_oom_kill(Monitor *mon, const char *cgroup, uint64_t new_kills, uint64_t total, void *userdata) {
         Entry *e = userdata;
 
         e->manager->n_kernel_oom_kills += new_kills;
-        (void) report_kernel_oom(e->name, e->cgroup, new_kills, total);
+        (void) report_kernel_oom(e->name, e->cgroup, cgroup, new_kills, total);
         manager_update_status(e->manager);
 }
 

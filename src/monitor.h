@@ -114,8 +114,12 @@ typedef struct Monitor Monitor;
  * which may still hold the stalls from before the last kill. */
 typedef void (*monitor_level_cb)(Monitor *mon, Level level, ReportReason reason, const char *trigger,
                                  bool fresh, void *userdata);
-/* Called for each new kernel OOM kill seen in memory.events (oom_kill grew). */
-typedef void (*monitor_oom_kill_cb)(Monitor *mon, uint64_t new_kills, uint64_t total,
+/* Called for each new kernel OOM kill seen in memory.events (oom_kill grew):
+ * the monitor's own, or for a monitor of "/" that of the top-level cgroup
+ * the kill was in. cgroup is whose counter grew; total is that counter, or
+ * for "/" /proc/vmstat oom_kill (every kill since boot; UINT64_MAX when
+ * unreadable). */
+typedef void (*monitor_oom_kill_cb)(Monitor *mon, const char *cgroup, uint64_t new_kills, uint64_t total,
                                     void *userdata);
 /* Called when the cgroup is gone (EPOLLERR, or memory.events vanished). The
  * callback may free the monitor. */

@@ -424,21 +424,28 @@ static void record_begin_monitor(Record *rec, const char *message_id, int priori
                 record_add(rec, "CGREAP_MONITOR_CGROUP=%s", monitor_cgroup);
 }
 
-int report_kernel_oom(const char *monitor, const char *monitor_cgroup, uint64_t new_kills,
+int report_kernel_oom(const char *monitor, const char *monitor_cgroup, const char *cgroup, uint64_t new_kills,
                       uint64_t total_kills) {
+        bool root = monitor_cgroup && streq(monitor_cgroup, "/");
+        char since[64] = "";
         Record rec = {};
 
         record_begin_monitor(&rec, REPORT_MESSAGE_ID_KERNEL_OOM, LOG_WARNING, monitor, monitor_cgroup);
+        if (cgroup)
+                record_add(&rec, "CGREAP_CGROUP=%s", cgroup);
         record_add(&rec, "CGREAP_OOM_KILLS=%" PRIu64, new_kills);
-        record_add(&rec, "CGREAP_OOM_KILLS_TOTAL=%" PRIu64, total_kills);
-        /* total is the cgroup's own memory.events counter: it counts from
-         * the cgroup's creation, not from ours. */
-        record_add(&rec, "MESSAGE=Kernel OOM killer killed %" PRIu64 " process%s in %s%s%s%s "
-                   "(%" PRIu64 " since the cgroup was created)",
+        if (total_kills != UINT64_MAX) {
+                record_add(&rec, "CGREAP_OOM_KILLS_TOTAL=%" PRIu64, total_kills);
+                /* total is the cgroup's own memory.events counter, which
+                 * counts from the cgroup's creation, not from ours; for
+                 * "/" it is /proc/vmstat's, since boot. */
+                (void) snprintf(since, sizeof since, " (%" PRIu64 " %s)", total_kills,
+                                root ? "on the machine since boot" : "since the cgroup was created");
+        }
+        record_add(&rec, "MESSAGE=Kernel OOM killer killed %" PRIu64 " process%s in %s%s%s%s%s",
                    new_kills, new_kills == 1 ? "" : "es",
-                   monitor_cgroup ? monitor_cgroup : "a monitored cgroup",
-                   monitor ? " (monitor " : "", monitor ?: "", monitor ? ")" : "",
-                   total_kills);
+                   cgroup ?: monitor_cgroup ?: "a monitored cgroup",
+                   monitor ? " (monitor " : "", monitor ?: "", monitor ? ")" : "", since);
 
         return record_finish(&rec);
 }

@@ -444,6 +444,22 @@ START_TEST(test_proc_cgroup) {
 }
 END_TEST
 
+/* /proc/vmstat's oom_kill: the kernel OOM killer's kills since boot, for a
+ * monitor of "/", which has no memory.events. The real file parses. */
+START_TEST(test_vmstat_oom_kill) {
+        uint64_t v = 7;
+
+        ck_assert_int_eq(proc_parse_vmstat_oom_kill_buf("nr_free_pages 100\noom_kill 3\nnuma_hit 5\n", &v), 0);
+        ck_assert_uint_eq(v, 3);
+        v = 7;
+        ck_assert_int_eq(proc_parse_vmstat_oom_kill_buf("nr_free_pages 100\n", &v), -ENODATA);
+        ck_assert_int_eq(proc_parse_vmstat_oom_kill_buf("oom_kill x\n", &v), -EINVAL);
+        ck_assert_int_eq(proc_parse_vmstat_oom_kill_buf("xoom_kill 1\n", &v), -ENODATA);
+        ck_assert_uint_eq(v, 7);
+        ck_assert_int_eq(proc_read_vmstat_oom_kill("/proc", &v), 0);
+}
+END_TEST
+
 START_TEST(test_meminfo) {
         uint64_t a = 1, t = 2;
 
@@ -862,6 +878,7 @@ static Suite *cgroupfs_suite(void) {
         tcase_add_test(tc, test_memory_stat);
         tcase_add_test(tc, test_proc_cgroup);
         tcase_add_test(tc, test_meminfo);
+        tcase_add_test(tc, test_vmstat_oom_kill);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("tree");

@@ -456,10 +456,11 @@ END_TEST
 START_TEST(test_kernel_oom) {
         const Captured *c = &cap[0];
 
-        ck_assert_int_eq(report_kernel_oom("services", "/system.slice", 1, 3), 0);
-        ck_assert_int_eq(report_kernel_oom("system", "/", 2, 5), 0);
-        ck_assert_int_eq(report_kernel_oom(NULL, NULL, 1, 1), 0);
-        ck_assert_uint_eq(n_cap, 3);
+        ck_assert_int_eq(report_kernel_oom("services", "/system.slice", "/system.slice", 1, 3), 0);
+        ck_assert_int_eq(report_kernel_oom("system", "/", "/user.slice", 2, 5), 0);
+        ck_assert_int_eq(report_kernel_oom(NULL, NULL, NULL, 1, 1), 0);
+        ck_assert_int_eq(report_kernel_oom("system", "/", "/machine.slice", 1, UINT64_MAX), 0);
+        ck_assert_uint_eq(n_cap, 4);
 
         assert_well_formed(c);
         ck_assert_int_eq(c->priority, LOG_WARNING);
@@ -468,19 +469,28 @@ START_TEST(test_kernel_oom) {
         assert_field(c, "CGREAP_MONITOR_CGROUP", "/system.slice");
         assert_field(c, "CGREAP_OOM_KILLS", "1");
         assert_field(c, "CGREAP_OOM_KILLS_TOTAL", "3");
+        assert_field(c, "CGREAP_CGROUP", "/system.slice");
         assert_field(c, "OBJECT_SYSTEMD_UNIT", "system.slice");
         assert_field(c, "MESSAGE", "Kernel OOM killer killed 1 process in /system.slice (monitor services) "
                      "(3 since the cgroup was created)");
 
         assert_well_formed(&cap[1]);
         assert_no_field(&cap[1], "OBJECT_SYSTEMD_UNIT");
-        assert_field(&cap[1], "MESSAGE", "Kernel OOM killer killed 2 processes in / (monitor system) "
-                     "(5 since the cgroup was created)");
+        /* "/" has no memory.events: the top-level cgroup that counted it,
+         * and /proc/vmstat's total since boot. */
+        assert_field(&cap[1], "CGREAP_CGROUP", "/user.slice");
+        assert_field(&cap[1], "CGREAP_MONITOR_CGROUP", "/");
+        assert_field(&cap[1], "MESSAGE", "Kernel OOM killer killed 2 processes in /user.slice (monitor system) "
+                     "(5 on the machine since boot)");
 
         assert_well_formed(&cap[2]);
         assert_no_field(&cap[2], "CGREAP_MONITOR");
         assert_field(&cap[2], "MESSAGE", "Kernel OOM killer killed 1 process in a monitored cgroup "
                      "(1 since the cgroup was created)");
+
+        assert_well_formed(&cap[3]);
+        assert_no_field(&cap[3], "CGREAP_OOM_KILLS_TOTAL");
+        assert_field(&cap[3], "MESSAGE", "Kernel OOM killer killed 1 process in /machine.slice (monitor system)");
 }
 END_TEST
 
@@ -660,7 +670,7 @@ START_TEST(test_catalog_fields) {
          * record of a kill that timed out: one catalog text serves both. */
         ck_assert_int_eq(report_kill(&k), 0);
         ck_assert_int_eq(report_reclaimed(&k), 0);
-        ck_assert_int_eq(report_kernel_oom("system", "/", 1, 1), 0);
+        ck_assert_int_eq(report_kernel_oom("system", "/", "/user.slice", 1, 1), 0);
         ck_assert_int_eq(report_nothing_eligible("system", "/", REASON_PRESSURE_MEDIUM, "some 10% 2s", 0, 1), 0);
         k.timed_out = true;
         ck_assert_int_eq(report_reclaimed(&k), 0);
