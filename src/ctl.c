@@ -340,6 +340,19 @@ static void json_candidate(FILE *f, const Ranking *rk, const Candidate *c) {
         json_string(f, adj_source_format(&c->adj, src, sizeof src));
         fputs(",\"adj_from\":", f);
         json_string(f, c->adj.from_path);
+        fputs(",\"delegated_at\":", f);
+        json_string(f, c->adj.delegated_at);
+        fputs(",\"untrusted_rule\":", f);
+        if (c->adj.untrusted_rule) {
+                const ConfigSource *rs = &c->adj.untrusted_rule->source;
+                char where[PATH_MAX + 32];
+
+                (void) snprintf(where, sizeof where, "%s:%u", rs->file ? rs->file : "?", rs->line);
+                json_string(f, where);
+        } else
+                fputs("null", f);
+        fputs(",\"adj_raised\":", f);
+        json_bool(f, c->adj.raised);
         fprintf(f, ",\"footprint_bytes\":%" PRIu64, c->footprint);
         if (n->has_memory)
                 fprintf(f, ",\"memory_bytes\":%" PRIu64 ",\"swap_bytes\":%" PRIu64,

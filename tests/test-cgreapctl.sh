@@ -185,8 +185,10 @@ hcg $U/app.slice/app-firefox-1.scope '0\n' 1073741824
 chown -R 1000:1000 "$H$U"
 "$CGREAPCTL" --root="$R2" --cgroup-root="$H" explain --json > "$tmp/hostile.json" ||
         fail "explain over the hostile tree failed"
-jq -e --arg v "$U/app.slice/ssh.service" '.victim == $v and
-        (.candidates[] | select(.cgroup == "/system.slice/ssh.service") | .adj) == -900 and
+jq -e --arg v "$U/app.slice/ssh.service" --arg c "$R2$CONF_DIR/cgreap.conf" '.victim == $v and
+        (.candidates[] | select(.cgroup == "/system.slice/ssh.service") | .adj == -900 and .delegated_at == null) and
+        (.candidates[] | select(.cgroup == $v) | .untrusted_rule == ($c + ":71") and
+                .delegated_at == "/user.slice/user-1000.slice/user@1000.service" and .adj_raised == false) and
         (.candidates[] | select(.cgroup == ($v | sub("app.slice/ssh.service"; "init.scope"))) | .adj) == -900' \
         "$tmp/hostile.json" >/dev/null || fail "the user's ssh.service is not the victim: $(cat "$tmp/hostile.json")"
 "$CGREAPCTL" --root="$R2" --cgroup-root="$H" explain > "$tmp/hostile.out" || fail "explain (text) failed"
