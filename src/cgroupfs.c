@@ -1073,6 +1073,7 @@ int proc_parse_vmstat_buf(const char *buf, ProcVmstat *ret) {
         r = parse_kv_buf(buf, f, ELEMENTSOF(f));
         if (r < 0)
                 return r;
+        v.has_oom_kill = f[2].seen;
         *ret = v;
         return 0;
 }

@@ -160,6 +160,7 @@ int proc_read_meminfo(const char *proc_root, ProcMeminfo *ret);
 typedef struct ProcVmstat {
         uint64_t workingset_refault_file;
         uint64_t oom_kill;
+        bool has_oom_kill;              /* false before Linux 4.13 */
 } ProcVmstat;
 int proc_parse_vmstat_buf(const char *buf, ProcVmstat *ret);
 int proc_read_vmstat(const char *proc_root, ProcVmstat *ret);

@@ -5,6 +5,7 @@
  * to the cgroup filesystem. */
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,27 +38,35 @@ typedef struct Args {
         bool force;             /* kill: also adj -1000 */
 } Args;
 
-/* ---- JSON output ---- */
+/* ---- output for people ---- */
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static size_t utf8_sequence_len(const unsigned char *s) {
-        size_t n;
+/* printf for people: cgroup names (a user chooses those inside a delegated
+ * subtree) may hold escape sequences, so every line is escaped as a whole
+ * (fputs_cescaped()), its newlines kept. */
+static void ctl_printf(const char *format, ...) _printf_(1, 2);
+static void ctl_printf(const char *format, ...) {
+        _cleanup_free_ char *s = NULL;
+        va_list ap;
+        int r;
 
-        if (s[0] < 0x80)
-                return 1;
-        if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
-                n = 2;
-        else if ((s[0] & 0xf0) == 0xe0)
-                n = 3;
-        else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
-                n = 4;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++)
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-        return n;
+        va_start(ap, format);
+        r = vasprintf(&s, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return;
+        for (const char *p = s; *p; ) {
+                size_t l = strcspn(p, "\n");
+
+                fputs_cescaped(p, l, stdout);
+                p += l;
+                if (*p == '\n') {
+                        fputc('\n', stdout);
+                        p++;
+                }
+        }
 }
+
+/* ---- JSON output ---- */
 
 /* A JSON string, or null for NULL. Cgroup names are bytes, not text: a byte
  * that is not valid UTF-8 becomes U+FFFD so the output stays valid JSON. */
@@ -240,6 +249,11 @@ static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
                 return r;
         }
 
+        if (rk.snapshot->n_unreadable > 0)
+                log_warning_errno(rk.snapshot->first_unreadable_error, "Could not read %zu cgroup%s (first: %s: %m), ranking the rest.",
+                                  rk.snapshot->n_unreadable, rk.snapshot->n_unreadable == 1 ? "" : "s",
+                                  rk.snapshot->first_unreadable ? rk.snapshot->first_unreadable : a->cgroup);
+
         /* For the reader: what this mount can tell (no memory controller:
          * footprints are RSS sums). Not fatal: a fake tree may lack it. */
         if (cg_read_controllers_list(rk.cg_root, "/", &rk.controllers) < 0)
@@ -269,14 +283,14 @@ static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
 
 /* "cgroup2 mount /sys/fs/cgroup, controllers: cpu io memory pids". */
 static void print_mount_line(const Ranking *rk) {
-        printf("cgroup2 mount %s, controllers:", rk->cg_root);
+        ctl_printf("cgroup2 mount %s, controllers:", rk->cg_root);
         if (!rk->controllers)
-                printf(" unknown (no readable cgroup.controllers)");
+                ctl_printf(" unknown (no readable cgroup.controllers)");
         else if (!rk->controllers[0])
-                printf(" none");
+                ctl_printf(" none");
         for (char **c = rk->controllers; c && *c; c++)
-                printf(" %s", *c);
-        printf(".\n");
+                ctl_printf(" %s", *c);
+        ctl_printf(".\n");
 }
 
 /* cgreapd.service's conditions (memory controller, PSI), checked as systemd
@@ -344,6 +358,19 @@ static void json_candidate(FILE *f, const Ranking *rk, const Candidate *c) {
         json_string(f, adj_source_format(&c->adj, src, sizeof src));
         fputs(",\"adj_from\":", f);
         json_string(f, c->adj.from_path);
+        fputs(",\"delegated_at\":", f);
+        json_string(f, c->adj.delegated_at);
+        fputs(",\"untrusted_rule\":", f);
+        if (c->adj.untrusted_rule) {
+                const ConfigSource *rs = &c->adj.untrusted_rule->source;
+                char where[PATH_MAX + 32];
+
+                (void) snprintf(where, sizeof where, "%s:%u", rs->file ? rs->file : "?", rs->line);
+                json_string(f, where);
+        } else
+                fputs("null", f);
+        fputs(",\"adj_raised\":", f);
+        json_bool(f, c->adj.raised);
         fprintf(f, ",\"footprint_bytes\":%" PRIu64, c->footprint);
         if (n->has_memory)
                 fprintf(f, ",\"memory_bytes\":%" PRIu64 ",\"swap_bytes\":%" PRIu64,
@@ -465,7 +492,7 @@ static int cmd_list(const Args *a) {
                 src_width = MAX(src_width, strlen(short_source(&rk.cands[i].adj, src, sizeof src)));
         }
 
-        printf("%4s %5s %-*s %6s %5s %-17s %s\n", "RANK", "ADJ", (int) src_width, "SOURCE",
+        ctl_printf("%4s %5s %-*s %6s %5s %-17s %s\n", "RANK", "ADJ", (int) src_width, "SOURCE",
                "MEMORY", "PROCS", "STATE", "CGROUP");
         for (size_t i = 0; i < rk.n; i++) {
                 const Candidate *c = &rk.cands[i];
@@ -478,21 +505,21 @@ static int cmd_list(const Args *a) {
                 n_medium += eligible_at(c, rk.medium_floor);
                 n_critical += eligible_at(c, rk.critical_floor);
 
-                printf("%4s %5d %-*s %6s %5zu %-17s %s\n", rankbuf, c->adj.value, (int) src_width,
+                ctl_printf("%4s %5d %-*s %6s %5zu %-17s %s\n", rankbuf, c->adj.value, (int) src_width,
                        short_source(&c->adj, src, sizeof src), format_bytes(mem, sizeof mem, c->footprint),
                        n->n_procs, state_string(&rk, c), n->path);
         }
 
-        printf("\n%zu cgroup%s with processes in %s.\n", rk.n, rk.n == 1 ? "" : "s", a->cgroup);
-        printf("Floors (%s%s): medium pressure kills adj >= %d (%zu eligible), critical adj >= %d (%zu).\n",
+        ctl_printf("\n%zu cgroup%s with processes in %s.\n", rk.n, rk.n == 1 ? "" : "s", a->cgroup);
+        ctl_printf("Floors (%s%s): medium pressure kills adj >= %d (%zu eligible), critical adj >= %d (%zu).\n",
                rk.monitor ? "monitor " : "[Kill]", rk.monitor ? rk.monitor->name : "",
                rk.medium_floor, n_medium, rk.critical_floor, n_critical);
         print_mount_line(&rk);
         print_cannot_run_line(&rk);
         if (rk.rss_only)
-                printf("MEMORY is the processes' RSS: the cgroup2 mount has no memory controller.\n");
+                ctl_printf("MEMORY is the processes' RSS: the cgroup2 mount has no memory controller.\n");
         if (!rk.own_cgroup)
-                printf("No cgreapd is running: its cgroup is not shown as protected.\n");
+                ctl_printf("No cgreapd is running: its cgroup is not shown as protected.\n");
 
         ranking_done(&rk);
         return 0;
@@ -556,16 +583,39 @@ static char *explain_reason(const Ranking *rk, const Candidate *c, const Candida
         return buf;
 }
 
+/* Why policy did not take what a delegated cgroup's name or processes
+ * asked for (see policy.h, trust follows ownership). */
+static void explain_print_trust(const Ranking *rk, const Candidate *c) {
+        const Adj *a = &c->adj;
+        ssize_t d;
+
+        if (!a->delegated_at || (!a->untrusted_rule && !a->raised))
+                return;
+        d = snapshot_find(rk->snapshot, a->delegated_at);
+        if (a->untrusted_rule) {
+                const ConfigSource *src = &a->untrusted_rule->source;
+
+                ctl_printf("    rule %s:%u (%s = %d) not honoured: %s is delegated to uid %u, which chose the names below it.\n",
+                           src->file ? cg_path_basename(src->file) : "?", src->line, a->untrusted_rule->pattern,
+                           a->untrusted_rule->adj, a->delegated_at,
+                           d >= 0 ? (unsigned) rk->snapshot->nodes[d].owner : 0U);
+        }
+        if (a->raised)
+                ctl_printf("    raised to adj %d, that of the delegated %s: its owner cannot protect what runs below it.\n",
+                           a->value, a->delegated_at);
+}
+
 static void explain_print_range(const Ranking *rk, size_t from, size_t to, const Candidate *victim,
                                 int floor, const char *title) {
         if (from >= to)
                 return;
-        printf("\n%s:\n", title);
+        ctl_printf("\n%s:\n", title);
         for (size_t i = from; i < to; i++) {
                 char why[256];
 
-                printf("  adj %-5d %s: %s\n", rk->cands[i].adj.value, rk->snapshot->nodes[rk->cands[i].node].path,
+                ctl_printf("  adj %-5d %s: %s\n", rk->cands[i].adj.value, rk->snapshot->nodes[rk->cands[i].node].path,
                        explain_reason(rk, &rk->cands[i], victim, floor, why, sizeof why));
+                explain_print_trust(rk, &rk->cands[i]);
         }
 }
 
@@ -618,25 +668,26 @@ static int cmd_explain(const Args *a) {
                 return 0;
         }
 
-        printf("At %s pressure in %s, cgreapd kills the first cgroup with adj >= %d (%s%s).\n",
+        ctl_printf("At %s pressure in %s, cgreapd kills the first cgroup with adj >= %d (%s%s).\n",
                level_to_string(a->level), a->cgroup, floor,
                rk.monitor ? "monitor " : "[Kill]", rk.monitor ? rk.monitor->name : "");
 
         if (!victim)
-                printf("\nNothing is eligible: no cgroup would be killed.\n");
+                ctl_printf("\nNothing is eligible: no cgroup would be killed.\n");
         else {
                 const CgroupNode *n = &rk.snapshot->nodes[victim->node];
                 char src[256], mem[FORMAT_BYTES_MAX];
 
-                printf("\nVictim: %s\n", n->path);
-                printf("  adj %d from %s; footprint %s%s; %zu process%s.\n", victim->adj.value,
+                ctl_printf("\nVictim: %s\n", n->path);
+                ctl_printf("  adj %d from %s; footprint %s%s; %zu process%s.\n", victim->adj.value,
                        adj_source_format(&victim->adj, src, sizeof src),
                        format_bytes(mem, sizeof mem, victim->footprint), rk.rss_only ? " (RSS)" : "",
                        n->n_procs, n->n_procs == 1 ? "" : "es");
+                explain_print_trust(&rk, victim);
                 if (n_eligible == 1)
-                        printf("  It is the only eligible cgroup.\n");
+                        ctl_printf("  It is the only eligible cgroup.\n");
                 else
-                        printf("  First of %zu eligible cgroups: highest adj, then largest footprint, then path.\n",
+                        ctl_printf("  First of %zu eligible cgroups: highest adj, then largest footprint, then path.\n",
                                n_eligible);
         }
 
@@ -647,11 +698,11 @@ static int cmd_explain(const Args *a) {
         explain_print_range(&rk, (size_t) (v + 1), rk.n, victim, floor,
                             victim ? "Not chosen (ranked below the victim)" : "Candidates");
 
-        printf("\n");
+        ctl_printf("\n");
         print_mount_line(&rk);
         print_cannot_run_line(&rk);
         if (rk.rss_only)
-                printf("Footprints are the processes' RSS: the cgroup2 mount has no memory controller.\n");
+                ctl_printf("Footprints are the processes' RSS: the cgroup2 mount has no memory controller.\n");
 
         ranking_done(&rk);
         return 0;
@@ -660,7 +711,7 @@ static int cmd_explain(const Args *a) {
 /* ---- argv ---- */
 
 static void help(void) {
-        printf("cgreapctl [OPTIONS...] COMMAND [ARGS...]\n"
+        ctl_printf("cgreapctl [OPTIONS...] COMMAND [ARGS...]\n"
                "\n"
                "Inspect cgreap's configuration and the order in which it would kill cgroups.\n"
                "\n"
@@ -689,7 +740,7 @@ static void help(void) {
                "     --force            kill: also a cgroup whose adj is -1000\n"
                "\n");
         config_print_paths(stdout);
-        printf("\nExit status: 0 success, 1 invalid configuration or failure, 2 usage error.\n");
+        ctl_printf("\nExit status: 0 success, 1 invalid configuration or failure, 2 usage error.\n");
 }
 
 /* Returns 1 to go on, 0 to exit successfully (--help), <0 on usage error. */
@@ -725,7 +776,7 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                         help();
                         return 0;
                 case ARG_VERSION:
-                        printf("cgreapctl %s\n", PACKAGE_VERSION);
+                        ctl_printf("cgreapctl %s\n", PACKAGE_VERSION);
                         return 0;
                 case 'c':
                         a->config_file = optarg;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "parse-util.h"
 
 static int max_level = LOG_INFO;
 static bool stderr_is_journal = false;
@@ -48,10 +49,13 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                 (void) vsnprintf(buf, sizeof buf, format, ap);
                 va_end(ap);
 
+                /* Messages name cgroups, whose names users choose: a
+                 * control character must neither reach a terminal nor
+                 * start a forged line in the journal. */
                 if (stderr_is_journal)
-                        fprintf(stderr, "<%d>%s\n", level, buf);
-                else
-                        fprintf(stderr, "%s\n", buf);
+                        fprintf(stderr, "<%d>", level);
+                fputs_cescaped(buf, strlen(buf), stderr);
+                fputc('\n', stderr);
         }
 
         errno = saved;

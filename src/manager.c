@@ -94,6 +94,7 @@ struct Manager {
         Bus *bus;                       /* NULL when the system bus is not there */
         uint64_t freed_bytes;
         Histogram kill_latency, reclaim_time;
+        usec_t last_unreadable;         /* for the rate limit of manager_note_unreadable() */
 };
 
 /* Candidates tried for one decision when the best ones cannot be killed
@@ -115,6 +116,20 @@ typedef struct KillContext {
         char *cgroup, *adj_source, *trigger, *evidence;
         KillReport report;
 } KillContext;
+
+/* A user can make cgroups that cannot be read (threaded ones) as often as
+ * they like: the warning comes at most once a minute. */
+#define UNREADABLE_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
+
+/* Some cgroups could not be read: the decision is taken from the rest, and
+ * the operator hears so, rate-limited. */
+static void manager_note_unreadable(Manager *m, const Snapshot *s, const char *top, usec_t now) {
+        if (s->n_unreadable == 0 || !ratelimit_pass(&m->last_unreadable, UNREADABLE_LOG_INTERVAL_USEC, now))
+                return;
+        log_warning_errno(s->first_unreadable_error, "Could not read %zu cgroup%s below %s (first: %s: %m), deciding from the rest.",
+                          s->n_unreadable, s->n_unreadable == 1 ? "" : "s", top,
+                          s->first_unreadable ? s->first_unreadable : top);
+}
 
 bool cooldown_active(usec_t last_kill_end, usec_t post_kill_delay, usec_t now) {
         return last_kill_end > 0 && now >= last_kill_end && now - last_kill_end < post_kill_delay;
@@ -700,6 +715,7 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
                 log_warning_errno(r, "Failed to read the cgroup tree below %s: %m", e->cgroup);
                 return;
         }
+        manager_note_unreadable(m, snap, e->cgroup, now);
 
         manager_prune_stuck(m, now);
         _cleanup_free_ char **excluded = manager_excluded(m);
@@ -819,11 +835,11 @@ const char *manager_get_stuck(const Manager *m, size_t i) {
 }
 
 
-static void on_oom_kill(Monitor *mon, uint64_t new_kills, uint64_t total, void *userdata) {
+static void on_oom_kill(Monitor *mon, const char *cgroup, uint64_t new_kills, uint64_t total, void *userdata) {
         Entry *e = userdata;
 
         e->manager->n_kernel_oom_kills += new_kills;
-        (void) report_kernel_oom(e->name, e->cgroup, new_kills, total);
+        (void) report_kernel_oom(e->name, e->cgroup, cgroup, new_kills, total);
         manager_update_status(e->manager);
 }
 

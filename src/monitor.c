@@ -55,6 +55,8 @@ struct Monitor {
         sd_event_source *events_src;
         MemoryEvents last_events;
         bool have_events;
+        struct OomChild **oom_children; /* a monitor of "/": see monitor_watch_oom_children() */
+        size_t n_oom_children;
 
         /* Armed polling (DESIGN §5): a timer that only exists under pressure. */
         sd_event_source *poll_src;
@@ -594,7 +596,7 @@ static int monitor_read_events(Monitor *mon, bool act) {
         mon->last_events = now;
 
         if (now.oom_kill > old.oom_kill && mon->cbs.oom_kill)
-                mon->cbs.oom_kill(mon, now.oom_kill - old.oom_kill, now.oom_kill, mon->cbs.userdata);
+                mon->cbs.oom_kill(mon, mon->cgroup, now.oom_kill - old.oom_kill, now.oom_kill, mon->cbs.userdata);
 
         if (!act) {
                 if (now.max > old.max || now.oom > old.oom)
@@ -643,6 +645,96 @@ static int monitor_watch_events(Monitor *mon) {
 
         r = cg_read_memory_events(mon->env->cg_root, mon->cgroup, &mon->last_events);
         mon->have_events = r >= 0;
+        return 0;
+}
+
+/* ---- kernel OOM kills below "/" ---- */
+
+/* The root cgroup has no memory.events, but every other cgroup's counts
+ * the kills at or below it: a monitor of "/" watches those of the
+ * top-level children (system.slice, user.slice...) and reports a kill with
+ * the child it happened in, and /proc/vmstat oom_kill as the total. */
+typedef struct OomChild {
+        Monitor *mon;
+        char *cgroup;
+        sd_event_source *src;
+        uint64_t oom_kill;
+} OomChild;
+
+static OomChild *oom_child_free(OomChild *c) {
+        if (!c)
+                return NULL;
+        sd_event_source_disable_unref(c->src);
+        free(c->cgroup);
+        free(c);
+        return NULL;
+}
+
+static int on_oom_child_events(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        OomChild *c = userdata;
+        Monitor *mon = c->mon;
+        MemoryEvents now;
+        uint64_t new_kills, total = UINT64_MAX;
+
+        if (ev->mask & (IN_IGNORED | IN_DELETE_SELF)) {
+                c->src = sd_event_source_disable_unref(c->src);
+                return 0;
+        }
+        if (cg_read_memory_events(mon->env->cg_root, c->cgroup, &now) < 0 || now.oom_kill <= c->oom_kill)
+                return 0;
+        new_kills = now.oom_kill - c->oom_kill;
+        c->oom_kill = now.oom_kill;
+        ProcVmstat vm;
+        total = proc_read_vmstat(mon->env->proc_root, &vm) >= 0 && vm.has_oom_kill ? vm.oom_kill : UINT64_MAX;
+        if (mon->cbs.oom_kill)
+                mon->cbs.oom_kill(mon, c->cgroup, new_kills, total, mon->cbs.userdata);
+        return 0;
+}
+
+/* Children made later (machine.slice at the first container) are watched
+ * from the next reload on. Returns 0 or -ENOMEM; a child without a
+ * readable memory.events is left out. */
+static int monitor_watch_oom_children(Monitor *mon) {
+        _cleanup_strv_free_ char **children = NULL;
+        int r;
+
+        r = cg_list_children(mon->env->cg_root, "/", &children);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to list the top-level cgroups: %m");
+                return r == -ENOMEM ? r : 0;
+        }
+        for (char **name = children; *name; name++) {
+                _cleanup_free_ char *p = NULL;
+                OomChild *c, **nc;
+                MemoryEvents ev;
+
+                c = calloc(1, sizeof *c);
+                if (!c)
+                        return -ENOMEM;
+                c->mon = mon;
+                if (asprintf(&c->cgroup, "/%s", *name) < 0) {
+                        free(c);
+                        return -ENOMEM;
+                }
+                p = cg_path(mon->env->cg_root, c->cgroup, "memory.events");
+                if (!p || cg_read_memory_events(mon->env->cg_root, c->cgroup, &ev) < 0 ||
+                    sd_event_add_inotify(mon->env->event, &c->src, p, IN_MODIFY | IN_DELETE_SELF,
+                                         on_oom_child_events, c) < 0) {
+                        oom_child_free(c);
+                        if (!p)
+                                return -ENOMEM;
+                        continue;
+                }
+                (void) sd_event_source_set_description(c->src, "oom-child-events");
+                c->oom_kill = ev.oom_kill;
+                nc = reallocarray(mon->oom_children, mon->n_oom_children + 1, sizeof *nc);
+                if (!nc) {
+                        oom_child_free(c);
+                        return -ENOMEM;
+                }
+                mon->oom_children = nc;
+                mon->oom_children[mon->n_oom_children++] = c;
+        }
         return 0;
 }
 
@@ -837,6 +929,10 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                  * carry memory.events (tests); watch it if it is there. */
                 (void) monitor_watch_events(mon);
         }
+        if (streq(cgroup, "/") && monitor_watch_oom_children(mon) < 0) {
+                monitor_free(mon);
+                return -ENOMEM;
+        }
 
         /* Early='s companion only where Early= itself could be armed; it
          * is an optimisation, so failing to arm it is no warning. */
@@ -887,6 +983,9 @@ Monitor *monitor_free(Monitor *mon) {
                 safe_close(mon->trigger_fd[s]);
         }
         sd_event_source_disable_unref(mon->events_src);
+        for (size_t i = 0; i < mon->n_oom_children; i++)
+                oom_child_free(mon->oom_children[i]);
+        free(mon->oom_children);
         sd_event_source_disable_unref(mon->poll_src);
         detector_done(&mon->det);
         free(mon->cgroup);

@@ -115,8 +115,12 @@ typedef struct Monitor Monitor;
 /* The trigger text of a memory.events oom increase: evidence by itself. */
 #define MONITOR_TRIGGER_OOM "memory.events oom"
 typedef void (*monitor_level_cb)(Monitor *mon, Level level, const char *trigger, bool fresh, void *userdata);
-/* Called for each new kernel OOM kill seen in memory.events (oom_kill grew). */
-typedef void (*monitor_oom_kill_cb)(Monitor *mon, uint64_t new_kills, uint64_t total,
+/* Called for each new kernel OOM kill seen in memory.events (oom_kill grew):
+ * the monitor's own, or for a monitor of "/" that of the top-level cgroup
+ * the kill was in. cgroup is whose counter grew; total is that counter, or
+ * for "/" /proc/vmstat oom_kill (every kill since boot; UINT64_MAX when
+ * unreadable). */
+typedef void (*monitor_oom_kill_cb)(Monitor *mon, const char *cgroup, uint64_t new_kills, uint64_t total,
                                     void *userdata);
 /* Called when the cgroup is gone (EPOLLERR, or memory.events vanished). The
  * callback may free the monitor. */

@@ -286,3 +286,68 @@ char *format_percent(char *buf, size_t len, unsigned permyriad) {
                 snprintf(buf, len, "%u.%02u%%", permyriad / 100, permyriad % 100);
         return buf;
 }
+
+size_t utf8_sequence_len(const unsigned char *s) {
+        size_t n;
+
+        if (s[0] < 0x80)
+                return 1;
+        if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
+                n = 2;
+        else if ((s[0] & 0xf0) == 0xe0)
+                n = 3;
+        else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
+                n = 4;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        return n;
+}
+
+void fputs_cescaped(const char *s, size_t len, FILE *f) {
+        const unsigned char *p = (const unsigned char *) s, *end = p + len;
+
+        while (p < end) {
+                size_t n = 0;
+
+                switch (*p) {
+                case '\n': fputs("\\n", f); p++; continue;
+                case '\t': fputs("\\t", f); p++; continue;
+                case '\r': fputs("\\r", f); p++; continue;
+                }
+                if (*p >= 0x20 && *p != 0x7f)
+                        n = utf8_sequence_len(p);
+                /* C1 controls, U+0080..U+009F: terminals take U+009B as CSI. */
+                if (n > (size_t) (end - p) || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0))
+                        n = 0;
+                if (n == 0) {
+                        /* An escaped C1 character: both of its bytes. */
+                        size_t k = p[0] == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] < 0xa0 ? 2 : 1;
+
+                        for (size_t i = 0; i < k; i++)
+                                fprintf(f, "\\x%02x", p[i]);
+                        p += k;
+                        continue;
+                }
+                fwrite(p, 1, n, f);
+                p += n;
+        }
+}
+
+char *cescape(const char *s) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return NULL;
+        fputs_cescaped(s, strlen(s), f);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}

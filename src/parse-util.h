@@ -37,3 +37,16 @@ char *format_duration(char *buf, size_t len, usec_t usec);
 /* Permyriad as a percentage that parse_percent() reads back: "10%", "2.5%". */
 #define FORMAT_PERCENT_MAX 16
 char *format_percent(char *buf, size_t len, unsigned permyriad);
+
+/* Length of the valid UTF-8 sequence at s (1 for ASCII), or 0 if it is
+ * not one. */
+size_t utf8_sequence_len(const unsigned char *s);
+
+/* Text a user may have chosen (cgroup names), made safe for a terminal or a
+ * log line, as systemd's cescape() does: control characters (C0, DEL, and
+ * C1 as U+0080..U+009F) and bytes that are not UTF-8 become "\xNN"; "\n",
+ * "\t", "\r" keep their short form. Other text, backslashes included
+ * ("\x2d" in unit names), is left as it is. fputs_cescaped() writes len
+ * bytes of s to f; cescape() returns a malloc'd copy (NULL: out of memory). */
+void fputs_cescaped(const char *s, size_t len, FILE *f);
+char *cescape(const char *s);

@@ -262,12 +262,32 @@ bool policy_is_protected(const char *path, const char *own_cgroup) {
         return own_cgroup && cg_path_is_below(own_cgroup, path);
 }
 
-/* The last rule that matches path, or NULL. */
-static const PriorityRule *last_matching_rule(const Config *c, const char *path) {
+/* The last rule that matches path, or NULL. Without names_trusted, only
+ * rules with a leading '/' count: a relative pattern matches names, and in
+ * a delegated subtree the user chose them. */
+static const PriorityRule *last_matching_rule(const Config *c, const char *path, bool names_trusted) {
         for (size_t i = c->n_rules; i > 0; i--)
-                if (policy_pattern_match(c->rules[i - 1].pattern, path))
+                if ((names_trusted || c->rules[i - 1].pattern[0] == '/') &&
+                    policy_pattern_match(c->rules[i - 1].pattern, path))
                         return &c->rules[i - 1];
         return NULL;
+}
+
+/* Trust follows ownership: a cgroup owned by someone other than the owner
+ * of "/" (root, on a real machine) was delegated, and its owner picks the
+ * names, xattrs and shape of everything below it. */
+static bool node_trusted(const Snapshot *s, size_t idx) {
+        return s->nodes[idx].owner == s->nodes[0].owner;
+}
+
+/* The topmost delegated cgroup at or above idx, or -1. */
+static ssize_t delegated_root(const Snapshot *s, size_t idx) {
+        ssize_t d = -1;
+
+        for (ssize_t i = (ssize_t) idx; i >= 0; i = s->nodes[i].parent)
+                if (!node_trusted(s, (size_t) i))
+                        d = i;
+        return d;
 }
 
 /* The nearest node from idx upwards (idx itself first) whose flag is set. */
@@ -287,10 +307,12 @@ static const PriorityRule rule_unknown;
 
 static const PriorityRule *node_rule(const Config *c, const Snapshot *s, size_t idx,
                                      const PriorityRule **memo) {
+        bool trusted = node_trusted(s, idx);
+
         if (!memo)
-                return last_matching_rule(c, s->nodes[idx].path);
+                return last_matching_rule(c, s->nodes[idx].path, trusted);
         if (memo[idx] == RULE_UNKNOWN)
-                memo[idx] = last_matching_rule(c, s->nodes[idx].path);
+                memo[idx] = last_matching_rule(c, s->nodes[idx].path, trusted);
         return memo[idx];
 }
 
@@ -298,7 +320,7 @@ static void resolve_adj(const Config *c, const Snapshot *s, size_t idx, const ch
                         const PriorityRule **memo, Adj *ret) {
         const CgroupNode *n = &s->nodes[idx];
         const PriorityRule *rule = NULL;
-        ssize_t at;
+        ssize_t at, d;
         Adj a = {};
 
         if (policy_is_protected(n->path, own_cgroup)) {
@@ -335,6 +357,29 @@ static void resolve_adj(const Config *c, const Snapshot *s, size_t idx, const ch
         if (at >= 0 && a.value > ADJ_OOMD_AVOID)
                 a = (Adj) { .value = ADJ_OOMD_AVOID, .source = ADJ_SOURCE_XATTR_AVOID,
                             .from_path = s->nodes[at].path, .inherited = (size_t) at != idx };
+
+        /* Below a delegated cgroup, only the administrator's absolute path
+         * rules may go lower than that cgroup itself: names, oom_score_adj
+         * and shape are the user's (DESIGN-NOTES "Trust follows ownership"). */
+        d = delegated_root(s, idx);
+        if (d >= 0) {
+                Adj floor;
+
+                a.delegated_at = s->nodes[d].path;
+                if (!node_trusted(s, idx)) {
+                        const PriorityRule *any = last_matching_rule(c, n->path, true);
+
+                        if (any && any != rule && any->pattern[0] != '/')
+                                a.untrusted_rule = any;
+                }
+                if ((size_t) d != idx && !(a.rule && a.rule->pattern[0] == '/')) {
+                        resolve_adj(c, s, (size_t) d, own_cgroup, memo, &floor);
+                        if (a.value < floor.value) {
+                                a.value = floor.value;
+                                a.raised = true;
+                        }
+                }
+        }
 
         *ret = a;
 }

@@ -19,7 +19,12 @@
  *     0 is the kernel's default, which nobody chose, so it does not speak
  *     for the cgroup and DefaultAdj applies instead (with DefaultAdj=0 the
  *     value is the same; only the reported source differs).
- *  6. DefaultAdj. */
+ *  6. DefaultAdj.
+ *  7. Trust follows ownership: a cgroup whose directory is not owned by the
+ *     owner of "/" is delegated (user@UID.service and below). Relative
+ *     patterns (names) do not match delegated cgroups, and below the topmost
+ *     delegated cgroup D, a value lower than D's is raised to D's unless an
+ *     absolute rule (leading '/') gave it: the administrator wrote that. */
 
 #include "config.h"
 #include "snapshot.h"
@@ -46,6 +51,10 @@ typedef struct Adj {
         const char *from_path;          /* the cgroup that carried the xattr or matched the rule
                                          * (points into the snapshot; NULL for default) */
         bool inherited;                 /* from_path is an ancestor, not the cgroup itself */
+        const char *delegated_at;       /* the topmost delegated cgroup at or above it (NULL: none) */
+        const PriorityRule *untrusted_rule; /* a relative rule that matches its name but is not
+                                         * honoured because the cgroup is delegated */
+        bool raised;                    /* value raised to delegated_at's adj */
 } Adj;
 
 /* "rule 50-desktop.conf:7", "rule 50-desktop.conf:7 via /system.slice",

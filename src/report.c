@@ -79,6 +79,20 @@ static void record_add(Record *rec, const char *format, ...) {
                 return;
         }
 
+        /* MESSAGE is read by people: a cgroup name in it must not reach a
+         * terminal raw. The CGREAP_* fields keep the exact bytes. */
+        if (strncmp(s, "MESSAGE=", strlen("MESSAGE=")) == 0) {
+                char *e = cescape(s);
+
+                free(s);
+                if (!e) {
+                        rec->failed = true;
+                        return;
+                }
+                s = e;
+                len = (int) strlen(e);
+        }
+
         rec->iov[rec->n++] = (struct iovec) { .iov_base = s, .iov_len = (size_t) len };
 }
 
@@ -169,19 +183,6 @@ static char *record_add_object_unit(Record *rec, const char *cgroup) {
         return TAKE_PTR(unit);
 }
 
-/* Write s to f, with control characters escaped so that a hostile cgroup
- * name cannot forge extra log lines. */
-static void fputs_escaped(const char *s, size_t len, FILE *f) {
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char) s[i];
-
-                if (c < 0x20 || c == 0x7f)
-                        fprintf(f, "\\x%02x", c);
-                else
-                        fputc(c, f);
-        }
-}
-
 int report_format_line(const struct iovec *iov, size_t n, char **ret) {
         _cleanup_free_ char *buf = NULL;
         const char *message;
@@ -194,7 +195,7 @@ int report_format_line(const struct iovec *iov, size_t n, char **ret) {
 
         message = report_iov_find(iov, n, "MESSAGE", &message_len);
         if (message)
-                fputs_escaped(message, message_len, f);
+                fputs_cescaped(message, message_len, f);
 
         for (size_t i = 0; i < n; i++) {
                 const char *p = iov[i].iov_base, *eq;
@@ -207,15 +208,15 @@ int report_format_line(const struct iovec *iov, size_t n, char **ret) {
                         continue;
 
                 fputc(' ', f);
-                fputs_escaped(p, (size_t) (eq - p) + 1, f);
+                fputs_cescaped(p, (size_t) (eq - p) + 1, f);
                 /* Values with spaces ("rule 50-x.conf:7") are quoted so the
                  * line stays splittable. */
                 if (memchr(eq + 1, ' ', l - (size_t) (eq + 1 - p))) {
                         fputc('"', f);
-                        fputs_escaped(eq + 1, l - (size_t) (eq + 1 - p), f);
+                        fputs_cescaped(eq + 1, l - (size_t) (eq + 1 - p), f);
                         fputc('"', f);
                 } else
-                        fputs_escaped(eq + 1, l - (size_t) (eq + 1 - p), f);
+                        fputs_cescaped(eq + 1, l - (size_t) (eq + 1 - p), f);
         }
 
         if (fclose(f) != 0)
@@ -428,21 +429,28 @@ static void record_begin_monitor(Record *rec, const char *message_id, int priori
                 record_add(rec, "CGREAP_MONITOR_CGROUP=%s", monitor_cgroup);
 }
 
-int report_kernel_oom(const char *monitor, const char *monitor_cgroup, uint64_t new_kills,
+int report_kernel_oom(const char *monitor, const char *monitor_cgroup, const char *cgroup, uint64_t new_kills,
                       uint64_t total_kills) {
+        bool root = monitor_cgroup && streq(monitor_cgroup, "/");
+        char since[64] = "";
         Record rec = {};
 
         record_begin_monitor(&rec, REPORT_MESSAGE_ID_KERNEL_OOM, LOG_WARNING, monitor, monitor_cgroup);
+        if (cgroup)
+                record_add(&rec, "CGREAP_CGROUP=%s", cgroup);
         record_add(&rec, "CGREAP_OOM_KILLS=%" PRIu64, new_kills);
-        record_add(&rec, "CGREAP_OOM_KILLS_TOTAL=%" PRIu64, total_kills);
-        /* total is the cgroup's own memory.events counter: it counts from
-         * the cgroup's creation, not from ours. */
-        record_add(&rec, "MESSAGE=Kernel OOM killer killed %" PRIu64 " process%s in %s%s%s%s "
-                   "(%" PRIu64 " since the cgroup was created)",
+        if (total_kills != UINT64_MAX) {
+                record_add(&rec, "CGREAP_OOM_KILLS_TOTAL=%" PRIu64, total_kills);
+                /* total is the cgroup's own memory.events counter, which
+                 * counts from the cgroup's creation, not from ours; for
+                 * "/" it is /proc/vmstat's, since boot. */
+                (void) snprintf(since, sizeof since, " (%" PRIu64 " %s)", total_kills,
+                                root ? "on the machine since boot" : "since the cgroup was created");
+        }
+        record_add(&rec, "MESSAGE=Kernel OOM killer killed %" PRIu64 " process%s in %s%s%s%s%s",
                    new_kills, new_kills == 1 ? "" : "es",
-                   monitor_cgroup ? monitor_cgroup : "a monitored cgroup",
-                   monitor ? " (monitor " : "", monitor ?: "", monitor ? ")" : "",
-                   total_kills);
+                   cgroup ?: monitor_cgroup ?: "a monitored cgroup",
+                   monitor ? " (monitor " : "", monitor ?: "", monitor ? ")" : "", since);
 
         return record_finish(&rec);
 }

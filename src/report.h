@@ -82,10 +82,12 @@ void report_set_sink(report_sink sink, void *userdata);
 int report_kill(const KillReport *k);
 /* Returns 0 without sending anything for a dry run. */
 int report_reclaimed(const KillReport *k);
-/* A kernel OOM kill in a monitor the agent did not prevent. total_kills is
- * the monitor cgroup's memory.events oom_kill counter: every kernel OOM
- * kill since the cgroup was created (OOM_KILLS_TOTAL=). */
-int report_kernel_oom(const char *monitor, const char *monitor_cgroup, uint64_t new_kills,
+/* A kernel OOM kill in a monitor the agent did not prevent, counted by the
+ * memory.events of cgroup (CGROUP=: the monitor's, or a top-level cgroup
+ * for a monitor of "/"). total_kills is that counter, every kernel OOM kill
+ * since the cgroup was created, or for "/" /proc/vmstat oom_kill, every one
+ * since boot (OOM_KILLS_TOTAL=; left out when UINT64_MAX). */
+int report_kernel_oom(const char *monitor, const char *monitor_cgroup, const char *cgroup, uint64_t new_kills,
                       uint64_t total_kills);
 /* Pressure at a level but nothing eligible (callers rate-limit). */
 int report_nothing_eligible(const char *monitor, const char *monitor_cgroup, const char *level,

@@ -20,14 +20,20 @@ typedef struct Builder {
         size_t top_depth;
         ssize_t top_parent;             /* last ancestor, -1 when top is "/" */
         char *failed;                   /* the first file that could not be read */
+        int failed_error;
 } Builder;
 
-/* Remember which file failed (for the caller's message) and pass r on. A
- * vanished cgroup is not a failure. */
-static int builder_fail(Builder *b, const char *path, const char *file, int r) {
-        if (r < 0 && !ERRNO_IS_VANISHED(r) && !b->failed)
-                b->failed = cg_path(b->cg_root, path, file);
-        return r;
+/* A file of n could not be read (not because the cgroup vanished): n keeps
+ * what was read, is marked, and the walk goes on. The first such file is
+ * kept for the caller's message. */
+static void mark_unreadable(Builder *b, CgroupNode *n, const char *file, int r) {
+        if (n->unreadable)
+                return;
+        n->unreadable = r;
+        if (!b->failed) {
+                b->failed = cg_path(b->cg_root, n->path, file);
+                b->failed_error = r;
+        }
 }
 
 static size_t path_depth(const char *path) {
@@ -65,26 +71,34 @@ static int builder_add(Builder *b, CgroupNode *n) {
         return 0;
 }
 
-/* user.oomd_omit / user.oomd_avoid count only on cgroups root owns: systemd
- * writes them there, while a delegated cgroup's owner could write them on
- * its own cgroups to make itself unkillable. */
-static int read_xattrs(const char *root, CgroupNode *n) {
+/* The owner, then user.oomd_omit / user.oomd_avoid, which count only on
+ * root-owned cgroups: systemd writes them there, while a delegated cgroup's
+ * owner could write them on its own cgroups to make itself unkillable.
+ * Returns 0 or a vanished errno; other failures mark n. */
+static int read_owner_xattrs(Builder *b, CgroupNode *n) {
         int omit, avoid, r;
-        uid_t uid;
 
-        omit = cg_has_xattr(root, n->path, "user.oomd_omit");
-        if (omit < 0)
-                return omit;
-        avoid = cg_has_xattr(root, n->path, "user.oomd_avoid");
-        if (avoid < 0)
-                return avoid;
-        if (!omit && !avoid)
-                return 0;
-        r = cg_get_owner(root, n->path, &uid);
-        if (r < 0)
+        r = cg_get_owner(b->cg_root, n->path, &n->owner);
+        if (ERRNO_IS_VANISHED(r))
                 return r;
-        n->xattr_omit = omit && uid == 0;
-        n->xattr_avoid = avoid && uid == 0;
+        if (r < 0) {
+                /* Unknown owner: trusted with nothing. */
+                n->owner = (uid_t) -1;
+                mark_unreadable(b, n, NULL, r);
+                return 0;
+        }
+        if (n->owner != 0)
+                return 0;
+        omit = cg_has_xattr(b->cg_root, n->path, "user.oomd_omit");
+        avoid = omit < 0 ? omit : cg_has_xattr(b->cg_root, n->path, "user.oomd_avoid");
+        if (ERRNO_IS_VANISHED(avoid))
+                return avoid;
+        if (avoid < 0) {
+                mark_unreadable(b, n, NULL, avoid);
+                return 0;
+        }
+        n->xattr_omit = omit > 0;
+        n->xattr_avoid = avoid > 0;
         return 0;
 }
 
@@ -120,35 +134,48 @@ static void read_processes(const char *proc_root, CgroupNode *n, bool want_rss) 
         n->n_procs = kept;
 }
 
-/* Fill a subtree node. Returns 0, -ENOENT/-ENODEV if the cgroup vanished
- * (the caller leaves it out), or another negative errno. *ret_events_missing
- * is set when the directory is there but has no cgroup.events. */
-static int read_node(Builder *b, CgroupNode *n, bool *ret_events_missing) {
+/* Fill a subtree node. Returns 0, or -ENOENT/-ENODEV if the cgroup vanished
+ * (the caller leaves it out); a file that cannot be read for another reason
+ * marks the node (mark_unreadable()) and the rest is read. *ret_events_missing
+ * is set when there is no readable cgroup.events; *ret_empty when
+ * cgroup.events says nothing runs at or below it: then nothing else is read
+ * (neither its files nor its children, which a user may create by the
+ * thousand). */
+static int read_node(Builder *b, CgroupNode *n, bool *ret_events_missing, bool *ret_empty) {
         CgroupEvents ev;
         int r;
 
-        /* Every cgroup2 directory has cgroup.procs, the root included: a
-         * directory without it is a cgroup that was removed after its
-         * parent was listed (or no cgroup at all). */
-        r = cg_read_procs(b->cg_root, n->path, &n->pids, &n->n_procs);
+        r = read_owner_xattrs(b, n);
         if (r < 0)
-                return builder_fail(b, n->path, "cgroup.procs", r);
+                return r;
 
         r = cg_read_events(b->cg_root, n->path, &ev);
-        if (r == -ENOENT) {
-                uid_t u;
-
-                /* Gone, or a tree without cgroup.events (kernels before 4.5,
-                 * hand-made fixtures): tell them apart by the directory. */
-                r = cg_get_owner(b->cg_root, n->path, &u);
-                if (r < 0)
-                        return builder_fail(b, n->path, NULL, r);
+        if (r >= 0 && !ev.populated) {
+                *ret_empty = true;
+                return 0;
+        }
+        if (r >= 0)
+                n->populated = true;
+        else {
+                /* Gone (cgroup.procs tells below), a tree without
+                 * cgroup.events (kernels before 4.5, hand-made fixtures), or
+                 * unreadable: populated then follows the processes. */
                 *ret_events_missing = true;
+                if (!ERRNO_IS_VANISHED(r))
+                        mark_unreadable(b, n, "cgroup.events", r);
+        }
+
+        /* Every cgroup2 directory has cgroup.procs, the root included: a
+         * directory without it is a cgroup that was removed after its
+         * parent was listed (or no cgroup at all). A threaded cgroup's
+         * fails with EOPNOTSUPP. */
+        r = cg_read_procs(b->cg_root, n->path, &n->pids, &n->n_procs);
+        if (ERRNO_IS_VANISHED(r))
+                return r;
+        if (r < 0)
+                mark_unreadable(b, n, "cgroup.procs", r);
+        if (*ret_events_missing)
                 n->populated = n->n_procs > 0;
-        } else if (r < 0)
-                return builder_fail(b, n->path, "cgroup.events", r);
-        else
-                n->populated = ev.populated;
 
         r = cg_read_u64(b->cg_root, n->path, "memory.current", &n->memory_current);
         if (r >= 0) {
@@ -157,13 +184,9 @@ static int read_node(Builder *b, CgroupNode *n, bool *ret_events_missing) {
                 if (r == -ENOENT)       /* no swap accounting */
                         n->swap_current = 0;
                 else if (r < 0)
-                        return builder_fail(b, n->path, "memory.swap.current", r);
+                        mark_unreadable(b, n, "memory.swap.current", r);
         } else if (r != -ENOENT)        /* ENOENT: no memory controller here */
-                return builder_fail(b, n->path, "memory.current", r);
-
-        r = read_xattrs(b->cg_root, n);
-        if (r < 0)
-                return builder_fail(b, n->path, NULL, r);
+                mark_unreadable(b, n, "memory.current", r);
 
         read_processes(b->proc_root, n, !n->has_memory || (b->flags & SNAPSHOT_RSS));
         return 0;
@@ -186,7 +209,7 @@ static int chain_set(Builder *b, size_t depth, ssize_t idx) {
 static int walk_cb(const char *root, const char *path, void *userdata) {
         Builder *b = userdata;
         CgroupNode n = {};
-        bool events_missing = false;
+        bool events_missing = false, empty = false;
         size_t depth = path_depth(path) - b->top_depth;
         ssize_t parent = depth == 0 ? b->top_parent : b->chain[depth - 1];
         int r;
@@ -195,12 +218,14 @@ static int walk_cb(const char *root, const char *path, void *userdata) {
         if (!n.path)
                 return -ENOMEM;
         n.parent = parent;
-        r = read_node(b, &n, &events_missing);
+        r = read_node(b, &n, &events_missing, &empty);
         if (r < 0) {
                 node_done(&n);
                 /* Vanished: leave it out, and its children with it. */
-                return ERRNO_IS_VANISHED(r) ? 1 : r;
+                return 1;
         }
+        if (n.unreadable)
+                b->s->n_unreadable++;
         r = builder_add(b, &n);
         if (r < 0) {
                 node_done(&n);
@@ -209,7 +234,8 @@ static int walk_cb(const char *root, const char *path, void *userdata) {
         b->events_missing[b->s->n_nodes - 1] = events_missing;
         if (parent >= 0)
                 b->s->nodes[parent].has_children = true;
-        return chain_set(b, depth, (ssize_t) b->s->n_nodes - 1);
+        r = chain_set(b, depth, (ssize_t) b->s->n_nodes - 1);
+        return r < 0 ? r : empty;
 }
 
 static int add_ancestor(Builder *b, const char *path, size_t len) {
@@ -223,7 +249,9 @@ static int add_ancestor(Builder *b, const char *path, size_t len) {
         n.path = strndup(path, len);
         if (!n.path)
                 return -ENOMEM;
-        r = builder_fail(b, n.path, NULL, read_xattrs(b->cg_root, &n));
+        r = read_owner_xattrs(b, &n);
+        if (r >= 0 && n.unreadable)
+                b->s->n_unreadable++;
         if (r >= 0)
                 r = builder_add(b, &n);
         if (r < 0)
@@ -296,7 +324,7 @@ int snapshot_build_full(const char *cg_root, const char *proc_root, const char *
         chain = b.chain;
         failed = b.failed;
         if (r < 0) {
-                if (ret_failed)
+                if (ret_failed && !ERRNO_IS_VANISHED(r))
                         *ret_failed = TAKE_PTR(failed);
                 return r;
         }
@@ -317,6 +345,8 @@ int snapshot_build_full(const char *cg_root, const char *proc_root, const char *
         if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
                 return -errno;
         s->timestamp = (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+        s->first_unreadable = TAKE_PTR(failed);
+        s->first_unreadable_error = b.failed_error;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -344,6 +374,7 @@ Snapshot *snapshot_free(Snapshot *s) {
         for (size_t i = 0; i < s->n_nodes; i++)
                 node_done(&s->nodes[i]);
         free(s->nodes);
+        free(s->first_unreadable);
         free(s);
         return NULL;
 }

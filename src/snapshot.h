@@ -29,12 +29,19 @@ typedef struct CgroupNode {
 
         bool xattr_omit;        /* user.oomd_omit present AND directory owned by root */
         bool xattr_avoid;       /* user.oomd_avoid present AND directory owned by root */
+
+        uid_t owner;            /* of the cgroup directory: one not owned like "/" is delegated */
+        int unreadable;         /* 0, or the negative errno of a file of this cgroup that could
+                                 * not be read: the node holds what could be read before it */
 } CgroupNode;
 
 typedef struct Snapshot {
         CgroupNode *nodes;      /* pre-order: a parent comes before its children */
         size_t n_nodes;
         usec_t timestamp;       /* CLOCK_MONOTONIC at the end of the read */
+        size_t n_unreadable;    /* nodes with unreadable set */
+        char *first_unreadable; /* the full path of the first file that could not be read */
+        int first_unreadable_error; /* and why (negative errno) */
 } Snapshot;
 
 typedef enum SnapshotFlags {
@@ -47,17 +54,22 @@ typedef enum SnapshotFlags {
 
 /* Read the subtree below "top" (e.g. "/" or "/user.slice"). The ancestors of
  * top are included too (with parent links), without process data, so that
- * rule inheritance and xattrs on ancestors work: nodes[0] is always "/".
+ * rule inheritance, xattrs and owners on ancestors work: nodes[0] is always "/".
  *
  * Best effort: a cgroup that vanishes while it is read (its cgroup.procs is
  * gone: every cgroup2 directory has one, so fake trees must write it) is
- * left out with its subtree; a process that exited is left out of pids.
- * Without cgroup.events, populated means "processes at or below". Without
- * memory.current, has_memory is false. Returns 0, -ENOENT when top itself
- * does not exist (or vanished), -ENOMEM, or the errno of a cgroup file that
- * could not be read or parsed for another reason. */
+ * left out with its subtree; a process that exited is left out of pids. A
+ * cgroup whose cgroup.events says "populated 0" is kept with its path and
+ * owner only: nothing else of it or below it is read. A file that cannot be
+ * read for another reason (EOPNOTSUPP from a threaded cgroup's cgroup.procs,
+ * EACCES, EISDIR, ENOMEM...) marks its node unreadable (n_unreadable,
+ * first_unreadable) and the walk goes on: the caller decides from the rest
+ * and says so. Without cgroup.events, populated means "processes at or
+ * below". Without memory.current, has_memory is false. Returns 0, -ENOENT
+ * when top itself does not exist (or vanished), -ENOMEM, or the errno of a
+ * directory that could not be listed. */
 int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret);
-/* The same with flags; when it fails because a file could not be read, *ret_failed
+/* The same with flags; when it fails because a directory could not be read, *ret_failed
  * (if not NULL) is that file's full path (malloc'd; NULL when the failure
  * was not a file's, e.g. -ENOMEM), for messages that name it. A top with a
  * "." or ".." component is -EINVAL: it would leave the tree. */

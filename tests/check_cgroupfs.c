@@ -452,6 +452,8 @@ START_TEST(test_proc_cgroup) {
 }
 END_TEST
 
+/* /proc/vmstat's oom_kill: the kernel OOM killer's kills since boot, for a
+ * monitor of "/", which has no memory.events. The real file parses. */
 START_TEST(test_meminfo) {
         ProcMeminfo m = { .total = 2, .available = 1 };
 
@@ -497,6 +499,10 @@ START_TEST(test_vmstat) {
                                                "workingset_refault_file 77\noom_kill 2\n", &v), 0);
         ck_assert_uint_eq(v.workingset_refault_file, 77);
         ck_assert_uint_eq(v.oom_kill, 2);
+        ck_assert(v.has_oom_kill);
+        /* No oom_kill line before Linux 4.13; "xoom_kill" is not it. */
+        ck_assert_int_eq(proc_parse_vmstat_buf("nr_free_pages 100\nxoom_kill 1\n", &v), 0);
+        ck_assert(!v.has_oom_kill);
         /* Before Linux 5.9 the file refaults were "workingset_refault". */
         ck_assert_int_eq(proc_parse_vmstat_buf("workingset_refault 12\n", &v), 0);
         ck_assert_uint_eq(v.workingset_refault_file, 12);

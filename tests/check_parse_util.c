@@ -228,6 +228,29 @@ START_TEST(test_format_duration) {
 }
 END_TEST
 
+/* Control characters a user could put in a cgroup name: escaped, C1 and
+ * broken UTF-8 too; text, UTF-8 and systemd's "\x2d" stay as they are. */
+START_TEST(test_cescape) {
+        static const struct { const char *in, *out; } cases[] = {
+                { "nginx.service",              "nginx.service" },
+                { "a\033]0;x\a\033[2J",         "a\\x1b]0;x\\x07\\x1b[2J" },
+                { "evil\n.service\t\r",         "evil\\n.service\\t\\r" },
+                { "csi\302\233x \177",          "csi\\xc2\\x9bx \\x7f" },
+                { "caf\303\251 \342\202\254",   "caf\303\251 \342\202\254" },
+                { "bad\377\303",                "bad\\xff\\xc3" },
+                { "dev-disk-by\\x2duuid.swap",  "dev-disk-by\\x2duuid.swap" },
+                { "",                           "" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *e = cescape(cases[i].in);
+
+                ck_assert_ptr_nonnull(e);
+                ck_assert_str_eq(e, cases[i].out);
+        }
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("parse-util");
         TCase *tc = tcase_create("core");
@@ -241,6 +264,7 @@ int main(void) {
         tcase_add_test(tc, test_int_range);
         tcase_add_test(tc, test_format_bytes);
         tcase_add_test(tc, test_format_duration);
+        tcase_add_test(tc, test_cescape);
         suite_add_tcase(s, tc);
 
         sr = srunner_create(s);

@@ -585,6 +585,74 @@ START_TEST(test_rank_same_adj_as_resolve) {
 }
 END_TEST
 
+/* Trust follows ownership: below user@1000.service (owned by uid 1000), a
+ * name the user chose does not match name rules, and nothing the user
+ * controls goes below the delegated root's adj; the administrator's
+ * absolute rule for init.scope still counts. The user's big "ssh.service"
+ * is the victim. */
+#define OWNER(u) .owner = (u)
+START_TEST(test_delegated_names_not_trusted) {
+        static CgroupNode nodes[] = {
+                NODE("/", -1, INNER),
+                NODE("/system.slice", 0, INNER),
+                NODE("/system.slice/ssh.service", 1, LEAF(1, 10 << 20)),
+                NODE("/system.slice/nginx.service", 1, LEAF(1, 500 << 20)),
+                NODE("/user.slice", 0, INNER),
+                NODE("/user.slice/user-1000.slice", 4, INNER),
+                NODE("/user.slice/user-1000.slice/user@1000.service", 5, INNER, OWNER(1000)),
+                NODE("/user.slice/user-1000.slice/user@1000.service/init.scope", 6, LEAF(1, 5 << 20), OWNER(1000)),
+                NODE("/user.slice/user-1000.slice/user@1000.service/app.slice", 6, INNER, OWNER(1000)),
+                NODE("/user.slice/user-1000.slice/user@1000.service/app.slice/ssh.service", 8,
+                     LEAF(1, 4000 << 20), OWNER(1000)),
+                NODE("/user.slice/user-1000.slice/user@1000.service/app.slice/low.scope", 8,
+                     LEAF(1, 1 << 20), OOM(-800), OWNER(1000)),
+                NODE("/user.slice/user-1000.slice/user@1000.service/app.slice/high.scope", 8,
+                     LEAF(1, 1 << 20), OWNER(1000)),
+        };
+        PriorityRule rules[] = {
+                RULE("ssh.service", -900, "/etc/cgreap/cgreap.conf", 71),
+                RULE("/user.slice/user-*.slice/user@*.service/init.scope", -900, "/etc/cgreap/cgreap.conf", 79),
+                RULE("app.slice/*.scope", -950, "/etc/cgreap/cgreap.conf", 80),
+        };
+        Config c = CONFIG(rules, 0);
+        Snapshot s = SNAPSHOT(nodes);
+        _cleanup_free_ Candidate *cands = NULL;
+        size_t n = 0;
+        Adj a;
+
+        a = resolve(&c, &s, "/system.slice/ssh.service", NULL);
+        ck_assert_int_eq(a.value, -900);
+        ck_assert_ptr_null(a.delegated_at);
+
+        a = resolve(&c, &s, "/user.slice/user-1000.slice/user@1000.service/app.slice/ssh.service", NULL);
+        ck_assert_int_eq(a.value, 0);
+        ck_assert_int_eq(a.source, ADJ_SOURCE_DEFAULT);
+        ck_assert_ptr_eq(a.untrusted_rule, &rules[0]);
+        ck_assert_str_eq(a.delegated_at, "/user.slice/user-1000.slice/user@1000.service");
+
+        a = resolve(&c, &s, "/user.slice/user-1000.slice/user@1000.service/init.scope", NULL);
+        ck_assert_int_eq(a.value, -900);
+        ck_assert_int_eq(a.source, ADJ_SOURCE_RULE);
+        ck_assert(!a.raised);
+
+        /* A relative rule with components is names too. */
+        a = resolve(&c, &s, "/user.slice/user-1000.slice/user@1000.service/app.slice/high.scope", NULL);
+        ck_assert_int_eq(a.value, 0);
+        ck_assert_ptr_eq(a.untrusted_rule, &rules[2]);
+
+        /* oom_score_adj below the delegated root's adj is raised to it. */
+        a = resolve(&c, &s, "/user.slice/user-1000.slice/user@1000.service/app.slice/low.scope", NULL);
+        ck_assert_int_eq(a.value, 0);
+        ck_assert(a.raised);
+
+        ck_assert_int_eq(policy_rank(&c, &s, "/", NULL, 0, NULL, &cands, &n), 0);
+        ck_assert_int_eq(policy_pick_victim(cands, n), 0);
+        ck_assert_str_eq(s.nodes[cands[0].node].path,
+                         "/user.slice/user-1000.slice/user@1000.service/app.slice/ssh.service");
+        ck_assert_int_eq(cands[0].adj.value, 0);
+}
+END_TEST
+
 START_TEST(test_rank_order_and_ties) {
         static CgroupNode nodes[] = {
                 NODE("/", -1, INNER),
@@ -802,6 +870,7 @@ static Suite *policy_suite(void) {
         tcase_add_test(tc, test_rank_vanished_and_empty);
         tcase_add_test(tc, test_rank_nothing_eligible);
         tcase_add_test(tc, test_rank_same_adj_as_resolve);
+        tcase_add_test(tc, test_delegated_names_not_trusted);
         suite_add_tcase(s, tc);
 
         return s;

@@ -465,10 +465,11 @@ END_TEST
 START_TEST(test_kernel_oom) {
         const Captured *c = &cap[0];
 
-        ck_assert_int_eq(report_kernel_oom("services", "/system.slice", 1, 3), 0);
-        ck_assert_int_eq(report_kernel_oom("system", "/", 2, 5), 0);
-        ck_assert_int_eq(report_kernel_oom(NULL, NULL, 1, 1), 0);
-        ck_assert_uint_eq(n_cap, 3);
+        ck_assert_int_eq(report_kernel_oom("services", "/system.slice", "/system.slice", 1, 3), 0);
+        ck_assert_int_eq(report_kernel_oom("system", "/", "/user.slice", 2, 5), 0);
+        ck_assert_int_eq(report_kernel_oom(NULL, NULL, NULL, 1, 1), 0);
+        ck_assert_int_eq(report_kernel_oom("system", "/", "/machine.slice", 1, UINT64_MAX), 0);
+        ck_assert_uint_eq(n_cap, 4);
 
         assert_well_formed(c);
         ck_assert_int_eq(c->priority, LOG_WARNING);
@@ -477,19 +478,28 @@ START_TEST(test_kernel_oom) {
         assert_field(c, "CGREAP_MONITOR_CGROUP", "/system.slice");
         assert_field(c, "CGREAP_OOM_KILLS", "1");
         assert_field(c, "CGREAP_OOM_KILLS_TOTAL", "3");
+        assert_field(c, "CGREAP_CGROUP", "/system.slice");
         assert_field(c, "OBJECT_SYSTEMD_UNIT", "system.slice");
         assert_field(c, "MESSAGE", "Kernel OOM killer killed 1 process in /system.slice (monitor services) "
                      "(3 since the cgroup was created)");
 
         assert_well_formed(&cap[1]);
         assert_no_field(&cap[1], "OBJECT_SYSTEMD_UNIT");
-        assert_field(&cap[1], "MESSAGE", "Kernel OOM killer killed 2 processes in / (monitor system) "
-                     "(5 since the cgroup was created)");
+        /* "/" has no memory.events: the top-level cgroup that counted it,
+         * and /proc/vmstat's total since boot. */
+        assert_field(&cap[1], "CGREAP_CGROUP", "/user.slice");
+        assert_field(&cap[1], "CGREAP_MONITOR_CGROUP", "/");
+        assert_field(&cap[1], "MESSAGE", "Kernel OOM killer killed 2 processes in /user.slice (monitor system) "
+                     "(5 on the machine since boot)");
 
         assert_well_formed(&cap[2]);
         assert_no_field(&cap[2], "CGREAP_MONITOR");
         assert_field(&cap[2], "MESSAGE", "Kernel OOM killer killed 1 process in a monitored cgroup "
                      "(1 since the cgroup was created)");
+
+        assert_well_formed(&cap[3]);
+        assert_no_field(&cap[3], "CGREAP_OOM_KILLS_TOTAL");
+        assert_field(&cap[3], "MESSAGE", "Kernel OOM killer killed 1 process in /machine.slice (monitor system)");
 }
 END_TEST
 
@@ -545,10 +555,13 @@ START_TEST(test_format_line) {
         ck_assert_int_eq(report_kill(&k), 0);
         ck_assert_int_eq(report_format_line(cap[0].iov, cap[0].n, &line), 0);
 
-        ck_assert_msg(startswith(line, "Killed evil\\x0a.service (adj 300, 1.4G): "), "%s", line);
+        /* For people, MESSAGE is escaped; the journal field keeps the bytes. */
+        assert_field(&cap[0], "CGREAP_CGROUP", "/evil\n.service");
+        ck_assert_msg(startswith(field(&cap[0], "MESSAGE"), "Killed evil\\n.service "), "%s", field(&cap[0], "MESSAGE"));
+        ck_assert_msg(startswith(line, "Killed evil\\n.service (adj 300, 1.4G): "), "%s", line);
         ck_assert_ptr_null(strchr(line, '\n'));
         ck_assert_ptr_nonnull(strstr(line, " CGREAP_KILL_ID=42 "));
-        ck_assert_ptr_nonnull(strstr(line, " CGREAP_CGROUP=/evil\\x0a.service "));
+        ck_assert_ptr_nonnull(strstr(line, " CGREAP_CGROUP=/evil\\n.service "));
         ck_assert_ptr_nonnull(strstr(line, " CGREAP_TRIGGER=\"some 10% 2s\" "));
         ck_assert_ptr_nonnull(strstr(line, " CGREAP_ADJ_SOURCE=\"rule 50-desktop.conf:7\" "));
         ck_assert_msg(strstr(line, " CGREAP_DECISION_USEC=1234") ==
@@ -674,7 +687,7 @@ START_TEST(test_catalog_fields) {
          * record of a kill that timed out: one catalog text serves both. */
         ck_assert_int_eq(report_kill(&k), 0);
         ck_assert_int_eq(report_reclaimed(&k), 0);
-        ck_assert_int_eq(report_kernel_oom("system", "/", 1, 1), 0);
+        ck_assert_int_eq(report_kernel_oom("system", "/", "/user.slice", 1, 1), 0);
         ck_assert_int_eq(report_nothing_eligible("system", "/", "medium", REASON_LOW_MEMORY_AND_SWAP,
                                                  "MemAvailable 1.00%", "some 10% 2s", 0, 1), 0);
         k.timed_out = true;

@@ -62,6 +62,16 @@ mkcg() {        # mkcg PATH
         : > "$FAKE$1/cgroup.procs"
 }
 
+# populated PATH: "populated 1" on PATH and its ancestors, as the kernel
+# says (cgreapd reads nothing below a cgroup that says "populated 0").
+populated() {
+        local p=$1
+        while [ -n "$p" ]; do
+                [ ! -e "$FAKE$p/cgroup.events" ] || printf 'populated 1\nfrozen 0\n' > "$FAKE$p/cgroup.events"
+                p=${p%/*}
+        done
+}
+
 # spawn PATH [OOM_SCORE_ADJ]: a real sleeping process listed in PATH.
 spawn() {
         local adj=${2:-0} pid
@@ -69,7 +79,7 @@ spawn() {
         pid=$!
         echo "$pid" > "$REAL$1/cgroup.procs"
         echo "$pid" >> "$FAKE$1/cgroup.procs"
-        printf 'populated 1\nfrozen 0\n' > "$FAKE$1/cgroup.events"
+        populated "$1"
         PIDS["$1#$pid"]=$pid
 }
 
@@ -85,7 +95,7 @@ spawn_nobody() {
         done
         echo "$pid" > "$REAL$1/cgroup.procs"
         echo "$pid" >> "$FAKE$1/cgroup.procs"
-        printf 'populated 1\nfrozen 0\n' > "$FAKE$1/cgroup.events"
+        populated "$1"
         PIDS["$1#$pid"]=$pid
 }
 
@@ -221,6 +231,8 @@ echo "cpu io memory pids" > "$FAKE/cgroup.controllers"
 : > "$FAKE/cgroup.procs"
 mkcg /init.scope
 mkcg "$P"
+# A top-level cgroup: a kernel OOM kill below "/" shows in its memory.events.
+printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE$P/memory.events"
 mkcg $P/test.slice
 printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE$P/test.slice/memory.events"
 echo 1073741824 > "$FAKE$P/test.slice/memory.max"
@@ -770,7 +782,7 @@ spawn $P/test.slice/ghost.service
 ghost=$(pids_of $P/test.slice/ghost.service)
 kill "$ghost"
 while alive "$ghost"; do sleep 0.1; done
-printf 'populated 1\nfrozen 0\n' > "$FAKE$P/test.slice/ghost.service/cgroup.events"
+populated "$P/test.slice/ghost.service"
 spawn $P/test.slice/stuck.service
 spawn $P/test.slice/next.service
 cat > "$CONF$CONF_DIR/cgreap.conf.d/82-stuck.conf" <<EOF
@@ -839,6 +851,13 @@ bump max
 wait_log "$P/test.slice/stuck.service was passed over long enough: it may be chosen again"
 wait_count '^Killed stuck.service' 3
 pass "after 12 x KillTimeout= a victim that did not die is chosen again"
+
+# The root cgroup has no memory.events: the monitor of "/" sees a kernel
+# OOM kill in the top-level cgroup's, names that cgroup, and counts it.
+printf 'low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n' > "$FAKE$P/memory.events"
+wait_log "^Kernel OOM killer killed 1 process in $P \(monitor system\) \([0-9]+ on the machine since boot\).* CGREAP_CGROUP=$P "
+wait_notify 'STATUS=Monitoring 2 cgroups; [^;]*, 1 by the kernel'
+pass "monitor of /: a kernel OOM kill in a top-level cgroup is reported with that cgroup and counted"
 
 [ "$(count_log 'process_mrelease\(\) is not available')" = 1 ] ||
         fail "the ENOSYS warning is not there exactly once: $(count_log 'process_mrelease\(\) is not available')"

@@ -7,7 +7,10 @@
 # (processes in another pid namespace) do not break the snapshot, a bad
 # cgroup file is named in the error, the mount's controllers are reported
 # (unknown names too), footprint ties that print alike are told apart in
-# bytes, adj -1000 counts as protected in --json, and drop-ins that are
+# bytes, adj -1000 counts as protected in --json, cgroups that cannot be
+# read leave the rest to rank, names with escape sequences are printed
+# escaped, a name-only rule does not protect a cgroup in a delegated
+# subtree (as root), and drop-ins that are
 # FIFOs, directories or dangling symlinks are skipped with a warning
 # instead of hanging or failing.
 #
@@ -85,17 +88,36 @@ done
 ctl list /a.slice/ > /dev/null || fail "list /a.slice/ (a trailing slash is fine) failed"
 pass "CGROUP with '.' or '..' is refused with exit status 1"
 
-# ---- a bad cgroup file is named ----
+# ---- a cgroup that cannot be read is named, and the rest still ranks ----
 mkcg /a.slice/bad.scope '12abc\n'
-set +e
-ctl list > /dev/null 2> "$tmp/bad.err"
-rc=$?
-set -e
-[ "$rc" = 1 ] || fail "list over a garbled cgroup.procs exited $rc, not 1"
-grep -qxF "Failed to read $F/a.slice/bad.scope/cgroup.procs: Invalid argument" "$tmp/bad.err" ||
-        fail "the error does not name the file: $(cat "$tmp/bad.err")"
-rm -r "$F/a.slice/bad.scope"
-pass "a garbled cgroup file is named in the error"
+# cgroup.procs a directory: EISDIR, as EOPNOTSUPP in a threaded cgroup.
+mkcg /a.slice/threaded.scope ''
+rm "$F/a.slice/threaded.scope/cgroup.procs"
+mkdir "$F/a.slice/threaded.scope/cgroup.procs"
+ctl list > "$tmp/bad.out" 2> "$tmp/bad.err" || fail "list over unreadable cgroups failed: $(cat "$tmp/bad.err")"
+grep -qxF "Could not read 2 cgroups (first: $F/a.slice/bad.scope/cgroup.procs: Invalid argument), ranking the rest." \
+        "$tmp/bad.err" || fail "the warning does not name the file: $(cat "$tmp/bad.err")"
+ctl explain --json 2>/dev/null | jq -e '.victim == "/a.slice/x.scope"' >/dev/null ||
+        fail "explain over a tree with unreadable cgroups names no victim"
+rm -r "$F/a.slice/bad.scope" "$F/a.slice/threaded.scope"
+pass "cgroups that cannot be read are named in a warning, and a victim is still chosen"
+
+# ---- names with escape sequences reach no terminal raw ----
+esc=$(printf 'evil\033]0;pwned\a\033[2J\302\233x.scope')
+mkcg "/a.slice/$esc" '0\n' 99999999
+ctl list > "$tmp/esc-list.out" 2>&1 || fail "list with an escape-sequence name failed"
+ctl explain > "$tmp/esc-explain.out" 2>&1 || fail "explain with an escape-sequence name failed"
+for f in "$tmp/esc-list.out" "$tmp/esc-explain.out"; do
+        if LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$f" || LC_ALL=C grep -q $'\xc2[\x80-\x9f]' "$f"; then
+                fail "raw control bytes in $(basename "$f"): $(od -c "$f" | head -20)"
+        fi
+done
+grep -qF 'evil\x1b]0;pwned\x07\x1b[2J\xc2\x9bx.scope' "$tmp/esc-explain.out" ||
+        fail "explain does not show the name escaped: $(cat -v "$tmp/esc-explain.out")"
+ctl explain --json | jq -e --arg n "/a.slice/$esc" '.victim == $n' >/dev/null ||
+        fail "explain --json does not keep the exact name"
+rm -r "$F/a.slice/$esc"
+pass "list and explain escape control characters in cgroup names; --json keeps the bytes"
 
 # ---- drop-ins that are not regular files ----
 D=$R$CONF_DIR/cgreap.conf.d
@@ -182,3 +204,45 @@ if [ -n "$real" ] && [ -r "$real/cgroup.controllers" ]; then
         fi
 fi
 pass "list and explain say in one line that cgreapd cannot run without the memory controller or PSI"
+
+# ---- trust follows ownership (needs root to chown) ----
+# With the shipped cgreap.conf, a user's 4 GiB cgroup that calls itself
+# ssh.service inside their delegated user@1000.service gets no -900 from
+# the name rule: it is the victim, not nginx.
+require_root
+H=$tmp/hostile
+R2=$tmp/root2
+mkdir -p "$R2$CONF_DIR"
+cp "$top_srcdir/conf/cgreap.conf" "$R2$CONF_DIR/cgreap.conf"
+hcg() {                # hcg PATH PROCS [MEMORY]
+        mkdir -p "$H$1"
+        printf '%b' "$2" > "$H$1/cgroup.procs"
+        printf 'populated 1\nfrozen 0\n' > "$H$1/cgroup.events"
+        [ -z "${3:-}" ] || echo "$3" > "$H$1/memory.current"
+}
+U=/user.slice/user-1000.slice/user@1000.service
+hcg "" ""
+hcg /system.slice ""
+hcg /system.slice/ssh.service '0\n' 10485760
+hcg /system.slice/nginx.service '0\n' 524288000
+hcg /user.slice ""
+hcg /user.slice/user-1000.slice ""
+hcg $U ""
+hcg $U/init.scope '0\n' 8388608
+hcg $U/app.slice ""
+hcg $U/app.slice/ssh.service '0\n' 4294967296
+hcg $U/app.slice/app-firefox-1.scope '0\n' 1073741824
+chown -R 1000:1000 "$H$U"
+sshline=$(grep -n '^ssh.service = ' "$R2$CONF_DIR/cgreap.conf" | cut -d: -f1)
+"$CGREAPCTL" --root="$R2" --cgroup-root="$H" explain --json > "$tmp/hostile.json" ||
+        fail "explain over the hostile tree failed"
+jq -e --arg v "$U/app.slice/ssh.service" --arg c "$R2$CONF_DIR/cgreap.conf:$sshline" '.victim == $v and
+        (.candidates[] | select(.cgroup == "/system.slice/ssh.service") | .adj == -900 and .delegated_at == null) and
+        (.candidates[] | select(.cgroup == $v) | .untrusted_rule == $c and
+                .delegated_at == "/user.slice/user-1000.slice/user@1000.service" and .adj_raised == false) and
+        (.candidates[] | select(.cgroup == ($v | sub("app.slice/ssh.service"; "init.scope"))) | .adj) == -900' \
+        "$tmp/hostile.json" >/dev/null || fail "the user's ssh.service is not the victim: $(cat "$tmp/hostile.json")"
+"$CGREAPCTL" --root="$R2" --cgroup-root="$H" explain > "$tmp/hostile.out" || fail "explain (text) failed"
+grep -qF "rule cgreap.conf:$sshline (ssh.service = -900) not honoured: $U is delegated to uid 1000, which chose the names below it." \
+        "$tmp/hostile.out" || fail "explain does not say why the name rule was not honoured: $(cat "$tmp/hostile.out")"
+pass "shipped config: a delegated cgroup named ssh.service is the victim, and explain says why"
