@@ -64,16 +64,9 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("metrics");
         TCase *tc = tcase_create("core");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_histogram_bounds);
         tcase_add_test(tc, test_prometheus_text);
         suite_add_tcase(s, tc);
-
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        return test_run_suite(s);
 }

@@ -52,17 +52,10 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("notify");
         TCase *tc = tcase_create("core");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_users_kill);
         tcase_add_test(tc, test_app_name);
         tcase_add_test(tc, test_app_name_truncates);
         suite_add_tcase(s, tc);
-
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        return test_run_suite(s);
 }

@@ -254,8 +254,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("parse-util");
         TCase *tc = tcase_create("core");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_boolean);
         tcase_add_test(tc, test_duration);
@@ -266,10 +264,5 @@ int main(void) {
         tcase_add_test(tc, test_format_duration);
         tcase_add_test(tc, test_cescape);
         suite_add_tcase(s, tc);
-
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        return test_run_suite(s);
 }

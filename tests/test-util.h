@@ -35,6 +35,18 @@ static inline bool test_no_skip(void) {
                                      "says that everything can run here");                      \
         } while (0)
 
+/* Run every test of suite s (check's fork mode, CK_ENV verbosity); the exit
+ * status for main(). A macro, so that the test program supplies check.h. */
+#define test_run_suite(s) ({                                    \
+        SRunner *_sr = srunner_create(s);                       \
+        int _failed;                                            \
+                                                                \
+        srunner_run_all(_sr, CK_ENV);                           \
+        _failed = srunner_ntests_failed(_sr);                   \
+        srunner_free(_sr);                                      \
+        _failed == 0 ? 0 : 1;                                   \
+})
+
 /* mkdtemp under $TMPDIR (or /tmp); returns malloc'd path or NULL. */
 static inline char *test_mkdtemp(void) {
         const char *t = getenv("TMPDIR");
