@@ -650,6 +650,11 @@ static void parse_setting(ParseState *s, const ConfigSetting *settings, const Co
 
                 if (!streq(info[k].section, section) || !streq(info[k].key, key))
                         continue;
+                /* Only a file name can be empty: "none", to undo an earlier file's. */
+                if (!*value && settings[k].type != CONFIG_TYPE_PATH) {
+                        parse_error(s, "empty value for '%s='", key);
+                        return;
+                }
                 r = config_parse_value(settings[k].type, value, s->have_sys_resource,
                                        (uint8_t *) base + settings[k].offset, &reason);
                 if (r == -EINVAL)
@@ -722,7 +727,8 @@ static int config_handler(void *userdata, const char *section, const char *key, 
                             "[Monitor NAME] or [Priority]", key);
                 return 1;
         }
-        if (!*value) {
+        /* A setting's own type decides (parse_setting()). */
+        if (!*value && !IN_SET(s->section, SECTION_GLOBAL, SECTION_MONITOR)) {
                 parse_error(s, "empty value for '%s='", key);
                 return 1;
         }
