@@ -809,7 +809,12 @@ while alive "$ghost"; do sleep 0.1; done
 populated "$P/test.slice/ghost.service"
 spawn $P/test.slice/stuck.service
 spawn $P/test.slice/next.service
+PROM=$WORK/textfile/cgreap.prom
+mkdir -p "$WORK/textfile"
 cat > "$CONF$CONF_DIR/cgreap.conf.d/82-stuck.conf" <<EOF
+[Agent]
+MetricsFile=$PROM
+
 [Kill]
 KillTimeout=500ms
 
@@ -882,6 +887,19 @@ printf 'low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n' > "$FAKE$P/
 wait_log "^Kernel OOM killer killed 1 process in $P \(monitor system\) \([0-9]+ on the machine since boot\).* CGREAP_CGROUP=$P "
 wait_notify 'STATUS=Monitoring 2 cgroups; [^;]*, 1 by the kernel'
 pass "monitor of /: a kernel OOM kill in a top-level cgroup is reported with that cgroup and counted"
+
+# MetricsFile=: rewritten for the kernel OOM kill; then not rewritten while
+# nothing happens (no timer), the monitors running.
+wait_file "$PROM" '^cgreap_kernel_oom_kills_total 1$'
+wait_count '^stuck.service is still populated' 3
+sleep 0.5
+records=$(grep -cE '^(Killed|Reclaimed|stuck.service is still|Kernel OOM)' "$LOG")
+before=$(stat -c '%i %Y' "$PROM")
+sleep 2
+[ "$(grep -cE '^(Killed|Reclaimed|stuck.service is still|Kernel OOM)' "$LOG")" = "$records" ] ||
+        fail "an event in the quiet 2 s: $(tail -5 "$LOG")"
+[ "$(stat -c '%i %Y' "$PROM")" = "$before" ] || fail "MetricsFile= was rewritten while nothing happened"
+pass "MetricsFile= counts the kernel OOM kill, and is not rewritten in 2 s without events"
 
 [ "$(count_log 'process_mrelease\(\) is not available')" = 1 ] ||
         fail "the ENOSYS warning is not there exactly once: $(count_log 'process_mrelease\(\) is not available')"
