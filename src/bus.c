@@ -66,11 +66,14 @@ static int prop_monitors(sd_bus *bus, const char *path, const char *interface, c
         Bus *b = userdata;
         const char *name, *cgroup;
         bool armed;
+        Level level;
+        usec_t when;
         int r;
 
-        r = sd_bus_message_open_container(reply, 'a', "(sss)");
-        for (size_t i = 0; r >= 0 && manager_get_monitor(b->manager, i, &name, &cgroup, &armed); i++)
-                r = sd_bus_message_append(reply, "(sss)", name, cgroup, armed ? "armed" : "calm");
+        r = sd_bus_message_open_container(reply, 'a', "(sssst)");
+        for (size_t i = 0; r >= 0 && manager_get_monitor(b->manager, i, &name, &cgroup, &armed, &level, &when); i++)
+                r = sd_bus_message_append(reply, "(sssst)", name, cgroup, armed ? "armed" : "calm",
+                                          level_to_string(level), when);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);
@@ -233,6 +236,83 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* Where c lost against the victim, in one word (explain's reasons). */
+static const char *lost_because(const Candidate *c, const Candidate *victim) {
+        if (c->adj.value < victim->adj.value)
+                return "lower-adj";
+        if (c->footprint < victim->footprint)
+                return "smaller-footprint";
+        return "later-by-path";
+}
+
+/* ListCandidates and Explain: the ranking's candidates as a(ssissts):
+ * cgroup, unit, adj, its source (a word), where it came from (words),
+ * footprint, state. */
+static int method_rank(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(manager_ranking_done) ManagerRanking rk = {};
+        bool explain = streq(sd_bus_message_get_member(msg), "Explain");
+        const char *cgroup, *level_name;
+        const Candidate *victim = NULL;
+        Level level;
+        ssize_t v;
+        int r;
+
+        r = sd_bus_message_read(msg, "ss", &cgroup, &level_name);
+        if (r < 0)
+                return r;
+        if (streq(level_name, "medium"))
+                level = LEVEL_MEDIUM;
+        else if (streq(level_name, "critical") || !*level_name)
+                level = LEVEL_CRITICAL;
+        else
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid level '%s': expected medium or critical.", level_name);
+
+        r = manager_rank(b->manager, *cgroup ? cgroup : "/", level, &rk);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid cgroup '%s': give a path below the cgroup2 mount.", cgroup);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FILE_NOT_FOUND, "%s does not exist.", cgroup);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to rank the cgroups below %s: %m", cgroup);
+        v = policy_pick_victim(rk.cands, rk.n);
+        if (v >= 0)
+                victim = &rk.cands[v];
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0 && explain)
+                r = sd_bus_message_append(reply, "s", victim ? rk.snapshot->nodes[victim->node].path : "");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "si", rk.monitor ?: "", (int32_t) rk.min_adj);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssissts)");
+        for (size_t i = 0; r >= 0 && i < rk.n; i++) {
+                const Candidate *c = &rk.cands[i];
+                const CgroupNode *n = &rk.snapshot->nodes[c->node];
+                _cleanup_free_ char *unit = NULL;
+                const char *state = manager_candidate_state(b->manager, &rk, c);
+                char src[256];
+
+                if (explain && c == victim)
+                        state = "victim";
+                else if (explain && victim && c->skip == SKIP_NONE)
+                        state = lost_because(c, victim);
+                (void) cg_path_get_unit(n->path, &unit, NULL);
+                r = sd_bus_message_append(reply, "(ssissts)", n->path, unit ?: "", (int32_t) c->adj.value,
+                                          adj_source_to_string(c->adj.source),
+                                          adj_source_format(&c->adj, src, sizeof src), c->footprint,
+                                          state);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Kills", "t", prop_counter, 0, 0),
@@ -241,7 +321,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("KernelOOMKills", "t", prop_counter, 0, 0),
         SD_BUS_PROPERTY("FreedBytes", "t", prop_counter, 0, 0),
         SD_BUS_PROPERTY("DryRun", "b", prop_dry_run, 0, 0),
-        SD_BUS_PROPERTY("Monitors", "a(sss)", prop_monitors, 0, 0),
+        SD_BUS_PROPERTY("Monitors", "a(sssst)", prop_monitors, 0, 0),
         SD_BUS_PROPERTY("StuckVictims", "as", prop_stuck, 0, 0),
         SD_BUS_PROPERTY("LastKill", "(tsssit)", prop_last_kill, 0, 0),
         SD_BUS_PROPERTY("HistogramBoundsUSec", "at", prop_bounds, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -250,6 +330,12 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("s", cgroup_or_unit, "t", flags),
                                 SD_BUS_RESULT("t", kill_id), method_kill, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListCandidates", SD_BUS_ARGS("s", cgroup, "s", level),
+                                SD_BUS_RESULT("s", monitor, "i", min_adj, "a(ssissts)", candidates),
+                                method_rank, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Explain", SD_BUS_ARGS("s", cgroup, "s", level),
+                                SD_BUS_RESULT("s", victim, "s", monitor, "i", min_adj, "a(ssissts)", candidates),
+                                method_rank, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Killed",
                                 SD_BUS_ARGS("t", kill_id, "s", unit, "s", cgroup, "i", adj, "s", reason,
                                             "t", footprint),

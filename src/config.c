@@ -55,6 +55,7 @@ typedef enum ConfigType {
         CONFIG_TYPE_METHOD,
         CONFIG_TYPE_CGROUP,
         CONFIG_TYPE_GUARD,
+        CONFIG_TYPE_PATH,               /* absolute file name, or empty for none */
 } ConfigType;
 
 typedef struct ConfigSetting {
@@ -99,38 +100,6 @@ const char *kill_method_to_string(KillMethod m) {
 }
 
 /* ---- small helpers ---- */
-
-static int strv_extendv(char ***l, const char *fmt, va_list ap) _printf_(2, 0);
-static int strv_extendv(char ***l, const char *fmt, va_list ap) {
-        size_t n = 0;
-        char *s, **t;
-
-        if (vasprintf(&s, fmt, ap) < 0)
-                return -ENOMEM;
-        if (*l)
-                while ((*l)[n])
-                        n++;
-        t = realloc(*l, (n + 2) * sizeof(char *));
-        if (!t) {
-                free(s);
-                return -ENOMEM;
-        }
-        t[n] = s;
-        t[n + 1] = NULL;
-        *l = t;
-        return 0;
-}
-
-static int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
-static int strv_extendf(char ***l, const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = strv_extendv(l, fmt, ap);
-        va_end(ap);
-        return r;
-}
 
 static int source_set(ConfigSource *s, const char *file, unsigned line) {
         char *f = NULL;
@@ -279,6 +248,19 @@ static int config_parse_value(ConfigType type, const char *value, bool have_sys_
                 *(char **) dst = s;
                 return 0;
         }
+        case CONFIG_TYPE_PATH: {
+                size_t l = strlen(value);
+                char *s = NULL;
+
+                if (l > 0 && (value[0] != '/' || value[l - 1] == '/' || strstr(value, "/../") ||
+                              (l >= 3 && streq(value + l - 3, "/.."))))
+                        break;
+                if (value[0] && !(s = strdup(value)))
+                        return -ENOMEM;
+                free(*(char **) dst);
+                *(char **) dst = s;
+                return 0;
+        }
         }
 
         static const char *const expected[] = {
@@ -290,6 +272,7 @@ static int config_parse_value(ConfigType type, const char *value, bool have_sys_
                 [CONFIG_TYPE_ADJ] = "expected an integer from -1000 to 1000",
                 [CONFIG_TYPE_METHOD] = "expected auto, cgroup-kill or pidfd",
                 [CONFIG_TYPE_CGROUP] = "expected a cgroup path glob starting with '/', without white space",
+                [CONFIG_TYPE_PATH] = "expected an absolute file name without '..' (or nothing, for none)",
         };
         *ret_reason = expected[type];
         return -EINVAL;
@@ -329,6 +312,7 @@ static int config_format_value(ConfigType type, const void *src, char *buf, size
                 snprintf(buf, len, "%s", kill_method_to_string(*(const KillMethod *) src));
                 break;
         case CONFIG_TYPE_CGROUP:
+        case CONFIG_TYPE_PATH:
                 snprintf(buf, len, "%s", *(char *const *) src ?: "");
                 break;
         }
@@ -358,6 +342,7 @@ Config *config_free(Config *c) {
         free(c->rules);
         for (size_t k = 0; k < _CONFIG_KEY_MAX; k++)
                 free(c->sources[k].file);
+        free(c->metrics_file);
         strv_free(c->files);
         strv_free(c->warnings);
         free(c);
@@ -665,6 +650,11 @@ static void parse_setting(ParseState *s, const ConfigSetting *settings, const Co
 
                 if (!streq(info[k].section, section) || !streq(info[k].key, key))
                         continue;
+                /* Only a file name can be empty: "none", to undo an earlier file's. */
+                if (!*value && settings[k].type != CONFIG_TYPE_PATH) {
+                        parse_error(s, "empty value for '%s='", key);
+                        return;
+                }
                 r = config_parse_value(settings[k].type, value, s->have_sys_resource,
                                        (uint8_t *) base + settings[k].offset, &reason);
                 if (r == -EINVAL)
@@ -737,7 +727,8 @@ static int config_handler(void *userdata, const char *section, const char *key, 
                             "[Monitor NAME] or [Priority]", key);
                 return 1;
         }
-        if (!*value) {
+        /* A setting's own type decides (parse_setting()). */
+        if (!*value && !IN_SET(s->section, SECTION_GLOBAL, SECTION_MONITOR)) {
                 parse_error(s, "empty value for '%s='", key);
                 return 1;
         }

@@ -29,6 +29,7 @@ typedef struct ConfigSource {
 #define CONFIG_GLOBAL_KEYS(X)                                                               \
         X(AGENT_DRY_RUN,          "Agent",    "DryRun",         "no",          BOOLEAN,  dry_run)          \
         X(AGENT_REPORT_STATUS,    "Agent",    "ReportStatus",   "yes",         BOOLEAN,  report_status)    \
+        X(AGENT_METRICS_FILE,     "Agent",    "MetricsFile",    "",            PATH,     metrics_file)     \
         X(PRESSURE_MEDIUM,        "Pressure", "Medium",         "some 10% 2s", TRIGGER,  medium)           \
         X(PRESSURE_CRITICAL,      "Pressure", "Critical",       "full 10% 2s", TRIGGER,  critical)         \
         X(PRESSURE_EARLY,         "Pressure", "Early",          "some 1% 2s",  TRIGGER,  early)            \
@@ -93,6 +94,7 @@ typedef struct Config {
         /* [Agent] */
         bool dry_run;
         bool report_status;
+        char *metrics_file;             /* NULL = off */
 
         /* [Pressure] */
         PsiTrigger medium, critical, early;

@@ -76,25 +76,29 @@ static int read_histogram(sd_bus *bus, const char *prop, Histogram *h) {
         return 0;
 }
 
-/* Calls cb for each monitor (name, cgroup, state). */
-static int for_each_monitor(sd_bus *bus, void (*cb)(const char *, const char *, const char *, void *),
-                            void *userdata) {
+typedef void (*MonitorCallback)(const char *name, const char *cgroup, const char *state,
+                                const char *last_level, uint64_t last_usec, void *userdata);
+
+/* Calls cb for each monitor. */
+static int for_each_monitor(sd_bus *bus, MonitorCallback cb, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *name, *cgroup, *state;
+        const char *name, *cgroup, *state, *level;
+        uint64_t when;
         int r;
 
-        r = get_property(bus, "Monitors", "a(sss)", &reply);
+        r = get_property(bus, "Monitors", "a(sssst)", &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', "(sss)");
-        while (r >= 0 && (r = sd_bus_message_read(reply, "(sss)", &name, &cgroup, &state)) > 0)
-                cb(name, cgroup, state, userdata);
+        r = sd_bus_message_enter_container(reply, 'a', "(sssst)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(sssst)", &name, &cgroup, &state, &level, &when)) > 0)
+                cb(name, cgroup, state, level, when, userdata);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the daemon's monitors: %m");
         return 0;
 }
 
-static void count_monitor(const char *name, const char *cgroup, const char *state, void *userdata) {
+static void count_monitor(const char *name, const char *cgroup, const char *state, const char *last_level,
+                          uint64_t last_usec, void *userdata) {
         Metrics *m = userdata;
 
         m->n_monitors++;
@@ -139,8 +143,16 @@ static int read_metrics(sd_bus *bus, Metrics *m) {
         return 0;
 }
 
-static void print_monitor(const char *name, const char *cgroup, const char *state, void *userdata) {
-        printf("  %-20s %-40s %s\n", name, cgroup, state);
+static void print_monitor(const char *name, const char *cgroup, const char *state, const char *last_level,
+                          uint64_t last_usec, void *userdata) {
+        char ago[FORMAT_DURATION_MAX];
+        uint64_t now = now_usec();
+
+        if (last_usec == 0)
+                printf("  %-20s %-40s %s, no event yet\n", name, cgroup, state);
+        else
+                printf("  %-20s %-40s %s, last event %s %s ago\n", name, cgroup, state, last_level,
+                       format_duration(ago, sizeof ago, now > last_usec ? now - last_usec : 0));
 }
 
 int ctl_status(void) {
@@ -175,6 +187,48 @@ int ctl_status(void) {
         printf("Passed over (did not die): %zu\n", m.n_stuck);
         for (char **s = stuck; s && *s; s++)
                 printf("  %s\n", *s);
+        return 0;
+}
+
+int ctl_live_state(const char *cgroup, char ***ret_being_killed, char ***ret_passed_over) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **killing = NULL, **passed = NULL;
+        const char *monitor, *path, *unit, *src, *detail, *state;
+        uint64_t footprint;
+        int32_t min_adj, adj;
+        const char *why = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "ListCandidates", &error, &reply,
+                                       "ss", cgroup, "critical");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "si", &monitor, &min_adj);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssissts)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssissts)", &path, &unit, &adj, &src, &detail,
+                                                  &footprint, &state)) > 0) {
+                if (streq(state, "being-killed"))
+                        r = strv_extendf(&killing, "%s", path);
+                else if (streq(state, "passed-over"))
+                        r = strv_extendf(&passed, "%s", path);
+        }
+        if (r < 0) {
+                if (sd_bus_error_has_names(&error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                        why = "nobody owns " BUS_NAME " on the system bus";
+                else if (sd_bus_error_is_set(&error))
+                        why = error.message;
+                else
+                        why = strerror(-r);
+                fprintf(stderr, "cgreapd is not running or did not answer (%s): computed locally, without the "
+                        "kills in flight and the victims passed over.\n", why);
+                return r;
+        }
+        *ret_being_killed = TAKE_PTR(killing);
+        *ret_passed_over = TAKE_PTR(passed);
         return 0;
 }
 

@@ -203,9 +203,13 @@ typedef struct Ranking {
         const MonitorConfig *monitor;
         bool rss_only;          /* some footprint is an RSS sum: no memory controller */
         char **controllers;     /* of the cgroup2 mount; NULL when unreadable */
+        bool live;              /* the running daemon said what it excludes: */
+        char **being_killed, **passed_over;
 } Ranking;
 
 static void ranking_done(Ranking *r) {
+        strv_free(r->being_killed);
+        strv_free(r->passed_over);
         strv_free(r->controllers);
         free(r->cands);
         free(r->own_cgroup);
@@ -260,6 +264,28 @@ static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
                 rk.controllers = NULL;
 
         rk.own_cgroup = find_agent_cgroup();
+        /* The kills in flight and the victims passed over, which only the
+         * daemon knows; not for another tree (--cgroup-root). */
+        _cleanup_free_ char **busy = NULL;
+        if (!a->cgroup_root && ctl_live_state(a->cgroup, &rk.being_killed, &rk.passed_over) >= 0) {
+                size_t nk = 0, np = 0, j = 0;
+
+                rk.live = true;
+                while (rk.being_killed && rk.being_killed[nk])
+                        nk++;
+                while (rk.passed_over && rk.passed_over[np])
+                        np++;
+                busy = reallocarray(NULL, nk + np + 1, sizeof(char *));
+                if (!busy) {
+                        ranking_done(&rk);
+                        return log_oom();
+                }
+                for (size_t i = 0; i < nk; i++)
+                        busy[j++] = rk.being_killed[i];
+                for (size_t i = 0; i < np; i++)
+                        busy[j++] = rk.passed_over[i];
+                busy[j] = NULL;
+        }
         ctl_floors(rk.config, a->cgroup, &rk.medium_floor, &rk.critical_floor, &rk.monitor);
 
         /* list shows both levels, so it ranks against the lower floor and
@@ -267,7 +293,7 @@ static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
         floor = min_adj_for < 0 ? MIN(rk.medium_floor, rk.critical_floor) :
                 min_adj_for == LEVEL_MEDIUM ? rk.medium_floor : rk.critical_floor;
 
-        r = policy_rank(rk.config, rk.snapshot, a->cgroup, rk.own_cgroup, floor, NULL, &rk.cands, &rk.n);
+        r = policy_rank(rk.config, rk.snapshot, a->cgroup, rk.own_cgroup, floor, busy, &rk.cands, &rk.n);
         if (r < 0) {
                 ranking_done(&rk);
                 return log_oom();
@@ -308,12 +334,35 @@ static void print_cannot_run_line(const Ranking *rk) {
                 printf("cgreapd cannot run on this host: the kernel has no PSI (" PROC_ROOT "/pressure/memory: %m).\n");
 }
 
+static size_t strv_count(char *const *l) {
+        size_t n = 0;
+
+        while (l && l[n])
+                n++;
+        return n;
+}
+
+static void print_live_line(const Ranking *rk) {
+        if (rk->live)
+                ctl_printf("Live from cgreapd: %zu cgroup%s being killed, %zu victim%s passed over.\n",
+                           strv_count(rk->being_killed), strv_count(rk->being_killed) == 1 ? "" : "s",
+                           strv_count(rk->passed_over), strv_count(rk->passed_over) == 1 ? "" : "s");
+}
+
 /* The ranking's floor is the lower of the two, so this tells the levels apart. */
 static bool eligible_at(const Candidate *c, int floor) {
         return c->skip == SKIP_NONE && c->adj.value >= floor;
 }
 
+/* A victim the daemon passed over is "being killed" to policy, as in the daemon. */
+static bool passed_over(const Ranking *rk, const Candidate *c) {
+        return c->skip == SKIP_BEING_KILLED && strv_contains(rk->passed_over, rk->snapshot->nodes[c->node].path) &&
+                !strv_contains(rk->being_killed, rk->snapshot->nodes[c->node].path);
+}
+
 static const char *state_string(const Ranking *rk, const Candidate *c) {
+        if (passed_over(rk, c))
+                return "passed-over";
         if (eligible_at(c, rk->medium_floor))
                 return "eligible-medium";
         if (eligible_at(c, rk->critical_floor))
@@ -393,6 +442,11 @@ static void json_candidate(FILE *f, const Ranking *rk, const Candidate *c) {
         json_bool(f, eligible_at(c, rk->medium_floor));
         fputs(",\"eligible_critical\":", f);
         json_bool(f, eligible_at(c, rk->critical_floor));
+        /* null: no daemon answered, so nobody knows. */
+        fputs(",\"being_killed\":", f);
+        fputs(!rk->live ? "null" : c->skip == SKIP_BEING_KILLED && !passed_over(rk, c) ? "true" : "false", f);
+        fputs(",\"passed_over\":", f);
+        fputs(!rk->live ? "null" : passed_over(rk, c) ? "true" : "false", f);
 }
 
 /* ---- check-config ---- */
@@ -520,6 +574,7 @@ static int cmd_list(const Args *a) {
                 ctl_printf("MEMORY is the processes' RSS: the cgroup2 mount has no memory controller.\n");
         if (!rk.own_cgroup)
                 ctl_printf("No cgreapd is running: its cgroup is not shown as protected.\n");
+        print_live_line(&rk);
 
         ranking_done(&rk);
         return 0;
@@ -551,7 +606,8 @@ static char *explain_reason(const Ranking *rk, const Candidate *c, const Candida
                         (void) snprintf(buf, len, "never killed: a protected or adj -1000 cgroup below it would die with it");
                 return buf;
         case SKIP_BEING_KILLED:
-                (void) snprintf(buf, len, "already being killed");
+                (void) snprintf(buf, len, passed_over(rk, c) ?
+                                "passed over: it did not die when cgreapd killed it" : "already being killed");
                 return buf;
         case SKIP_NOT_POPULATED:
                 (void) snprintf(buf, len, "emptied while it was read");
@@ -649,6 +705,8 @@ static int cmd_explain(const Args *a) {
                         json_strv(stdout, rk.controllers);
                 else
                         fputs("null", stdout);
+                fputs(",\"live\":", stdout);
+                json_bool(stdout, rk.live);
                 fputs(",\"candidates\":[", stdout);
                 for (size_t i = 0; i < rk.n; i++) {
                         char why[256];
@@ -703,6 +761,7 @@ static int cmd_explain(const Args *a) {
         print_cannot_run_line(&rk);
         if (rk.rss_only)
                 ctl_printf("Footprints are the processes' RSS: the cgroup2 mount has no memory controller.\n");
+        print_live_line(&rk);
 
         ranking_done(&rk);
         return 0;

@@ -14,3 +14,7 @@ int ctl_status(void);
 int ctl_kill(const char *what, bool force);
 int ctl_monitor(void);
 int ctl_metrics(void);
+/* What the running daemon excludes inside cgroup (ListCandidates): the
+ * cgroups being killed and the victims passed over. On failure says in one
+ * line on stderr that the daemon did not answer, and returns <0. */
+int ctl_live_state(const char *cgroup, char ***ret_being_killed, char ***ret_passed_over);

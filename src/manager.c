@@ -35,6 +35,8 @@ typedef struct Entry {
         usec_t nothing_until[3];        /* per Level: nothing was eligible, do not look again before */
         usec_t last_no_evidence;        /* a look that found none, for the rate limits */
         usec_t last_no_evidence_log;
+        Level last_level;               /* of the last level event, for the bus */
+        usec_t last_event_usec;
 } Entry;
 
 /* A victim that did not die: still populated after KillTimeout=, or its
@@ -188,9 +190,24 @@ static void manager_update_status(Manager *m) {
         (void) sd_notifyf(false, "STATUS=%s", status);
 }
 
+/* The textfile for node_exporter (MetricsFile=): at start, on reload and
+ * after each kill, reclaim and kernel OOM kill; never on a timer. */
+static void manager_write_metrics(Manager *m) {
+        Metrics mt;
+        int r;
+
+        if (!m->config->metrics_file)
+                return;
+        manager_get_metrics(m, &mt);
+        r = metrics_write_file(&mt, m->config->metrics_file);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write MetricsFile=%s: %m", m->config->metrics_file);
+}
+
 static void manager_notify_ready(Manager *m) {
         char status[512];
 
+        manager_write_metrics(m);
         m->ready = true;
         if (!m->config->report_status) {
                 (void) sd_notify(false, "READY=1");
@@ -347,6 +364,7 @@ static void manager_kill_failed(Manager *m, const char *cgroup, int error) {
         m->n_kill_failures++;
         manager_add_stuck(m, cgroup);
         manager_update_status(m);
+        manager_write_metrics(m);
 }
 
 /* ---- kills ---- */
@@ -438,6 +456,7 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
                                 cg_path_basename(k->cgroup), k->report.adj,
                                 format_bytes(mem, sizeof mem, k->report.memory_bytes));
                 manager_update_status(m);
+                manager_write_metrics(m);
                 return;
         }
 
@@ -490,6 +509,7 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
         } else if (killed)
                 manager_note_kill_done(m, k->cgroup);
         manager_update_status(m);
+        manager_write_metrics(m);
 
         /* The pressure that asked for this kill is still there, and the
          * victim is now passed over (or gone): choose again at once rather
@@ -752,10 +772,23 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
 }
 
 static void on_level(Monitor *mon, Level level, const char *trigger, bool fresh, void *userdata) {
-        manager_decide(userdata, level, trigger, fresh, 0);
+        Entry *e = userdata;
+
+        e->last_level = level;
+        e->last_event_usec = now_usec();
+        manager_decide(e, level, trigger, fresh, 0);
 }
 
 /* ---- manual kills and the bus interface's view (bus.c) ---- */
+
+/* A cgroup named over the bus, as the snapshot spells it: -EINVAL for a
+ * path with '.' or '..' (it would lead outside the mount). */
+static int bus_cgroup_path(const char *cgroup, char **ret) {
+        if (!cg_path_is_plain(cgroup))
+                return -EINVAL;
+        *ret = cg_path_normalize(cgroup);
+        return *ret ? 0 : -ENOMEM;
+}
 
 int manager_kill_manual(Manager *m, const char *cgroup, bool force, uint64_t *ret_kill_id) {
         _cleanup_snapshot_free_ Snapshot *snap = NULL;
@@ -766,11 +799,9 @@ int manager_kill_manual(Manager *m, const char *cgroup, bool force, uint64_t *re
         ssize_t idx;
         int r;
 
-        if (!cg_path_is_plain(cgroup))
-                return -EINVAL;
-        path = cg_path_normalize(cgroup);
-        if (!path)
-                return -ENOMEM;
+        r = bus_cgroup_path(cgroup, &path);
+        if (r < 0)
+                return r;
         if (policy_is_protected(path, m->own_cgroup))
                 return -EPERM;
 
@@ -821,13 +852,77 @@ void manager_get_metrics(const Manager *m, Metrics *ret) {
 }
 
 bool manager_get_monitor(const Manager *m, size_t i, const char **ret_name, const char **ret_cgroup,
-                         bool *ret_armed) {
+                         bool *ret_armed, Level *ret_last_level, usec_t *ret_last_usec) {
         if (i >= m->n_entries)
                 return false;
         *ret_name = m->entries[i]->name;
         *ret_cgroup = m->entries[i]->cgroup;
         *ret_armed = m->entries[i]->mon && monitor_is_armed(m->entries[i]->mon);
+        *ret_last_level = m->entries[i]->last_level;
+        *ret_last_usec = m->entries[i]->last_event_usec;
         return true;
+}
+
+int manager_rank(Manager *m, const char *cgroup, Level level, ManagerRanking *ret) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char **excluded = NULL;
+        const Entry *best = NULL;
+        ManagerRanking rk = {};
+        int r;
+
+        r = bus_cgroup_path(cgroup, &path);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < m->n_entries; i++) {
+                const Entry *e = m->entries[i];
+
+                if (!e->gone && e->mon && cg_path_is_below(path, e->cgroup) &&
+                    (!best || strlen(e->cgroup) > strlen(best->cgroup)))
+                        best = e;
+        }
+        if (best) {
+                rk.monitor = best->name;
+                rk.min_adj = level_min_adj(monitor_config(best->mon), level);
+        } else
+                rk.min_adj = level == LEVEL_MEDIUM ? m->config->medium_min_adj : m->config->critical_min_adj;
+
+        r = snapshot_build(m->cg_root, m->opts.proc_root, path, &rk.snapshot);
+        if (r < 0)
+                return ERRNO_IS_VANISHED(r) ? -ENOENT : r;
+        manager_prune_stuck(m, now_usec());
+        excluded = manager_excluded(m);
+        if (!excluded) {
+                manager_ranking_done(&rk);
+                return -ENOMEM;
+        }
+        r = policy_rank(m->config, rk.snapshot, path, m->own_cgroup, rk.min_adj, excluded, &rk.cands, &rk.n);
+        if (r < 0) {
+                manager_ranking_done(&rk);
+                return r;
+        }
+        *ret = rk;
+        return 0;
+}
+
+void manager_ranking_done(ManagerRanking *r) {
+        free(r->cands);
+        snapshot_free(r->snapshot);
+        *r = (ManagerRanking) {};
+}
+
+const char *manager_candidate_state(Manager *m, const ManagerRanking *r, const Candidate *c) {
+        const char *path = r->snapshot->nodes[c->node].path;
+
+        if (c->skip == SKIP_NONE)
+                return "eligible";
+        /* policy says "being killed" for both; a kill in flight wins. */
+        if (c->skip != SKIP_BEING_KILLED || manager_find_stuck(m, path) < 0)
+                return skip_reason_to_string(c->skip);
+        for (char *const *b = reaper_busy(m->reaper); *b; b++)
+                if (streq(*b, path))
+                        return skip_reason_to_string(c->skip);
+        return "passed-over";
 }
 
 const char *manager_get_stuck(const Manager *m, size_t i) {
@@ -841,6 +936,7 @@ static void on_oom_kill(Monitor *mon, const char *cgroup, uint64_t new_kills, ui
         e->manager->n_kernel_oom_kills += new_kills;
         (void) report_kernel_oom(e->name, e->cgroup, cgroup, new_kills, total);
         manager_update_status(e->manager);
+        manager_write_metrics(e->manager);
 }
 
 static void manager_schedule_resync(Manager *m);

@@ -12,7 +12,9 @@
 
 #include "config.h"
 #include "monitor.h"
+#include "policy.h"
 #include "reaper.h"
+#include "snapshot.h"
 
 typedef struct ManagerOptions {
         const char *config_root;        /* --root */
@@ -71,11 +73,32 @@ bool ratelimit_pass(usec_t *last, usec_t interval, usec_t now);
 #include "metrics.h"
 
 void manager_get_metrics(const Manager *m, Metrics *ret);
-/* The i-th monitored cgroup; false past the last. */
+/* The i-th monitored cgroup; false past the last. ret_last_level: the
+ * level of its last event (LEVEL_NONE before the first), ret_last_usec
+ * its CLOCK_MONOTONIC time (0 before the first). */
 bool manager_get_monitor(const Manager *m, size_t i, const char **ret_name, const char **ret_cgroup,
-                         bool *ret_armed);
+                         bool *ret_armed, Level *ret_last_level, usec_t *ret_last_usec);
 /* The i-th victim passed over; NULL past the last. */
 const char *manager_get_stuck(const Manager *m, size_t i);
+
+/* The daemon's ranking inside cgroup at level, as its next decision there
+ * would see it now: its config, the floors of the monitor acting on cgroup
+ * (the one on it or its nearest ancestor; [Kill]'s without one), and the
+ * victims being killed and passed over excluded. */
+typedef struct ManagerRanking {
+        Snapshot *snapshot;
+        Candidate *cands;
+        size_t n;
+        int min_adj;
+        const char *monitor;    /* its name, NULL for [Kill]'s floors; valid until the next loop turn */
+} ManagerRanking;
+/* Returns 0, -EINVAL for a path that is not plain, -ENOENT if cgroup does
+ * not exist, other errors of snapshot_build(). */
+int manager_rank(Manager *m, const char *cgroup, Level level, ManagerRanking *ret);
+void manager_ranking_done(ManagerRanking *r);
+/* "eligible", "passed-over" (a victim that did not die) or the skip reason
+ * (skip_reason_to_string()). */
+const char *manager_candidate_state(Manager *m, const ManagerRanking *r, const Candidate *c);
 
 /* A kill asked for by root (REASON=manual), reported like any other.
  * cgroup is a path below the cgroup2 mount. force: an adj of -1000 does

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* metrics: histograms and the Prometheus text. See metrics.h. */
 
+#include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "metrics.h"
 
@@ -62,4 +67,44 @@ void metrics_format_prometheus(const Metrics *m, FILE *f) {
                   &m->kill_latency);
         histogram(f, "cgreap_reclaim_seconds", "From the kill sent to the victim's cgroup empty.",
                   &m->reclaim_time);
+}
+
+int metrics_write_file(const Metrics *m, const char *path) {
+        _cleanup_free_ char *d = strdup(path), *b = strdup(path), *tmp = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        const char *dir;
+        FILE *f;
+        int fd, r = 0;
+
+        if (!d || !b)
+                return -ENOMEM;
+        dir = dirname(d);
+        if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, basename(b)) < 0)
+                return -ENOMEM;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        /* node_exporter runs as another user. */
+        if (fchmod(fd, 0644) < 0 || !(f = fdopen(fd, "w"))) {
+                r = -errno;
+                close(fd);
+                unlink(tmp);
+                return r;
+        }
+        metrics_format_prometheus(m, f);
+        if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) < 0)
+                r = errno > 0 ? -errno : -EIO;
+        if (fclose(f) != 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+        /* The rename itself survives a crash only once the directory is synced. */
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+                (void) fsync(dfd);
+        return 0;
 }

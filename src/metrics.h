@@ -2,8 +2,7 @@
 #pragma once
 
 /* metrics: the daemon's counters and time histograms, and their Prometheus
- * text form (for cgreapctl metrics). Pure: no I/O beyond the FILE handed in,
- * no logging. */
+ * text form (for cgreapctl metrics and MetricsFile=). No logging. */
 
 #include <stdio.h>
 #include "macro.h"
@@ -32,3 +31,8 @@ typedef struct Metrics {
 
 /* Prometheus text exposition format 0.0.4, one family after another. */
 void metrics_format_prometheus(const Metrics *m, FILE *f);
+
+/* Writes the text to path atomically for a reader that may look at any
+ * time (node_exporter's textfile collector): a temporary file in the same
+ * directory (not ending in .prom), fsync, rename. Returns 0 or -errno. */
+int metrics_write_file(const Metrics *m, const char *path);

@@ -5,6 +5,8 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "parse-util.h"
@@ -350,4 +352,44 @@ char *cescape(const char *s) {
                 return NULL;
         }
         return buf;
+}
+
+/* ---- string vectors ---- */
+
+static int strv_extendv(char ***l, const char *fmt, va_list ap) _printf_(2, 0);
+static int strv_extendv(char ***l, const char *fmt, va_list ap) {
+        size_t n = 0;
+        char *s, **t;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                return -ENOMEM;
+        if (*l)
+                while ((*l)[n])
+                        n++;
+        t = realloc(*l, (n + 2) * sizeof(char *));
+        if (!t) {
+                free(s);
+                return -ENOMEM;
+        }
+        t[n] = s;
+        t[n + 1] = NULL;
+        *l = t;
+        return 0;
+}
+
+int strv_extendf(char ***l, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = strv_extendv(l, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+bool strv_contains(char *const *l, const char *s) {
+        for (char *const *p = l; p && *p; p++)
+                if (streq(*p, s))
+                        return true;
+        return false;
 }

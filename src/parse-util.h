@@ -50,3 +50,8 @@ size_t utf8_sequence_len(const unsigned char *s);
  * bytes of s to f; cescape() returns a malloc'd copy (NULL: out of memory). */
 void fputs_cescaped(const char *s, size_t len, FILE *f);
 char *cescape(const char *s);
+
+/* Appends a formatted string to the NULL-terminated *l (NULL: empty).
+ * Returns 0 or -ENOMEM. */
+int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
+bool strv_contains(char *const *l, const char *s);

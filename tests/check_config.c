@@ -149,13 +149,14 @@ START_TEST(test_every_key) {
                 "[Agent]\n"                             /* 1 */
                 "DryRun=yes\n"
                 "ReportStatus=no\n"
+                "MetricsFile=/var/lib/prometheus/node-exporter/cgreap.prom\n"
                 "[Pressure]\n"
-                "Medium=full 150ms 4s\n"                /* 5 */
+                "Medium=full 150ms 4s\n"                /* 6 */
                 "Critical=some 50% 10s\n"
                 "Early=some 1.5% 2s\n"
                 "PollInterval=250ms\n"
                 "PollDuration=1min\n"
-                "MinAvailable=5.5%\n"                   /* 10 */
+                "MinAvailable=5.5%\n"                   /* 11 */
                 "MinSwapFree=20%\n"
                 "ThrashingLimit=30%\n"
                 "StallLimit=0%\n"
@@ -163,13 +164,20 @@ START_TEST(test_every_key) {
                 "MediumMinAdj=500\n"
                 "CriticalMinAdj=-100\n"
                 "DefaultAdj=100\n"
-                "Method=pidfd\n"                        /* 15 */
+                "Method=pidfd\n"                        /* 16 */
                 "ReleaseMemory=off\n"
                 "PostKillDelay=0\n"
                 "KillTimeout=1.5s\n");
 
         ck_assert(c->dry_run);
         ck_assert(!c->report_status);
+        ck_assert_str_eq(c->metrics_file, "/var/lib/prometheus/node-exporter/cgreap.prom");
+        {
+                /* Empty: off again, as a later drop-in may say. */
+                _cleanup_config_free_ Config *d = parse_ok("[Agent]\nMetricsFile=/x.prom\nMetricsFile=\n");
+
+                ck_assert_ptr_null(d->metrics_file);
+        }
         ck_assert_int_eq(c->medium.kind, PSI_FULL);
         ck_assert_uint_eq(c->medium.stall_usec, 150 * USEC_PER_MSEC);
         ck_assert_uint_eq(c->medium.window_usec, 4 * USEC_PER_SEC);
@@ -192,7 +200,7 @@ START_TEST(test_every_key) {
         ck_assert_uint_eq(c->thrashing_limit, 3000);
         ck_assert_uint_eq(c->stall_limit, 0);
 
-        /* Every key has its file and line: keys are on lines 2-3, 5-13, 15-21. */
+        /* Every key has its file and line: keys are on lines 2-4, 6-14, 16-22. */
         for (size_t k = 0; k < _CONFIG_KEY_MAX; k++) {
                 unsigned expected = k + 2 + (k >= CONFIG_PRESSURE_MEDIUM) + (k >= CONFIG_KILL_MEDIUM_MIN_ADJ);
 
@@ -420,6 +428,9 @@ static const ErrorCase error_cases[] = {
         { "[Monitor web]\nCgroup=/a//b\n", "x.conf:2: ", "invalid Cgroup= '/a//b': an empty path component ('//')" },
         { "[Monitor web]\nCgroup=/a b\n", "x.conf:2: ", "invalid Cgroup= '/a b': expected a cgroup path glob starting with '/', without white space" },
         { "[Pressure]\nPollInterval=5s\n", "x.conf:2: ", "PollInterval= is longer than PollDuration=" },
+        { "[Agent]\nMetricsFile=cgreap.prom\n", "x.conf:2: ", "invalid MetricsFile= 'cgreap.prom': expected an absolute file name" },
+        { "[Agent]\nMetricsFile=/var/lib/\n", "x.conf:2: ", "invalid MetricsFile= '/var/lib/'" },
+        { "[Agent]\nMetricsFile=/var/../etc/x.prom\n", "x.conf:2: ", "without '..'" },
 };
 
 START_TEST(test_errors) {

@@ -4,7 +4,11 @@
  * syntax is checked by promtool in tests/live-bus.sh. */
 
 #include <check.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "metrics.h"
 #include "test-util.h"
@@ -61,12 +65,59 @@ START_TEST(test_prometheus_text) {
 }
 END_TEST
 
+/* MetricsFile=: the same text, mode 0644, replaced whole, and nothing
+ * left behind when the directory is missing. */
+START_TEST(test_write_file) {
+        char dir[] = "/tmp/cgreap-check-metrics-XXXXXX", path[PATH_MAX], missing[PATH_MAX];
+        _cleanup_free_ char *want = NULL, *got = NULL;
+        size_t want_len = 0;
+        Metrics m = { .kills = 3, .freed_bytes = 4096, .n_monitors = 1 };
+        struct stat st;
+        size_t n = 0;
+        FILE *f;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/cgreap.prom", dir);
+        snprintf(missing, sizeof missing, "%s/none/cgreap.prom", dir);
+
+        f = open_memstream(&want, &want_len);
+        metrics_format_prometheus(&m, f);
+        fclose(f);
+
+        ck_assert_int_eq(metrics_write_file(&(Metrics) {}, path), 0);
+        ck_assert_int_eq(metrics_write_file(&m, path), 0);
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 0777, 0644);
+        f = fopen(path, "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_gt(getdelim(&got, &n, 0, f), 0);
+        fclose(f);
+        ck_assert_str_eq(got, want);
+
+        ck_assert_int_eq(metrics_write_file(&m, missing), -ENOENT);
+
+        /* Only cgreap.prom: no temporary file stays. */
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        unsigned files = 0;
+        ck_assert_ptr_nonnull(d);
+        while ((de = readdir(d)))
+                files += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+        closedir(d);
+        ck_assert_uint_eq(files, 1);
+
+        ck_assert_int_eq(unlink(path), 0);
+        ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("metrics");
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_histogram_bounds);
         tcase_add_test(tc, test_prometheus_text);
+        tcase_add_test(tc, test_write_file);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }

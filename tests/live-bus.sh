@@ -17,6 +17,7 @@ command -v dbus-daemon >/dev/null || skip "no dbus-daemon (package dbus-daemon)"
 command -v busctl >/dev/null || skip "no busctl (package systemd)"
 command -v promtool >/dev/null || skip "no promtool (package prometheus)"
 command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+command -v jq >/dev/null || skip "no jq"
 id nobody >/dev/null 2>&1 || skip "no user nobody"
 [ -r /proc/pressure/memory ] || skip "no /proc/pressure/memory (kernel without PSI)"
 
@@ -66,8 +67,12 @@ BUSPID=$(cat "$WORK/bus.pid")
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$WORK/bus.sock
 BUSCTL=(busctl --address="$DBUS_SYSTEM_BUS_ADDRESS")
 
-mkdir -p "$CONF$CONF_DIR" "$CG2$P/mon.slice"
+PROM=$WORK/textfile/cgreap.prom
+mkdir -p "$CONF$CONF_DIR" "$CG2$P/mon.slice" "$WORK/textfile"
 cat > "$CONF$CONF_DIR/cgreap.conf" <<EOF
+[Agent]
+MetricsFile=$PROM
+
 [Monitor test]
 Cgroup=$P/mon.slice
 
@@ -80,11 +85,27 @@ out=$("$CGREAPCTL" status 2>&1) && fail "cgreapctl status succeeded without a da
 grep -q 'cgreapd is not running' <<<"$out" || fail "cgreapctl status without a daemon said: $out"
 pass "cgreapctl status without a daemon: $out"
 
+# list and explain compute locally then, and say so in one line.
+"$CGREAPCTL" list "$P" > "$WORK/list.out" 2> "$WORK/list.err" || fail "list without a daemon failed: $(cat "$WORK/list.err")"
+[ "$(grep -c . "$WORK/list.err")" = 1 ] &&
+grep -qx "cgreapd is not running or did not answer (nobody owns org.cgreap1 on the system bus): computed locally, without the kills in flight and the victims passed over." "$WORK/list.err" ||
+        fail "list without a daemon did not say so in one line: $(cat "$WORK/list.err")"
+grep -q 'Live from cgreapd' "$WORK/list.out" && fail "list without a daemon claims live state"
+"$CGREAPCTL" explain --json "$P" 2>/dev/null | jq -e '.live == false' >/dev/null || fail "explain --json without a daemon: live is not false"
+pass "list/explain without a daemon: computed locally, one line on stderr"
+
 "$CGREAPD" --root="$CONF" --log-level=debug 2>"$LOG" &
 DAEMON=$!
 wait_file "$LOG" "Monitoring $P/mon.slice \\(monitor test\\)"
 for _ in $(seq 50); do "${BUSCTL[@]}" status org.cgreap1 >/dev/null 2>&1 && break; sleep 0.1; done
 "${BUSCTL[@]}" status org.cgreap1 >/dev/null 2>&1 || fail "nobody owns org.cgreap1 on the private bus"
+
+# metric FILE NAME: a sample's value.
+metric() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
+wait_file "$PROM" '^cgreap_kills_total 0$'
+promtool check metrics < "$PROM" || fail "promtool rejects MetricsFile= at start"
+[ "$(stat -c %a "$PROM")" = 644 ] || fail "MetricsFile= is not readable by node_exporter: mode $(stat -c %a "$PROM")"
+pass "MetricsFile= written at start, passes promtool check metrics"
 
 # ---- the interface is the documented one ----
 
@@ -104,6 +125,37 @@ spawn "$P/victim.service"
 victim=${PIDS[-1]}
 spawn "$P/db.service"
 db=${PIDS[-1]}
+
+# ---- ListCandidates and Explain: the daemon's ranking ----
+
+call() { "${BUSCTL[@]}" --json=short call org.cgreap1 /org/cgreap1 org.cgreap1.Manager "$@"; }
+call ListCandidates ss "$P" critical > "$WORK/lc.json" || fail "ListCandidates failed"
+jq -e --arg p "$P" '.type == "sia(ssissts)" and .data[0] == "" and .data[1] == 0 and
+        (.data[2] | map({(.[0]): .}) | add) as $c |
+        $c[$p + "/victim.service"][1:4] == ["victim.service", 0, "default"] and
+        $c[$p + "/victim.service"][6] == "eligible" and
+        $c[$p + "/db.service"][1:4] == ["db.service", -1000, "rule"] and
+        $c[$p + "/db.service"][6] == "never-kill"' \
+        "$WORK/lc.json" >/dev/null || fail "ListCandidates: $(cat "$WORK/lc.json")"
+call Explain ss "$P" medium > "$WORK/ex.json" || fail "Explain failed"
+jq -e '.type == "ssia(ssissts)" and .data[0] == "" and .data[2] == 200 and
+        all(.data[3][]; .[6] != "victim")' "$WORK/ex.json" >/dev/null ||
+        fail "Explain at medium (floor 200) chose a victim: $(cat "$WORK/ex.json")"
+call Explain ss "$P/" critical > "$WORK/ex.json" || fail "Explain failed"
+jq -e --arg p "$P" '.data[0] == $p + "/victim.service" and
+        ([.data[3][] | select(.[6] == "victim")] | length) == 1' "$WORK/ex.json" >/dev/null ||
+        fail "Explain at critical: $(cat "$WORK/ex.json")"
+out=$(call ListCandidates ss "$P" high 2>&1) && fail "ListCandidates with level high succeeded: $out"
+grep -q "Invalid level 'high'" <<<"$out" || fail "ListCandidates with level high said: $out"
+out=$(call ListCandidates ss "$P/none.slice" critical 2>&1) && fail "ListCandidates of a missing cgroup succeeded"
+grep -q "does not exist" <<<"$out" || fail "ListCandidates of a missing cgroup said: $out"
+out=$(call Explain ss "$P/.." critical 2>&1) && fail "Explain of '..' succeeded"
+pass "ListCandidates/Explain: the daemon's ranking, states and victim; bad level, missing cgroup and '..' refused"
+
+"${BUSCTL[@]}" --json=short get-property org.cgreap1 /org/cgreap1 org.cgreap1.Manager Monitors > "$WORK/mon.json"
+jq -e --arg p "$P" '.data == [["test", $p + "/mon.slice", "calm", "none", 0]]' "$WORK/mon.json" >/dev/null ||
+        fail "Monitors: $(cat "$WORK/mon.json")"
+pass "Monitors: name, cgroup, state, last level and time (none, 0 before any event)"
 
 # ---- refused: a user, protected cgroups, adj -1000, missing ones ----
 
@@ -161,15 +213,22 @@ pass "cgreapctl status: $(sed -n 2p <<<"$status")"
 
 "$CGREAPCTL" metrics > "$WORK/metrics.prom" || fail "cgreapctl metrics failed"
 promtool check metrics < "$WORK/metrics.prom" || fail "promtool rejects cgreapctl metrics"
-metric() { awk -v n="$1" '$1 == n { print $2 }' "$WORK/metrics.prom"; }
+M=$WORK/metrics.prom
 freed=$(sed -nE 's/^Reclaimed .* CGREAP_FREED_BYTES=([0-9]+).*/\1/p' "$LOG" | awk '{ s += $1 } END { print s }')
-[ "$(metric cgreap_kills_total)" = 2 ] || fail "cgreap_kills_total is $(metric cgreap_kills_total), expected 2"
-[ "$(metric cgreap_freed_bytes_total)" = "$freed" ] ||
-        fail "cgreap_freed_bytes_total is $(metric cgreap_freed_bytes_total), the records say $freed"
-[ "$(metric cgreap_reclaim_seconds_count)" = 2 ] || fail "cgreap_reclaim_seconds_count is not 2"
-[ "$(metric 'cgreap_kill_latency_seconds_bucket{le="+Inf"}')" = 2 ] || fail "kill latency +Inf bucket is not 2"
-[ "$(metric cgreap_monitors)" = 1 ] || fail "cgreap_monitors is not 1"
+[ "$(metric "$M" cgreap_kills_total)" = 2 ] || fail "cgreap_kills_total is $(metric "$M" cgreap_kills_total), expected 2"
+[ "$(metric "$M" cgreap_freed_bytes_total)" = "$freed" ] ||
+        fail "cgreap_freed_bytes_total is $(metric "$M" cgreap_freed_bytes_total), the records say $freed"
+[ "$(metric "$M" cgreap_reclaim_seconds_count)" = 2 ] || fail "cgreap_reclaim_seconds_count is not 2"
+[ "$(metric "$M" 'cgreap_kill_latency_seconds_bucket{le="+Inf"}')" = 2 ] || fail "kill latency +Inf bucket is not 2"
+[ "$(metric "$M" cgreap_monitors)" = 1 ] || fail "cgreap_monitors is not 1"
 pass "metrics pass promtool check metrics; kills 2 and freed $freed bytes as in the records"
+
+# The textfile is written after the last reclaim: the same text.
+for _ in $(seq 50); do [ "$(metric "$PROM" cgreap_reclaim_seconds_count)" = 2 ] && break; sleep 0.1; done
+promtool check metrics < "$PROM" || fail "promtool rejects MetricsFile="
+diff -u "$M" "$PROM" || fail "MetricsFile= differs from cgreapctl metrics"
+[ -z "$(find "$WORK/textfile" -type f ! -name cgreap.prom)" ] || fail "temporary files left: $(ls -a "$WORK/textfile")"
+pass "MetricsFile= after the kills: what cgreapctl metrics prints (kills 2, freed $freed), no temporary file left"
 
 # ---- Reload, and the monitor sees the daemon go ----
 
@@ -179,3 +238,72 @@ kill "$DAEMON"; wait "$DAEMON" || fail "cgreapd exited with $? after SIGTERM"
 DAEMON=
 wait_file "$MON" '^cgreapd stopped'
 pass "Reload by root re-reads the configuration; cgreapctl monitor says when the daemon stops"
+
+# ---- kills in flight and victims passed over, live in list and explain ----
+
+# Without CAP_KILL (bounding set) and with Method=pidfd, the daemon kills
+# stubborn.service's own process but not the one running as nobody: the
+# kill is in flight for KillTimeout=, then the victim is passed over.
+mkdir -p "$CONF$CONF_DIR/cgreap.conf.d"
+cat > "$CONF$CONF_DIR/cgreap.conf.d/50-stubborn.conf" <<EOF
+[Kill]
+Method=pidfd
+KillTimeout=3s
+
+[Priority]
+stubborn.service = 900
+next.service = 500
+EOF
+spawn "$P/stubborn.service"
+mine=${PIDS[-1]}
+setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 1000 &
+PIDS+=($!)
+theirs=$!
+echo "$theirs" > "$CG2$P/stubborn.service/cgroup.procs"
+spawn "$P/next.service"
+: > "$LOG"
+setpriv --bounding-set -kill "$CGREAPD" --root="$CONF" --log-level=debug 2>"$LOG" &
+DAEMON=$!
+wait_file "$LOG" "Monitoring $P/mon.slice \\(monitor test\\)"
+for _ in $(seq 50); do "${BUSCTL[@]}" status org.cgreap1 >/dev/null 2>&1 && break; sleep 0.1; done
+
+"$CGREAPCTL" kill "$P/stubborn.service" >/dev/null || fail "cgreapctl kill stubborn.service failed"
+wait_dead "$mine"
+"$CGREAPCTL" list "$P" > "$WORK/list.out" 2> "$WORK/list.err" || fail "list failed: $(cat "$WORK/list.err")"
+[ -s "$WORK/list.err" ] && fail "list with a daemon wrote to stderr: $(cat "$WORK/list.err")"
+grep -qE " being-killed +$P/stubborn.service\$" "$WORK/list.out" ||
+        fail "list: stubborn.service not being killed: $(cat "$WORK/list.out")"
+grep -qx "Live from cgreapd: 1 cgroup being killed, 0 victims passed over." "$WORK/list.out" ||
+        fail "list has no live line: $(cat "$WORK/list.out")"
+"$CGREAPCTL" explain --json "$P" > "$WORK/ex.json" || fail "explain --json failed"
+jq -e --arg p "$P" '.live and .victim == $p + "/next.service" and
+        (.candidates[] | select(.cgroup == $p + "/stubborn.service") |
+         .being_killed and (.passed_over | not) and .skip == "being-killed" and .reason == "already being killed")' \
+        "$WORK/ex.json" >/dev/null || fail "explain --json during the kill: $(cat "$WORK/ex.json")"
+call ListCandidates ss "$P" critical | jq -e --arg p "$P" \
+        '[.data[2][] | select(.[0] == $p + "/stubborn.service")][0][6] == "being-killed"' >/dev/null ||
+        fail "ListCandidates does not show the kill in flight"
+pass "a kill in flight: list shows being-killed, explain picks next.service, from the daemon"
+
+wait_file "$LOG" "Passing $P/stubborn.service over for 36s or until it is empty"
+alive "$theirs" || fail "nobody's process died: the test needs it alive"
+"$CGREAPCTL" list "$P" > "$WORK/list.out" 2>&1 || fail "list failed"
+grep -qE " passed-over +$P/stubborn.service\$" "$WORK/list.out" ||
+        fail "list: stubborn.service not passed over: $(cat "$WORK/list.out")"
+grep -qx "Live from cgreapd: 0 cgroups being killed, 1 victim passed over." "$WORK/list.out" ||
+        fail "list has no live line: $(cat "$WORK/list.out")"
+"$CGREAPCTL" list --json "$P" | jq -e --arg p "$P" \
+        '.[] | select(.cgroup == $p + "/stubborn.service") | .passed_over and (.being_killed | not)' >/dev/null ||
+        fail "list --json: stubborn.service not passed over"
+"$CGREAPCTL" explain "$P" > "$WORK/ex.out" || fail "explain failed"
+grep -q "^Victim: $P/next.service" "$WORK/ex.out" || fail "explain: $(cat "$WORK/ex.out")"
+grep -qF "$P/stubborn.service: passed over: it did not die when cgreapd killed it" "$WORK/ex.out" ||
+        fail "explain does not say stubborn.service was passed over: $(cat "$WORK/ex.out")"
+call Explain ss "$P" critical | jq -e --arg p "$P" '.data[0] == $p + "/next.service" and
+        ([.data[3][] | select(.[0] == $p + "/stubborn.service")][0][6] == "passed-over")' >/dev/null ||
+        fail "Explain does not pass stubborn.service over"
+wait_file "$PROM" '^cgreap_kill_timeouts_total 1$'
+promtool check metrics < "$PROM" || fail "promtool rejects MetricsFile= after a timeout"
+pass "a victim that did not die: passed over in list, explain, ListCandidates/Explain; MetricsFile= counts the timeout"
+kill "$DAEMON"; wait "$DAEMON"
+DAEMON=

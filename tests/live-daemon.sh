@@ -9,7 +9,8 @@
 # Real: the processes, the kills (Method=pidfd), the daemon's event loop and
 # its PSI triggers on /proc/pressure/memory (armed, never fired: no memory
 # pressure is ever created here), reload by SIGHUP, its idle cost, its
-# sd_notify messages (received by tests/test-helper), kills refused by the
+# sd_notify messages (received by tests/test-helper), the Monitors property
+# on a private bus (last event's level and time), kills refused by the
 # kernel (the daemon without CAP_KILL, victims running as nobody),
 # process_mrelease() missing (a seccomp filter), and, last, a dry-run daemon
 # on the real cgroup2 mount whose monitored cgroup is removed.
@@ -24,6 +25,9 @@ HELPER=${top_builddir:?}/tests/test-helper
 command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
 id nobody >/dev/null 2>&1 || skip "no user nobody"
 [ -r /proc/pressure/memory ] || skip "no /proc/pressure/memory (kernel without PSI)"
+command -v dbus-daemon >/dev/null || skip "no dbus-daemon (package dbus-daemon)"
+command -v busctl >/dev/null || skip "no busctl (package systemd)"
+command -v jq >/dev/null || skip "no jq"
 
 base=/dev/shm
 [ -d "$base" ] || base=${TMPDIR:-/tmp}
@@ -35,6 +39,7 @@ NOTIFY=$WORK/notify.log   # every sd_notify message of the daemon, one a line
 NOTIFY_SOCK=$WORK/notify.sock
 LISTENER=
 DAEMON=
+BUSPID=
 WRAP=()                   # command the daemon runs under
 declare -A PIDS=()
 P=/cgreap-live-$$.slice # every cgroup of the test, fake and real, is below this
@@ -45,6 +50,7 @@ cleanup() {
         set +e
         [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
         [ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null
+        [ -n "$BUSPID" ] && kill "$BUSPID" 2>/dev/null
         for p in "${PIDS[@]}"; do kill -9 $p 2>/dev/null; done
         wait 2>/dev/null
         remove_cgroup_tree "$REAL$P"
@@ -276,6 +282,15 @@ EOF
 
 # ---- 1. kills in priority order on memory.events ----
 
+# A private system bus, for the Monitors property (tests/live-bus.sh has the rest).
+private_bus "$WORK" bus system
+BUSPID=$(cat "$WORK/bus.pid")
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$WORK/bus.sock
+monitors() {
+        busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --json=short get-property org.cgreap1 /org/cgreap1 \
+                org.cgreap1.Manager Monitors
+}
+
 start_daemon
 grep -q 'no memory controller' "$LOG" && fail "fake tree has memory in cgroup.controllers, daemon says otherwise"
 
@@ -337,6 +352,15 @@ bump max
 wait_log 'Killed hog.service'
 settle $P/test.slice/hog.service
 wait_log 'Reclaimed hog.service'
+# The kill's event is the test monitor's last; the PSI triggers on / never
+# fired. /proc/uptime is CLOCK_BOOTTIME, equal to CLOCK_MONOTONIC without suspend.
+up=$(awk '{ printf "%.0f", $1 * 1000000 }' /proc/uptime)
+monitors | jq -e --arg p "$P" --argjson up "$up" '
+        (.data | map({(.[0]): .}) | add) as $m |
+        ($m.test[1] == $p + "/test.slice") and ($m.test[3] | IN("medium", "critical")) and
+        $m.test[4] > $up - 60000000 and $m.test[4] <= $up + 1000000 and
+        $m.system[3:5] == ["none", 0]' >/dev/null || fail "Monitors after the kill: $(monitors)"
+pass "Monitors: the test monitor's last event ($(monitors | jq -r '.data[] | select(.[0] == "test") | .[3]')) and its CLOCK_MONOTONIC time; none on /"
 kill_line=$(grep -E '^Killed hog.service' "$LOG" | head -1)
 expect_field "$kill_line" CGROUP $P/test.slice/hog.service
 expect_field "$kill_line" UNIT hog.service
@@ -785,7 +809,12 @@ while alive "$ghost"; do sleep 0.1; done
 populated "$P/test.slice/ghost.service"
 spawn $P/test.slice/stuck.service
 spawn $P/test.slice/next.service
+PROM=$WORK/textfile/cgreap.prom
+mkdir -p "$WORK/textfile"
 cat > "$CONF$CONF_DIR/cgreap.conf.d/82-stuck.conf" <<EOF
+[Agent]
+MetricsFile=$PROM
+
 [Kill]
 KillTimeout=500ms
 
@@ -858,6 +887,19 @@ printf 'low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n' > "$FAKE$P/
 wait_log "^Kernel OOM killer killed 1 process in $P \(monitor system\) \([0-9]+ on the machine since boot\).* CGREAP_CGROUP=$P "
 wait_notify 'STATUS=Monitoring 2 cgroups; [^;]*, 1 by the kernel'
 pass "monitor of /: a kernel OOM kill in a top-level cgroup is reported with that cgroup and counted"
+
+# MetricsFile=: rewritten for the kernel OOM kill; then not rewritten while
+# nothing happens (no timer), the monitors running.
+wait_file "$PROM" '^cgreap_kernel_oom_kills_total 1$'
+wait_count '^stuck.service is still populated' 3
+sleep 0.5
+records=$(grep -cE '^(Killed|Reclaimed|stuck.service is still|Kernel OOM)' "$LOG")
+before=$(stat -c '%i %Y' "$PROM")
+sleep 2
+[ "$(grep -cE '^(Killed|Reclaimed|stuck.service is still|Kernel OOM)' "$LOG")" = "$records" ] ||
+        fail "an event in the quiet 2 s: $(tail -5 "$LOG")"
+[ "$(stat -c '%i %Y' "$PROM")" = "$before" ] || fail "MetricsFile= was rewritten while nothing happened"
+pass "MetricsFile= counts the kernel OOM kill, and is not rewritten in 2 s without events"
 
 [ "$(count_log 'process_mrelease\(\) is not available')" = 1 ] ||
         fail "the ENOSYS warning is not there exactly once: $(count_log 'process_mrelease\(\) is not available')"

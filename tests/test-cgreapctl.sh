@@ -246,3 +246,20 @@ jq -e --arg v "$U/app.slice/ssh.service" --arg c "$R2$CONF_DIR/cgreap.conf:$sshl
 grep -qF "rule cgreap.conf:$sshline (ssh.service = -900) not honoured: $U is delegated to uid 1000, which chose the names below it." \
         "$tmp/hostile.out" || fail "explain does not say why the name rule was not honoured: $(cat "$tmp/hostile.out")"
 pass "shipped config: a delegated cgroup named ssh.service is the victim, and explain says why"
+
+# ---- no daemon to ask: computed locally, said in one line ----
+# The real cgroup2 mount (read only): the daemon is asked only about the
+# tree it runs on, never with --cgroup-root. No bus at the address.
+grep -q ' - cgroup2 ' /proc/self/mountinfo || fail "no cgroup2 mount: the fallback of list/explain cannot be shown"
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/no-bus.sock
+"$CGREAPCTL" --root="$R" list --json / > "$tmp/fb.json" 2> "$tmp/fb.err" || fail "list without a bus failed: $(cat "$tmp/fb.err")"
+grep -c '^cgreapd is not running or did not answer (.*): computed locally, without the kills in flight and the victims passed over\.$' \
+        "$tmp/fb.err" | grep -qx 1 || fail "list without a bus did not say so in one line: $(cat "$tmp/fb.err")"
+jq -e 'length > 0 and all(.[]; .being_killed == null and .passed_over == null)' "$tmp/fb.json" >/dev/null ||
+        fail "list --json without a daemon claims to know kills in flight"
+"$CGREAPCTL" --root="$R" explain --json / 2>/dev/null | jq -e '.live == false' >/dev/null ||
+        fail "explain --json without a daemon: live is not false"
+ctl list > /dev/null 2> "$tmp/fb.err" || fail "list over --cgroup-root failed"
+grep -q 'did not answer' "$tmp/fb.err" && fail "list with --cgroup-root asked the daemon: $(cat "$tmp/fb.err")"
+unset DBUS_SYSTEM_BUS_ADDRESS
+pass "without a daemon list/explain compute locally and say so in one line; --cgroup-root never asks"
