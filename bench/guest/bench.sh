@@ -5,7 +5,8 @@
 #   bench.sh AGENT SCENARIO REPS
 #
 # AGENT: kernel | cgreap | earlyoom | nohang | systemd-oomd. SCENARIO: hog |
-# leak | slice | cpu | idle. Sets the agent up with the configuration in
+# leak | leak-swap | slice | cpu | stream-swap | slice-stream | slice-steady |
+# churn | idle. Sets the agent up with the configuration in
 # agents/AGENT (copied over /), runs REPS repetitions of the scenario, each
 # from a clean state (workload units stopped, swap reset, caches dropped,
 # the agent restarted), and leaves raw data for bench/analyze in
@@ -57,6 +58,13 @@ oom_kills() { awk '$1 == "oom_kill" { print $2 }' /proc/vmstat; }
 WEB_MB=64 BATCH_MB=300 HOG_MB=1900 HOG_RATE=0 HOG_FILL=touch LIMIT=60
 BATCH_SLICE=bench.slice HOG_SLICE=bench.slice WEB_SLICE=bench.slice
 BATCH_WEIGHT=100 BUSY_WEIGHT=100 SPINNERS=0 ZRAM=0 SCOPE_PSI=/proc/pressure/memory BATCH_HOLD=
+# SWAPFILE: MiB of swap file on the guest's ext4 root. NOKILL: the right
+# answer is no kill; the episode lasts LIMIT seconds. HOG: grow, stream (read
+# a STREAM_MB sparse file over and over) or churn (stress-ng maps, writes and
+# unmaps CHURN_PCT% of MemAvailable, again and again). FILL_OVER: a
+# bench-fill service holds MemAvailable + FILL_OVER MiB, so that some of the
+# anonymous memory sits in swap before the episode starts.
+SWAPFILE=0 NOKILL=0 HOG=grow STREAM_MB=0 CHURN_PCT=0 FILL_OVER=
 case $scenario in
 hog) ;; # a hog that grows as fast as it can write, no swap
 leak)   # a slow leak of half-compressible data, with 768 MiB of zram swap
@@ -69,6 +77,21 @@ cpu)    # the victim has cpu.weight 1 beside a spinner on each CPU and the hog a
 	# batch keeps writing its pages (always runnable: no sleeper's credit
 	# when it is killed) and the spinners start once it holds its memory.
 	BATCH_MB=500 HOG_MB=1700 BATCH_WEIGHT=1 BUSY_WEIGHT=10000 SPINNERS=2 LIMIT=60 BATCH_HOLD=busy ;;
+leak-swap) # the same leak with a 512 MiB swap file: how much swap is used at the first kill
+	HOG_MB=2600 HOG_RATE=50 HOG_FILL=half SWAPFILE=512 LIMIT=120 ;;
+# The right answer is no kill in these four.
+stream-swap) # a 3 GiB file streamed through the page cache, 128 MiB+ of anon in swap
+	HOG=stream STREAM_MB=3072 SWAPFILE=512 FILL_OVER=128 NOKILL=1 LIMIT=35 ;;
+slice-stream) # the limited slice reads a 1.5 GiB file: its page cache fills it to the limit
+	WEB_MB=48 BATCH_MB=150 HOG=stream STREAM_MB=1536 NOKILL=1 LIMIT=35
+	WEB_SLICE=bench-limited.slice BATCH_SLICE=bench-limited.slice HOG_SLICE=bench-limited.slice
+	SCOPE_PSI=$CG/bench.slice/bench-limited.slice/memory.pressure ;;
+slice-steady) # the limited slice holds 348 of its 400 MiB (87%) of anonymous memory
+	WEB_MB=48 BATCH_MB=150 HOG_MB=150 NOKILL=1 LIMIT=30
+	WEB_SLICE=bench-limited.slice BATCH_SLICE=bench-limited.slice HOG_SLICE=bench-limited.slice
+	SCOPE_PSI=$CG/bench.slice/bench-limited.slice/memory.pressure ;;
+churn) # no swap; 80% of MemAvailable mapped, written and unmapped over and over
+	HOG=churn CHURN_PCT=80 NOKILL=1 LIMIT=35 ;;
 idle) ;;
 *) say "unknown scenario $scenario"; exit 2 ;;
 esac
@@ -100,7 +123,16 @@ write_units() {
 	}
 	unit bench-web.service "$WEB_SLICE" "$BUSY_WEIGHT" "$B/benchtool probe bench-web $WEB_MB /run/bench/probe.out"
 	unit bench-batch.service "$BATCH_SLICE" "$BATCH_WEIGHT" "$B/benchtool grow bench-batch $BATCH_MB 0 touch $BATCH_HOLD"
-	unit bench-hog.service "$HOG_SLICE" "$BUSY_WEIGHT" "$B/benchtool grow bench-hog $HOG_MB $HOG_RATE $HOG_FILL"
+	case $HOG in
+	grow) unit bench-hog.service "$HOG_SLICE" "$BUSY_WEIGHT" "$B/benchtool grow bench-hog $HOG_MB $HOG_RATE $HOG_FILL" ;;
+	stream) unit bench-hog.service "$HOG_SLICE" "$BUSY_WEIGHT" "$B/benchtool stream bench-hog $STREAM_FILE" ;;
+	# The size is measured per repetition (set_size); no oom_score_adj of
+	# stress-ng's own: the hog has the neutral priority in every scenario.
+	churn) # shellcheck disable=SC2016 # systemd expands it
+		unit bench-hog.service "$HOG_SLICE" "$BUSY_WEIGHT" \
+		'/usr/bin/stress-ng --vm 1 --vm-bytes ${BENCH_SIZE_MB}m --no-oom-adjust --timeout 0 --quiet' ;;
+	esac
+	unit bench-fill.service bench.slice "$BUSY_WEIGHT" "$B/benchtool grow bench-fill \${BENCH_SIZE_MB} 0 touch"
 	unit bench-spin@.service bench.slice "$BUSY_WEIGHT" "$B/benchtool spin bench-spin"
 	# One spinner pinned to each CPU: wherever the victim runs, it shares
 	# its CPU with a task of 10000 times its weight.
@@ -206,14 +238,48 @@ zram_off() {
 	swapoff /dev/zram0 2>/dev/null
 	echo 1 >/sys/block/zram0/reset 2>/dev/null
 }
+# A swap file on the ext4 root (made once per boot) and the streamed sparse
+# file: the same tools as the guest scenarios of tests/vm.
+SWAP_FILE=/var/tmp/bench.swap STREAM_FILE=/var/tmp/bench-stream.big
+files_setup() {
+	if [ "$SWAPFILE" -gt 0 ]; then
+		dd if=/dev/zero of="$SWAP_FILE" bs=1M count="$SWAPFILE" status=none && chmod 600 "$SWAP_FILE" &&
+			mkswap -q "$SWAP_FILE" || say "could not make the ${SWAPFILE}M swap file"
+	fi
+	[ "$STREAM_MB" -eq 0 ] || truncate -s "${STREAM_MB}M" "$STREAM_FILE"
+}
+swap_on() {
+	zram_on || return 1
+	[ "$SWAPFILE" -gt 0 ] || return 0
+	swapon "$SWAP_FILE" || { say "swapon $SWAP_FILE failed"; return 1; }
+}
+swap_off() {
+	zram_off
+	[ "$SWAPFILE" -gt 0 ] || return 0
+	swapoff "$SWAP_FILE" 2>/dev/null
+}
+mem_avail_mb() { awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo; }
+# set_size UNIT MIB: the size its ExecStart= reads from $BENCH_SIZE_MB.
+set_size() {
+	mkdir -p "$U/$1.d"
+	printf '[Service]\nEnvironment=BENCH_SIZE_MB=%s\n' "$2" >"$U/$1.d/50-size.conf"
+	systemctl daemon-reload
+}
+# holds_all UNIT MIB: its memory in RAM and in swap is 95% of MIB.
+holds_all() {
+	local d sw
+	d=$CG$(prop "$1" ControlGroup)
+	sw=$(cat "$d/memory.swap.current" 2>/dev/null || echo 0)
+	[ $(($(cg_mem "$1") + sw)) -ge $(($2 * 1024 * 1024 * 95 / 100)) ]
+}
 
-WORK_UNITS="bench-web.service bench-batch.service bench-hog.service"
+WORK_UNITS="bench-web.service bench-batch.service bench-hog.service bench-fill.service"
 all_stop() {
 	local u
 	u=$(systemctl list-units --all --plain --no-legend 'bench-*' | awk '{ print $1 }')
 	# shellcheck disable=SC2086
 	[ -z "$u" ] || { timeout 60 systemctl stop $u; systemctl reset-failed $u 2>/dev/null; }
-	zram_off
+	swap_off
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 }
@@ -247,7 +313,7 @@ pressure_rep() {
 	mkdir -p "$d"
 	say "rep $n: setting up"
 	all_stop
-	zram_on || return 1
+	swap_on || return 1
 	c=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')
 	agent_restart
 	rm -f /run/bench/probe.out
@@ -255,6 +321,18 @@ pressure_rep() {
 	wait_until 90 holds bench-web.service "$WEB_MB" || say "web did not reach ${WEB_MB}M"
 	wait_until 90 holds bench-batch.service "$BATCH_MB" || say "batch did not reach ${BATCH_MB}M"
 	for i in $(seq 0 $((SPINNERS - 1))); do systemctl start "bench-spin@$i.service"; done
+	if [ -n "$FILL_OVER" ]; then
+		local fill=$(($(mem_avail_mb) + FILL_OVER))
+		set_size bench-fill.service "$fill"
+		systemctl start bench-fill.service
+		wait_until 120 holds_all bench-fill.service "$fill" || say "fill did not reach ${fill}M"
+		say "rep $n: fill holds ${fill}M; $(awk '$1 ~ /^(MemAvailable|SwapFree):$/ { printf "%s %dM ", $1, $2 / 1024 }' /proc/meminfo)"
+	fi
+	if [ "$HOG" = churn ]; then
+		HOG_MB=$(($(mem_avail_mb) * CHURN_PCT / 100))
+		set_size bench-hog.service "$HOG_MB"
+		say "rep $n: the churn maps ${HOG_MB}M (${CHURN_PCT}% of MemAvailable)"
+	fi
 	sleep 3
 	# What systemd-oomd watches (evidence that it was configured right).
 	[ "$agent" = systemd-oomd ] && oomctl >"$d/oomctl.txt" 2>&1
@@ -263,7 +341,8 @@ pressure_rep() {
 		"psi:scope:$SCOPE_PSI" \
 		"cg:web:$(cg_of "$WEB_SLICE" bench-web.service)" \
 		"cg:batch:$(cg_of "$BATCH_SLICE" bench-batch.service)" \
-		"cg:hog:$(cg_of "$HOG_SLICE" bench-hog.service)" &
+		"cg:hog:$(cg_of "$HOG_SLICE" bench-hog.service)" \
+		"cg:fill:$(cg_of bench.slice bench-fill.service)" &
 	sampler=$!
 	trace_start
 	sleep 1
@@ -272,6 +351,13 @@ pressure_rep() {
 		for u in $WORK_UNITS; do echo "pid ${u%.service} $(prop "$u" MainPID)"; done
 		for i in $(seq 0 $((SPINNERS - 1))); do echo "pid spin$i $(prop "bench-spin@$i.service" MainPID)"; done
 		echo "swap_total_kb $(awk '$1 == "SwapTotal:" { print $2 }' /proc/meminfo)"
+		# For analyze.py: whether any kill is unneeded, what the hog wants
+		# (MiB; 0 when it does not allocate) and the limit it lives under.
+		echo "nokill $NOKILL"
+		if [ "$HOG" = stream ]; then echo "hog_mb 0"; else echo "hog_mb $HOG_MB"; fi
+		[ "$HOG_SLICE" = bench-limited.slice ] && echo "limit_kb $(($(cat "$CG/bench.slice/bench-limited.slice/memory.max") / 1024))"
+		# stress-ng's workers get new pids and names of their own.
+		[ "$HOG" = churn ] && echo "comm stress-ng hog"
 		echo "bench_subtree_control $(paste -s -d, "$CG/bench.slice/cgroup.subtree_control")"
 		# How much CPU the preferred victim gets (the cpu scenario starves it).
 		echo "batch_usage_usec_1 $(awk '$1 == "usage_usec" { print $2 }' "$(cg_of "$BATCH_SLICE" bench-batch.service)/cpu.stat")"
@@ -288,7 +374,13 @@ pressure_rep() {
 	# Started (it may already be dead: a memcg OOM kill can be that fast).
 	wait_until "$LIMIT" started bench-hog.service || true
 	echo "pid bench-hog $(prop bench-hog.service MainPID)" >>"$d/meta.txt"
-	if wait_until "$LIMIT" episode_over; then end=finished; fi
+	if [ "$NOKILL" = 1 ]; then
+		# Nothing ends it but the time: every kill in it is counted.
+		sleep "$LIMIT"
+		end=finished
+	elif wait_until "$LIMIT" episode_over; then
+		end=finished
+	fi
 	t1=$(now)
 	# Let the last kill finish and its memory come back, visibly.
 	sleep 3
@@ -360,6 +452,7 @@ idle_run() {
 }
 
 agent_setup
+files_setup
 say "agent $agent set up ($(paste -s -d ' ' "$R/meta.txt" | head -c 200))"
 if [ "$scenario" = idle ]; then
 	idle_run
