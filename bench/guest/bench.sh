@@ -62,8 +62,8 @@ BATCH_WEIGHT=100 BUSY_WEIGHT=100 SPINNERS=0 ZRAM=0 SCOPE_PSI=/proc/pressure/memo
 # answer is no kill; the episode lasts LIMIT seconds. HOG: grow, stream (read
 # a STREAM_MB sparse file over and over) or churn (stress-ng maps, writes and
 # unmaps CHURN_PCT% of MemAvailable, again and again). FILL_OVER: a
-# bench-fill service holds MemAvailable + FILL_OVER MiB, so that some of the
-# anonymous memory sits in swap before the episode starts.
+# bench-fill service, started with the hog, grows to MemAvailable (measured
+# just before) + FILL_OVER MiB, so that some anonymous memory goes to swap.
 SWAPFILE=0 NOKILL=0 HOG=grow STREAM_MB=0 CHURN_PCT=0 FILL_OVER=
 case $scenario in
 hog) ;; # a hog that grows as fast as it can write, no swap
@@ -321,12 +321,12 @@ pressure_rep() {
 	wait_until 90 holds bench-web.service "$WEB_MB" || say "web did not reach ${WEB_MB}M"
 	wait_until 90 holds bench-batch.service "$BATCH_MB" || say "batch did not reach ${BATCH_MB}M"
 	for i in $(seq 0 $((SPINNERS - 1))); do systemctl start "bench-spin@$i.service"; done
+	local fill=0 hogs=bench-hog.service
 	if [ -n "$FILL_OVER" ]; then
-		local fill=$(($(mem_avail_mb) + FILL_OVER))
+		fill=$(($(mem_avail_mb) + FILL_OVER))
 		set_size bench-fill.service "$fill"
-		systemctl start bench-fill.service
-		wait_until 120 holds_all bench-fill.service "$fill" || say "fill did not reach ${fill}M"
-		say "rep $n: fill holds ${fill}M; $(awk '$1 ~ /^(MemAvailable|SwapFree):$/ { printf "%s %dM ", $1, $2 / 1024 }' /proc/meminfo)"
+		hogs="bench-fill.service $hogs"
+		say "rep $n: the fill will hold ${fill}M (MemAvailable + ${FILL_OVER}M)"
 	fi
 	if [ "$HOG" = churn ]; then
 		HOG_MB=$(($(mem_avail_mb) * CHURN_PCT / 100))
@@ -367,16 +367,24 @@ pressure_rep() {
 	BATCH_PID=$(prop bench-batch.service MainPID)
 	systemctl kill -s USR1 bench-web.service
 	t0=$(now)
-	systemctl start --no-block bench-hog.service
+	local stop=$(($(date +%s) + LIMIT))
+	# shellcheck disable=SC2086 # unit names
+	systemctl start --no-block $hogs
 	echo "t0_us $t0" >>"$d/meta.txt"
 	say "rep $n: hog started"
 	local end=timeout
 	# Started (it may already be dead: a memcg OOM kill can be that fast).
-	wait_until "$LIMIT" started bench-hog.service || true
-	echo "pid bench-hog $(prop bench-hog.service MainPID)" >>"$d/meta.txt"
+	for u in $hogs; do
+		wait_until "$LIMIT" started "$u" || true
+		echo "pid ${u%.service} $(prop "$u" MainPID)" >>"$d/meta.txt"
+	done
 	if [ "$NOKILL" = 1 ]; then
+		if [ "$fill" -gt 0 ]; then
+			wait_until "$LIMIT" holds_all bench-fill.service "$fill" || say "fill did not reach ${fill}M"
+			say "rep $n: fill at $(($(cg_mem bench-fill.service) >> 20))M; $(awk '$1 ~ /^(MemAvailable|SwapFree):$/ { printf "%s %dM ", $1, $2 / 1024 }' /proc/meminfo)"
+		fi
 		# Nothing ends it but the time: every kill in it is counted.
-		sleep "$LIMIT"
+		[ "$stop" -le "$(date +%s)" ] || sleep $((stop - $(date +%s)))
 		end=finished
 	elif wait_until "$LIMIT" episode_over; then
 		end=finished
