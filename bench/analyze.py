@@ -176,9 +176,11 @@ def analyze_rep(scenario, agent, d):
             continue
         seen.add(s["unit"])
         order.append(s)
-    # Dead: started once, and no longer running (fill runs in stream-swap only).
+    # Dead: started once, no longer running, and not stopped on purpose
+    # (stream-swap's fill).
+    stopped = meta.get("stopped", "").replace("bench-", "")
     dead = [u for u in UNITS if units.get(u, {}).get("ActiveState") not in ("active", None)
-            and units[u].get("ExecMainStartTimestampMonotonic", "1") != "0"]
+            and units[u].get("ExecMainStartTimestampMonotonic", "1") != "0" and u != stopped]
     for u in dead:          # died without a traced signal (e.g. no tracefs)
         if u not in seen:
             ts = int(units[u].get("ExecMainExitTimestampMonotonic", "0") or 0)

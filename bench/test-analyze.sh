@@ -112,7 +112,9 @@ rep("stream-swap", "cgreap", "nokill 1\nhog_mb 0\npid bench-fill 600\n",
                {"web": 64, "batch": 300 if t < 110.02 else -1, "hog": 10 if t < 112.02 else -1, "fill": 1200}),
     swap_kb=524288)
 # stream-swap, kernel alone: nothing dies; up to 150 MiB of swap used.
-rep("stream-swap", "kernel", "nokill 1\nhog_mb 0\npid bench-fill 600\n", [], dict(alive, fill="active"),
+# The fill was stopped on purpose: not a death.
+rep("stream-swap", "kernel", "nokill 1\nhog_mb 0\npid bench-fill 600\nstopped bench-fill\n", [],
+    dict(alive, fill="inactive"),
     lambda t: (300000, 524288 - (153600 if t > 120 else 51200), {"web": 64, "batch": 300, "hog": 10, "fill": 1200}),
     swap_kb=524288)
 # churn, cgreap: one SIGKILL to a stress-ng worker whose pid was never noted.

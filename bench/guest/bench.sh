@@ -61,10 +61,11 @@ BATCH_WEIGHT=100 BUSY_WEIGHT=100 SPINNERS=0 ZRAM=0 SCOPE_PSI=/proc/pressure/memo
 # SWAPFILE: MiB of swap file on the guest's ext4 root. NOKILL: the right
 # answer is no kill; the episode lasts LIMIT seconds. HOG: grow, stream (read
 # a STREAM_MB sparse file over and over) or churn (stress-ng maps, writes and
-# unmaps CHURN_PCT% of MemAvailable, again and again). FILL_OVER: a
-# bench-fill service, started with the hog, grows to MemAvailable (measured
-# just before) + FILL_OVER MiB, so that some anonymous memory goes to swap.
-SWAPFILE=0 NOKILL=0 HOG=grow STREAM_MB=0 CHURN_PCT=0 FILL_OVER=
+# unmaps CHURN_PCT% of MemAvailable, again and again). PUSH_OVER: first a
+# bench-fill service grows to MemAvailable (measured just before) +
+# PUSH_OVER MiB and is stopped: what it pushed to swap of the others' idle
+# memory stays there while the hog runs.
+SWAPFILE=0 NOKILL=0 HOG=grow STREAM_MB=0 CHURN_PCT=0 PUSH_OVER=
 case $scenario in
 hog) ;; # a hog that grows as fast as it can write, no swap
 leak)   # a slow leak of half-compressible data, with 768 MiB of zram swap
@@ -80,8 +81,8 @@ cpu)    # the victim has cpu.weight 1 beside a spinner on each CPU and the hog a
 leak-swap) # the same leak with a 512 MiB swap file: how much swap is used at the first kill
 	HOG_MB=2600 HOG_RATE=50 HOG_FILL=half SWAPFILE=512 LIMIT=120 ;;
 # The right answer is no kill in these four.
-stream-swap) # a 3 GiB file streamed through the page cache, 128 MiB+ of anon in swap
-	HOG=stream STREAM_MB=3072 SWAPFILE=512 FILL_OVER=128 NOKILL=1 LIMIT=35 ;;
+stream-swap) # idle anon pushed to swap, then a 3 GiB file streamed through the page cache
+	HOG=stream STREAM_MB=3072 SWAPFILE=512 PUSH_OVER=160 NOKILL=1 LIMIT=45 ;;
 slice-stream) # the limited slice reads a 1.5 GiB file: its page cache fills it to the limit
 	WEB_MB=48 BATCH_MB=150 HOG=stream STREAM_MB=1536 NOKILL=1 LIMIT=35
 	WEB_SLICE=bench-limited.slice BATCH_SLICE=bench-limited.slice HOG_SLICE=bench-limited.slice
@@ -258,6 +259,7 @@ swap_off() {
 	[ "$SWAPFILE" -gt 0 ] || return 0
 	swapoff "$SWAP_FILE" 2>/dev/null
 }
+swap_state() { awk '$1 ~ /^(MemAvailable|SwapFree):$/ { printf "%s %dM ", $1, $2 / 1024 }' /proc/meminfo; }
 mem_avail_mb() { awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo; }
 # set_size UNIT MIB: the size its ExecStart= reads from $BENCH_SIZE_MB.
 set_size() {
@@ -321,12 +323,11 @@ pressure_rep() {
 	wait_until 90 holds bench-web.service "$WEB_MB" || say "web did not reach ${WEB_MB}M"
 	wait_until 90 holds bench-batch.service "$BATCH_MB" || say "batch did not reach ${BATCH_MB}M"
 	for i in $(seq 0 $((SPINNERS - 1))); do systemctl start "bench-spin@$i.service"; done
-	local fill=0 hogs=bench-hog.service
-	if [ -n "$FILL_OVER" ]; then
-		fill=$(($(mem_avail_mb) + FILL_OVER))
+	local fill=0
+	if [ -n "$PUSH_OVER" ]; then
+		fill=$(($(mem_avail_mb) + PUSH_OVER))
 		set_size bench-fill.service "$fill"
-		hogs="bench-fill.service $hogs"
-		say "rep $n: the fill will hold ${fill}M (MemAvailable + ${FILL_OVER}M)"
+		say "rep $n: the fill will push to ${fill}M (MemAvailable + ${PUSH_OVER}M)"
 	fi
 	if [ "$HOG" = churn ]; then
 		HOG_MB=$(($(mem_avail_mb) * CHURN_PCT / 100))
@@ -368,21 +369,26 @@ pressure_rep() {
 	systemctl kill -s USR1 bench-web.service
 	t0=$(now)
 	local stop=$(($(date +%s) + LIMIT))
-	# shellcheck disable=SC2086 # unit names
-	systemctl start --no-block $hogs
 	echo "t0_us $t0" >>"$d/meta.txt"
+	if [ "$fill" -gt 0 ]; then
+		# Inside the episode, so that a kill it provokes is traced.
+		systemctl start --no-block bench-fill.service
+		wait_until "$LIMIT" started bench-fill.service || true
+		echo "pid bench-fill $(prop bench-fill.service MainPID)" >>"$d/meta.txt"
+		wait_until "$LIMIT" holds_all bench-fill.service "$fill" || say "fill did not reach ${fill}M"
+		say "rep $n: fill at $(($(cg_mem bench-fill.service) >> 20))M; $(swap_state)"
+		# Stopped on purpose (analyze.py: not a death to count).
+		echo "stopped bench-fill" >>"$d/meta.txt"
+		systemctl stop bench-fill.service
+		say "rep $n: fill stopped; $(swap_state)"
+	fi
+	systemctl start --no-block bench-hog.service
 	say "rep $n: hog started"
 	local end=timeout
 	# Started (it may already be dead: a memcg OOM kill can be that fast).
-	for u in $hogs; do
-		wait_until "$LIMIT" started "$u" || true
-		echo "pid ${u%.service} $(prop "$u" MainPID)" >>"$d/meta.txt"
-	done
+	wait_until "$LIMIT" started bench-hog.service || true
+	echo "pid bench-hog $(prop bench-hog.service MainPID)" >>"$d/meta.txt"
 	if [ "$NOKILL" = 1 ]; then
-		if [ "$fill" -gt 0 ]; then
-			wait_until "$LIMIT" holds_all bench-fill.service "$fill" || say "fill did not reach ${fill}M"
-			say "rep $n: fill at $(($(cg_mem bench-fill.service) >> 20))M; $(awk '$1 ~ /^(MemAvailable|SwapFree):$/ { printf "%s %dM ", $1, $2 / 1024 }' /proc/meminfo)"
-		fi
 		# Nothing ends it but the time: every kill in it is counted.
 		[ "$stop" -le "$(date +%s)" ] || sleep $((stop - $(date +%s)))
 		end=finished
