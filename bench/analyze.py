@@ -250,10 +250,14 @@ def analyze_rep(scenario, agent, d):
     # Swap used at the first kill, from the observer's last sample before it.
     swap_kb = int(meta.get("swap_total_kb") or 0)
     r["swap_total_mb"] = swap_kb / 1024 if swap_kb else None
-    r["swap_used_first_kill_mb"] = r["swap_used_max_mb"] = None
+    r["swap_used_first_kill_mb"] = r["swap_used_max_mb"] = r["swap_used_hog_start_mb"] = None
     if swap_kb and "swapfree_kb" in col:
         c = col["swapfree_kb"]
         r["swap_used_max_mb"] = max((swap_kb - x[c] for x in ep if x[c] >= 0), default=0) / 1024
+        # In stream-swap the hog starts after the fill has pushed memory to swap.
+        at = sample_at(rows, int(units.get("hog", {}).get("ExecMainStartTimestampMonotonic", "0") or 0))
+        if at and at[c] >= 0:
+            r["swap_used_hog_start_mb"] = (swap_kb - at[c]) / 1024
         at = sample_at(rows, kills[0]["t"]) if kills else None
         if at and at[c] >= 0:
             r["swap_used_first_kill_mb"] = (swap_kb - at[c]) / 1024
@@ -452,7 +456,8 @@ def swap_cell(rs):
     total = max(r.get("swap_total_mb") or 0 for r in rs)
     if all(v is None for v in used):
         most = max(r.get("swap_used_max_mb") or 0 for r in rs)
-        return f"no kill (up to {most:.0f} MiB used)"
+        return (f"no kill ({fmt([r.get('swap_used_hog_start_mb') for r in rs], 0)} MiB used when the hog started, "
+                f"up to {most:.0f})")
     # Each repetition's figure, median (min–max), unlike swap_used().
     return f"{fmt(used, 0)} of {total:.0f} MiB"
 
@@ -1026,6 +1031,7 @@ def main():
     keys = ["scenario", "agent", "rep", "status", "end", "oom_kills", "killed", "onset_s", "first_kill_s",
             "onset_to_kill_s", "freed_s", "not_freed_s", "stall_ms", "psi_full_s", "psi_some_s", "psi_full_global_s",
             "web_alive", "unneeded_kills", "swap_total_mb", "swap_used_first_kill_mb", "swap_used_max_mb",
+            "swap_used_hog_start_mb",
             "episode_s", "observer_gap_ms", "cpu_ms", "ctxsw", "rss_kb", "vmlck_kb"]
     with open(os.path.join(args.results, "reps.tsv"), "w") as f:
         f.write("\t".join(keys) + "\n")
