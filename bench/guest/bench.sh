@@ -82,7 +82,7 @@ leak-swap) # the same leak with a 512 MiB swap file: how much swap is used at th
 	HOG_MB=2600 HOG_RATE=50 HOG_FILL=half SWAPFILE=512 LIMIT=120 ;;
 # The right answer is no kill in these four.
 stream-swap) # idle anon pushed to swap, then a 3 GiB file streamed through the page cache
-	HOG=stream STREAM_MB=3072 SWAPFILE=512 PUSH_OVER=160 NOKILL=1 LIMIT=45 ;;
+	HOG=stream STREAM_MB=3072 SWAPFILE=512 PUSH_OVER=64 NOKILL=1 LIMIT=45 ;;
 slice-stream) # the limited slice reads a 1.5 GiB file: its page cache fills it to the limit
 	WEB_MB=48 BATCH_MB=150 HOG=stream STREAM_MB=1536 NOKILL=1 LIMIT=35
 	WEB_SLICE=bench-limited.slice BATCH_SLICE=bench-limited.slice HOG_SLICE=bench-limited.slice
