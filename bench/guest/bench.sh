@@ -244,8 +244,10 @@ zram_off() {
 SWAP_FILE=/var/tmp/bench.swap STREAM_FILE=/var/tmp/bench-stream.big
 files_setup() {
 	if [ "$SWAPFILE" -gt 0 ]; then
-		dd if=/dev/zero of="$SWAP_FILE" bs=1M count="$SWAPFILE" status=none && chmod 600 "$SWAP_FILE" &&
-			mkswap -q "$SWAP_FILE" || say "could not make the ${SWAPFILE}M swap file"
+		if ! { dd if=/dev/zero of="$SWAP_FILE" bs=1M count="$SWAPFILE" status=none && chmod 600 "$SWAP_FILE" &&
+			mkswap -q "$SWAP_FILE"; }; then
+			say "could not make the ${SWAPFILE}M swap file"
+		fi
 	fi
 	[ "$STREAM_MB" -eq 0 ] || truncate -s "${STREAM_MB}M" "$STREAM_FILE"
 }
