@@ -52,7 +52,7 @@ SCENARIO_NAMES = {
 NO_KILL = ("stream-swap", "slice-stream", "slice-steady", "churn")
 # With swap (zram or a swap file): "swap used at the first kill".
 SWAP_SCENARIOS = ("leak", "leak-swap", "stream-swap")
-UNITS = ("web", "batch", "hog", "fill")
+UNITS = ("web", "batch", "hog")
 TRACE_RE = re.compile(r"^\s*(.+)-(\d+)\s+\[\d+\]\s+\S+\s+([\d.]+): (signal_generate|mark_victim): (.*)$")
 # Pressure onset: the first moment the stall share over the last 500ms of
 # samples reaches 5% ("some" stall of the scenario's scope).
@@ -176,11 +176,7 @@ def analyze_rep(scenario, agent, d):
             continue
         seen.add(s["unit"])
         order.append(s)
-    # Dead: started once, no longer running, and not stopped on purpose
-    # (stream-swap's fill).
-    stopped = meta.get("stopped", "").replace("bench-", "")
-    dead = [u for u in UNITS if units.get(u, {}).get("ActiveState") not in ("active", None)
-            and units[u].get("ExecMainStartTimestampMonotonic", "1") != "0" and u != stopped]
+    dead = [u for u in UNITS if units.get(u, {}).get("ActiveState") not in ("active", None)]
     for u in dead:          # died without a traced signal (e.g. no tracefs)
         if u not in seen:
             ts = int(units[u].get("ExecMainExitTimestampMonotonic", "0") or 0)
@@ -254,7 +250,7 @@ def analyze_rep(scenario, agent, d):
     if swap_kb and "swapfree_kb" in col:
         c = col["swapfree_kb"]
         r["swap_used_max_mb"] = max((swap_kb - x[c] for x in ep if x[c] >= 0), default=0) / 1024
-        # In stream-swap the hog starts after the fill has pushed memory to swap.
+        # In stream-swap the hog starts once batch is pushed to swap.
         at = sample_at(rows, int(units.get("hog", {}).get("ExecMainStartTimestampMonotonic", "0") or 0))
         if at and at[c] >= 0:
             r["swap_used_hog_start_mb"] = (swap_kb - at[c]) / 1024

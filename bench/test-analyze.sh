@@ -92,31 +92,29 @@ def rep(scenario, agent, extra, kills, units, mem, swap_kb=0):
         + f"   {'bench-hog' if who == 'kernel' else who}-312     [001] d..2.   {t:.6f}: signal_generate: sig=9 "
         f"errno=0 code=0 comm={comm} pid={pid} grp=1 res=0\n" for t, who, comm, pid in kills))
     put(b + "/rep-1/units.txt", "".join(f"{u} ActiveState={st} Result=success ExecMainStartTimestampMonotonic="
-                                        f"{0 if st == 'unstarted' else 100500000}\n" for u, st in units.items()))
+                                        f"100500000\n" for u, st in units.items()))
     put(b + "/rep-1/probe.txt", "max_us 20000\n")
     rows = ["t_us\tglobal_some_us\tglobal_full_us\tmemavail_kb\tswapfree_kb\tscope_some_us\tscope_full_us\t"
-            "web_mem\tweb_populated\tbatch_mem\tbatch_populated\thog_mem\thog_populated\tfill_mem\tfill_populated"]
+            "web_mem\tweb_populated\tbatch_mem\tbatch_populated\thog_mem\thog_populated"]
     for t in range(99_600_000, 141_000_000, 100_000):
         avail, swapfree, m = mem(t / 1e6)
         cells = "".join(f"\t{-1 if m.get(u, -1) < 0 else m[u] << 20}\t{1 if m.get(u, -1) >= 0 else -1}"
-                        for u in ("web", "batch", "hog", "fill"))
+                        for u in ("web", "batch", "hog"))
         rows.append(f"{t}\t0\t0\t{avail}\t{swapfree}\t0\t0{cells}")
     put(b + "/rep-1/samples.tsv", "\n".join(rows) + "\n")
-alive = {"web": "active", "batch": "active", "hog": "active", "fill": "unstarted"}
+alive = {"web": "active", "batch": "active", "hog": "active"}
 # stream-swap, cgreap: kills batch at 110 s and the hog at 112 s, both
 # unneeded; 96 MiB of swap in use at the first kill, 200 MiB at most.
-rep("stream-swap", "cgreap", "nokill 1\nhog_mb 0\npid bench-fill 600\n",
+rep("stream-swap", "cgreap", "nokill 1\nhog_mb 0\n",
     [(110.0, "cgreapd", "bench-batch", 400), (112.0, "cgreapd", "bench-hog", 500)],
-    dict(alive, batch="inactive", hog="inactive", fill="active"),
+    dict(alive, batch="inactive", hog="inactive"),
     lambda t: (300000, 524288 - (98304 if t < 111 else 204800),
-               {"web": 64, "batch": 300 if t < 110.02 else -1, "hog": 10 if t < 112.02 else -1, "fill": 1200}),
+               {"web": 64, "batch": 300 if t < 110.02 else -1, "hog": 10 if t < 112.02 else -1}),
     swap_kb=524288)
 # stream-swap, kernel alone: nothing dies; 50 MiB of swap used when the hog
 # started (100.5 s), up to 150 MiB.
-# The fill was stopped on purpose: not a death.
-rep("stream-swap", "kernel", "nokill 1\nhog_mb 0\npid bench-fill 600\nstopped bench-fill\n", [],
-    dict(alive, fill="inactive"),
-    lambda t: (300000, 524288 - (153600 if t > 120 else 51200), {"web": 64, "batch": 300, "hog": 10, "fill": 1200}),
+rep("stream-swap", "kernel", "nokill 1\nhog_mb 0\n", [], alive,
+    lambda t: (300000, 524288 - (153600 if t > 120 else 51200), {"web": 64, "batch": 300, "hog": 10}),
     swap_kb=524288)
 # churn, cgreap: one SIGKILL to a stress-ng worker whose pid was never noted.
 rep("churn", "cgreap", "nokill 1\nhog_mb 1200\ncomm stress-ng hog\n",

@@ -61,11 +61,10 @@ BATCH_WEIGHT=100 BUSY_WEIGHT=100 SPINNERS=0 ZRAM=0 SCOPE_PSI=/proc/pressure/memo
 # SWAPFILE: MiB of swap file on the guest's ext4 root. NOKILL: the right
 # answer is no kill; the episode lasts LIMIT seconds. HOG: grow, stream (read
 # a STREAM_MB sparse file over and over) or churn (stress-ng maps, writes and
-# unmaps CHURN_PCT% of MemAvailable, again and again). PUSH_OVER: first a
-# bench-fill service grows to MemAvailable (measured just before) +
-# PUSH_OVER MiB and is stopped: what it pushed to swap of the others' idle
-# memory stays there while the hog runs.
-SWAPFILE=0 NOKILL=0 HOG=grow STREAM_MB=0 CHURN_PCT=0 PUSH_OVER=
+# unmaps CHURN_PCT% of MemAvailable, again and again). SWAP_PUSH: MiB of
+# batch's idle memory pushed to swap (memory.reclaim) when the episode
+# starts: deterministic, and without making the whole machine short.
+SWAPFILE=0 NOKILL=0 HOG=grow STREAM_MB=0 CHURN_PCT=0 SWAP_PUSH=0
 case $scenario in
 hog) ;; # a hog that grows as fast as it can write, no swap
 leak)   # a slow leak of half-compressible data, with 768 MiB of zram swap
@@ -81,8 +80,8 @@ cpu)    # the victim has cpu.weight 1 beside a spinner on each CPU and the hog a
 leak-swap) # the same leak with a 512 MiB swap file: how much swap is used at the first kill
 	HOG_MB=2600 HOG_RATE=50 HOG_FILL=half SWAPFILE=512 LIMIT=120 ;;
 # The right answer is no kill in these four.
-stream-swap) # idle anon pushed to swap, then a 3 GiB file streamed through the page cache
-	HOG=stream STREAM_MB=3072 SWAPFILE=512 PUSH_OVER=64 NOKILL=1 LIMIT=45 ;;
+stream-swap) # 200 MiB of batch in swap, then a 3 GiB file streamed through the page cache
+	HOG=stream STREAM_MB=3072 SWAPFILE=512 SWAP_PUSH=200 NOKILL=1 LIMIT=35 ;;
 slice-stream) # the limited slice reads a 1.5 GiB file: its page cache fills it to the limit
 	WEB_MB=48 BATCH_MB=150 HOG=stream STREAM_MB=1536 NOKILL=1 LIMIT=35
 	WEB_SLICE=bench-limited.slice BATCH_SLICE=bench-limited.slice HOG_SLICE=bench-limited.slice
@@ -133,7 +132,6 @@ write_units() {
 		unit bench-hog.service "$HOG_SLICE" "$BUSY_WEIGHT" \
 		'/usr/bin/stress-ng --vm 1 --vm-bytes ${BENCH_SIZE_MB}m --no-oom-adjust --timeout 0 --quiet' ;;
 	esac
-	unit bench-fill.service bench.slice "$BUSY_WEIGHT" "$B/benchtool grow bench-fill \${BENCH_SIZE_MB} 0 touch"
 	unit bench-spin@.service bench.slice "$BUSY_WEIGHT" "$B/benchtool spin bench-spin"
 	# One spinner pinned to each CPU: wherever the victim runs, it shares
 	# its CPU with a task of 10000 times its weight.
@@ -269,15 +267,8 @@ set_size() {
 	printf '[Service]\nEnvironment=BENCH_SIZE_MB=%s\n' "$2" >"$U/$1.d/50-size.conf"
 	systemctl daemon-reload
 }
-# holds_all UNIT MIB: its memory in RAM and in swap is 95% of MIB.
-holds_all() {
-	local d sw
-	d=$CG$(prop "$1" ControlGroup)
-	sw=$(cat "$d/memory.swap.current" 2>/dev/null || echo 0)
-	[ $(($(cg_mem "$1") + sw)) -ge $(($2 * 1024 * 1024 * 95 / 100)) ]
-}
 
-WORK_UNITS="bench-web.service bench-batch.service bench-hog.service bench-fill.service"
+WORK_UNITS="bench-web.service bench-batch.service bench-hog.service"
 all_stop() {
 	local u
 	u=$(systemctl list-units --all --plain --no-legend 'bench-*' | awk '{ print $1 }')
@@ -325,12 +316,6 @@ pressure_rep() {
 	wait_until 90 holds bench-web.service "$WEB_MB" || say "web did not reach ${WEB_MB}M"
 	wait_until 90 holds bench-batch.service "$BATCH_MB" || say "batch did not reach ${BATCH_MB}M"
 	for i in $(seq 0 $((SPINNERS - 1))); do systemctl start "bench-spin@$i.service"; done
-	local fill=0
-	if [ -n "$PUSH_OVER" ]; then
-		fill=$(($(mem_avail_mb) + PUSH_OVER))
-		set_size bench-fill.service "$fill"
-		say "rep $n: the fill will push to ${fill}M (MemAvailable + ${PUSH_OVER}M)"
-	fi
 	if [ "$HOG" = churn ]; then
 		HOG_MB=$(($(mem_avail_mb) * CHURN_PCT / 100))
 		set_size bench-hog.service "$HOG_MB"
@@ -344,8 +329,7 @@ pressure_rep() {
 		"psi:scope:$SCOPE_PSI" \
 		"cg:web:$(cg_of "$WEB_SLICE" bench-web.service)" \
 		"cg:batch:$(cg_of "$BATCH_SLICE" bench-batch.service)" \
-		"cg:hog:$(cg_of "$HOG_SLICE" bench-hog.service)" \
-		"cg:fill:$(cg_of bench.slice bench-fill.service)" &
+		"cg:hog:$(cg_of "$HOG_SLICE" bench-hog.service)" &
 	sampler=$!
 	trace_start
 	sleep 1
@@ -372,17 +356,12 @@ pressure_rep() {
 	t0=$(now)
 	local stop=$(($(date +%s) + LIMIT))
 	echo "t0_us $t0" >>"$d/meta.txt"
-	if [ "$fill" -gt 0 ]; then
-		# Inside the episode, so that a kill it provokes is traced.
-		systemctl start --no-block bench-fill.service
-		wait_until "$LIMIT" started bench-fill.service || true
-		echo "pid bench-fill $(prop bench-fill.service MainPID)" >>"$d/meta.txt"
-		wait_until "$LIMIT" holds_all bench-fill.service "$fill" || say "fill did not reach ${fill}M"
-		say "rep $n: fill at $(($(cg_mem bench-fill.service) >> 20))M; $(swap_state)"
-		# Stopped on purpose (analyze.py: not a death to count).
-		echo "stopped bench-fill" >>"$d/meta.txt"
-		systemctl stop bench-fill.service
-		say "rep $n: fill stopped; $(swap_state)"
+	if [ "$SWAP_PUSH" -gt 0 ]; then
+		# Inside the episode, so that a kill it provokes is traced. It may
+		# reclaim less than asked (EAGAIN): the samples say how much.
+		echo "${SWAP_PUSH}M" >"$(cg_of "$BATCH_SLICE" bench-batch.service)/memory.reclaim" ||
+			say "memory.reclaim of ${SWAP_PUSH}M fell short"
+		say "rep $n: pushed batch to swap; $(swap_state)"
 	fi
 	systemctl start --no-block bench-hog.service
 	say "rep $n: hog started"
