@@ -38,10 +38,20 @@ AGENT_NAMES = {"kernel": "kernel OOM killer alone", "cgreap": "cgreap", "earlyoo
 SCENARIO_NAMES = {
     "hog": "fast hog, no swap",
     "leak": "slow leak, zram swap",
+    "leak-swap": "slow leak, swap file",
     "slice": "slice at MemoryMax",
     "cpu": "victim starved of CPU",
+    "stream-swap": "no kill: page cache streamed, swap in use",
+    "slice-stream": "no kill: slice streaming at its limit",
+    "slice-steady": "no kill: slice steady near its limit",
+    "churn": "no kill: memory allocated and freed",
     "idle": "idle, 200 services",
 }
+# The right answer is no kill: every kill in them is unneeded (the guest
+# also says so per repetition, "nokill 1" in meta.txt).
+NO_KILL = ("stream-swap", "slice-stream", "slice-steady", "churn")
+# With swap (zram or a swap file): "swap used at the first kill".
+SWAP_SCENARIOS = ("leak", "leak-swap", "stream-swap")
 UNITS = ("web", "batch", "hog")
 TRACE_RE = re.compile(r"^\s*(.+)-(\d+)\s+\[\d+\]\s+\S+\s+([\d.]+): (signal_generate|mark_victim): (.*)$")
 # Pressure onset: the first moment the stall share over the last 500ms of
@@ -72,6 +82,10 @@ def rep_meta(path):
             p = line.split()
             if p and p[0] == "pid" and len(p) == 3 and p[2] != "0":
                 d["pids"][int(p[2])] = p[1].replace("bench-", "")
+            elif p and p[0] == "comm" and len(p) == 3:
+                # Processes named PREFIX... belong to a unit (stress-ng's
+                # workers, whose pids were never noted).
+                d.setdefault("comms", []).append((p[1], p[2]))
             elif len(p) >= 2:
                 d[p[0]] = p[1]
     return d
@@ -100,7 +114,7 @@ def killer_of(comm):
     return None
 
 
-def trace_events(path, pids):
+def trace_events(path, pids, comms=()):
     """Signals 9/15 sent to a workload process, with who sent them."""
     sigs, victims = [], {}
     if not os.path.exists(path):
@@ -120,6 +134,7 @@ def trace_events(path, pids):
                 # benchtool names its processes after their unit, so a
                 # process that died before its pid was noted is known too.
                 unit = pids.get(pid) or (f_["comm"][6:] if f_["comm"].startswith("bench-") else None)
+                unit = unit or next((u for prefix, u in comms if f_["comm"].startswith(prefix)), None)
                 if unit:
                     sigs.append({"t": t, "sig": int(f_["sig"]), "unit": unit, "comm": comm, "pid": pid})
     for s in sigs:
@@ -150,7 +165,8 @@ def analyze_rep(scenario, agent, d):
     r = {"scenario": scenario, "agent": agent, "rep": int(d.rsplit("-", 1)[1]), "end": meta.get("end", "?")}
     r["oom_kills"] = int(meta["oom_kill_after"]) - int(meta["oom_kill_before"])
 
-    sigs = [s for s in trace_events(os.path.join(d, "trace.txt"), meta["pids"]) if s["t"] >= t0]
+    sigs = [s for s in trace_events(os.path.join(d, "trace.txt"), meta["pids"], meta.get("comms", ()))
+            if s["t"] >= t0]
     units = units_file(os.path.join(d, "units.txt"))
     # Victims in order: the first signal each unit got from an agent or the
     # kernel (systemd's own SIGTERMs follow a kill, they do not make one).
@@ -192,8 +208,8 @@ def analyze_rep(scenario, agent, d):
     if first and (onset is None or first["t"] < onset):
         r["onset_to_kill_s"] = 0.0      # killed before the stall reached 5%
     r["freed_s"] = None
-    if first:
-        c = col[first["unit"] + "_mem"]
+    c = col.get(first["unit"] + "_mem") if first else None
+    if c is not None:
         before = [x[c] for x in rows if x[0] <= first["t"] and x[c] > 0]
         m0 = before[-1] if before else None
         if m0:
@@ -224,7 +240,60 @@ def analyze_rep(scenario, agent, d):
         probe = dict(zip(p[::2], p[1::2]))
         r["stall_ms"] = int(probe["max_us"]) / 1000 if "max_us" in probe else None
     r["episode_s"] = (t_end - t0) / 1e6
+    kills = [k for k in order if k["sig"]]
+    r["nokill"] = meta.get("nokill") == "1" or scenario in NO_KILL
+    r["unneeded_kills"] = len(kills) if r["nokill"] else unneeded_after_first(kills, rows, col, meta)
+    # Swap used at the first kill, from the observer's last sample before it.
+    swap_kb = int(meta.get("swap_total_kb") or 0)
+    r["swap_total_mb"] = swap_kb / 1024 if swap_kb else None
+    r["swap_used_first_kill_mb"] = r["swap_used_max_mb"] = r["swap_used_hog_start_mb"] = None
+    if swap_kb and "swapfree_kb" in col:
+        c = col["swapfree_kb"]
+        r["swap_used_max_mb"] = max((swap_kb - x[c] for x in ep if x[c] >= 0), default=0) / 1024
+        # In stream-swap the hog starts once batch is pushed to swap.
+        at = sample_at(rows, int(units.get("hog", {}).get("ExecMainStartTimestampMonotonic", "0") or 0))
+        if at and at[c] >= 0:
+            r["swap_used_hog_start_mb"] = (swap_kb - at[c]) / 1024
+        at = sample_at(rows, kills[0]["t"]) if kills else None
+        if at and at[c] >= 0:
+            r["swap_used_first_kill_mb"] = (swap_kb - at[c]) / 1024
     return r
+
+
+def sample_at(rows, t):
+    """The observer's last sample at or before T (None before the first)."""
+    before = [x for x in rows if x[0] <= t]
+    return before[-1] if before else None
+
+
+def unneeded_after_first(kills, rows, col, meta):
+    """How many kills after the first one kill would have ended the episode
+    (bench/README.md, "unneeded kills"): the hog that caused it had already
+    got its kill or was gone, or what the first victim held at its kill
+    covered the hog's excess, its remaining demand beyond the free room."""
+    if len(kills) < 2:
+        return 0
+    first = kills[0]
+    at = sample_at(rows, first["t"])
+    suffices = False
+    hog_mb = int(meta.get("hog_mb") or 0)
+    mem = {u: at[col[u + "_mem"]] if at and u + "_mem" in col else -1 for u in UNITS}
+    if first["unit"] != "hog" and hog_mb and at and mem[first["unit"]] > 0:
+        if meta.get("limit_kb"):
+            # Below a limit the room is the limit's headroom, not the machine's.
+            room = int(meta["limit_kb"]) * 1024 - sum(v for v in mem.values() if v > 0)
+        else:
+            room = (max(at[col["memavail_kb"]], 0) + max(at[col["swapfree_kb"]], 0)) * 1024
+        excess = hog_mb * 1024 * 1024 - max(mem["hog"], 0) - max(room, 0)
+        suffices = mem[first["unit"]] >= excess
+    n = 0
+    for k in kills[1:]:
+        hog_killed = any(x["unit"] == "hog" and x["t"] < k["t"] for x in kills)
+        x = sample_at(rows, k["t"])
+        hog_gone = x is not None and "hog_populated" in col and x[col["hog_populated"]] <= 0
+        if suffices or hog_killed or hog_gone:
+            n += 1
+    return n
 
 
 def analyze_idle(agent, d):
@@ -375,23 +444,44 @@ def blank_row(p, ncols):
     return f"| {AGENT_NAMES[p.agent]} | {p.reps_cell()} |" + " – |" * ncols
 
 
+def swap_cell(rs):
+    """Swap used at the first kill: 'MiB of the swap's MiB', or why not."""
+    if not any(r.get("swap_total_mb") for r in rs):
+        return "no swap"
+    used = [r.get("swap_used_first_kill_mb") for r in rs]
+    total = max(r.get("swap_total_mb") or 0 for r in rs)
+    if all(v is None for v in used):
+        most = max(r.get("swap_used_max_mb") or 0 for r in rs)
+        return (f"no kill ({fmt([r.get('swap_used_hog_start_mb') for r in rs], 0)} MiB used when the hog started, "
+                f"up to {most:.0f})")
+    # Each repetition's figure, median (min–max), unlike swap_used().
+    return f"{fmt(used, 0)} of {total:.0f} MiB"
+
+
+def swap_used(rs):
+    """The median swap used at the first kill, 'N of TOTAL MiB', or 'no kill'."""
+    v = med([r.get("swap_used_first_kill_mb") for r in rs])
+    return "no kill" if v is None else f"{v:.0f} of {max(r.get('swap_total_mb') or 0 for r in rs):.0f} MiB"
+
+
 def pressure_table(pairs, scenario, agents):
-    lines = ["| agent | repetitions | kernel OOM kills | killed, in order (by whom) | pressure onset → first kill (s) "
+    lines = ["| agent | repetitions | kernel OOM kills | killed, in order (by whom) | unneeded kills "
+             "| pressure onset → first kill (s) | swap used at the first kill (MiB) "
              "| kill → memory freed (s) | worst stall of the protected service (ms) "
              "| PSI full of the scenario's scope (s) | protected service alive |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for a in agents:
         p = pairs.get((scenario, a))
         if p is None:
             continue
         rs = p.reps
         if not rs:
-            lines.append(blank_row(p, 7))
+            lines.append(blank_row(p, 9))
             continue
         alive = sum(1 for r in rs if r["web_alive"])
         lines.append(f"| {AGENT_NAMES[a]} | {p.reps_cell()} | {fmt([r['oom_kills'] for r in rs], 0)} "
-                     f"| {common([r['killed'] for r in rs])} "
-                     f"| {fmt([r['onset_to_kill_s'] for r in rs], 2)} | {freed_cell(rs)} "
+                     f"| {common([r['killed'] for r in rs])} | {fmt([r['unneeded_kills'] for r in rs], 0)} "
+                     f"| {fmt([r['onset_to_kill_s'] for r in rs], 2)} | {swap_cell(rs)} | {freed_cell(rs)} "
                      f"| {fmt([r['stall_ms'] for r in rs], 0)} | {fmt([r['psi_full_s'] for r in rs], 2)} "
                      f"| {alive}/{len(rs)} |")
     return "\n".join(lines)
@@ -594,22 +684,65 @@ def findings(pairs, scenarios, agents, scale):
             line += f" (alone, it killed in {', '.join(alone)})"
         out.append(line + ".")
 
-    # The intent: batch first, web never.
+    # The intent: batch first (where a kill is needed), web never.
     first, web_dead = [], []
     for a in agents:
         rs = [r for s in ps for r in (pairs[(s, a)].reps if (s, a) in pairs else [])]
         if not rs:
             continue
-        k = sum(1 for r in rs if r["killed_units"].split(" → ")[0] == "batch")
-        first.append(f"{AGENT_NAMES[a]} {k}/{len(rs)}")
+        rd = [r for r in rs if not r["nokill"]]
+        k = sum(1 for r in rd if r["killed_units"].split(" → ")[0] == "batch")
+        if rd:
+            first.append(f"{AGENT_NAMES[a]} {k}/{len(rd)}")
         d = [r["scenario"] for r in rs if not r["web_alive"]]
         if d:
             web_dead.append(f"{AGENT_NAMES[a]} ({', '.join(f'{s} ×{n}' for s, n in Counter(d).items())})")
-    if first:
-        out.append("**Victim choice** (the preferred victim, batch, killed first; over all pressure repetitions): "
-                   + ", ".join(first) + ". "
+    if first or web_dead:
+        out.append("**Victim choice** (the preferred victim, batch, killed first; over the repetitions of the "
+                   "scenarios that need a kill): " + (", ".join(first) or "none ran") + ". "
                    + ("The protected service died with " + "; ".join(web_dead) if web_dead else
                       "The protected service survived every repetition") + ".")
+
+    # Kills that one kill, or none, would have spared.
+    unneeded = []
+    for a in agents:
+        rs = [r for s in ps for r in (pairs[(s, a)].reps if (s, a) in pairs else [])]
+        if not rs:
+            continue
+        nk = [r for r in rs if r["nokill"]]
+        part = []
+        if nk:
+            per = Counter(r["scenario"] for r in nk for _ in range(r["unneeded_kills"]))
+            part.append(f"{sum(per.values())} in {len(nk)} no-kill repetitions"
+                        + (f" ({', '.join(f'{s} {n}' for s, n in per.items())})" if per else ""))
+        rd = [r for r in rs if not r["nokill"]]
+        if rd:
+            part.append(f"{sum(r['unneeded_kills'] for r in rd)} after the first kill in {len(rd)} others")
+        unneeded.append(f"{AGENT_NAMES[a]} {', '.join(part)}")
+    if unneeded:
+        line = "**Unneeded kills** (bench/README.md says how they are told): " + "; ".join(unneeded) + "."
+        # A no-kill scenario where the kernel alone killed is sized wrong.
+        wrong = [s for s in ps if s in NO_KILL and pairs.get((s, "kernel")) and
+                 any(r["killed_units"] != "none" or r["oom_kills"] for r in pairs[(s, "kernel")].reps)]
+        if wrong:
+            line += (f" **The kernel alone killed in {', '.join(wrong)}**: there a kill may have been needed, "
+                     "so those counts overstate.")
+        out.append(line)
+
+    # How much of the swap was used before anything died.
+    swap = []
+    for s in ps:
+        if s not in SWAP_SCENARIOS or s in NO_KILL:
+            continue
+        part = []
+        for a in agents:
+            p = pairs.get((s, a))
+            if p and p.reps and any(r.get("swap_total_mb") for r in p.reps):
+                part.append(f"{AGENT_NAMES[a]} {swap_used(p.reps)}")
+        if part:
+            swap.append(f"{s}: " + ", ".join(part))
+    if swap:
+        out.append("**Swap used at the first kill** (medians): " + "; ".join(swap) + ".")
 
     # Fastest onset → kill, lowest stall, per scenario.
     for key, what, digits, unit in (("onset_to_kill_s", "Fastest from pressure onset to the first kill", 2, " s"),
@@ -617,6 +750,8 @@ def findings(pairs, scenarios, agents, scale):
                                     ("psi_full_s", "Least PSI full time in the scenario's scope", 2, " s")):
         parts = []
         for s in ps:
+            if key == "onset_to_kill_s" and s in NO_KILL:
+                continue
             who, v = best(pairs, s, agents, key, digits)
             if not who:
                 continue
@@ -680,26 +815,40 @@ def findings(pairs, scenarios, agents, scale):
 # ------------------------------------------------------------ summary table
 def summary_table(pairs, scenarios, agents):
     ps = [s for s in scenarios if s != "idle"]
-    per = " / ".join(ps)
+    danger = [s for s in ps if s not in NO_KILL]
+    nokill = [s for s in ps if s in NO_KILL]
+    swapped = [s for s in danger if s in SWAP_SCENARIOS]
 
-    def cells(a, key, digits):
+    def per_scenario(a, among, value):
+        """' / '-joined VALUE(repetitions) of each scenario in AMONG, or why none."""
         out = []
-        for s in ps:
+        for s in among:
             p = pairs.get((s, a))
             if p is None or not p.reps:
                 out.append("n/r" if p is None or p.state == "not run" else "fail")
-                continue
-            v = med([r.get(key) for r in p.reps])
-            out.append("–" if v is None else f"{v:.{digits}f}")
+            else:
+                out.append(value(p.reps))
         return " / ".join(out)
 
-    lines = [f"| agent | kernel OOM kills ({per}) | preferred victim killed first | protected service survived "
-             f"| onset → first kill, s ({per}) | worst stall of the protected service, ms ({per}) "
-             "| idle: CPU per 30 s, RSS |",
-             "|---|---|---|---|---|---|---|"]
+    def cells(a, key, digits, among):
+        def value(rs):
+            v = med([r.get(key) for r in rs])
+            return "–" if v is None else f"{v:.{digits}f}"
+        return per_scenario(a, among, value)
+
+    cols = [("kernel OOM kills", f"({' / '.join(danger)})"),
+            ("preferred victim killed first", ""), ("protected service survived", ""),
+            ("onset → first kill, s", f"({' / '.join(danger)})"),
+            ("worst stall of the protected service, ms", f"({' / '.join(danger)})"),
+            ("unneeded kills, total", f"({' / '.join(nokill + ['the others'])})" if nokill else ""),
+            ("swap used at the first kill", f"({' / '.join(swapped)})" if swapped else ""),
+            ("idle: CPU per 30 s, RSS", "")]
+    lines = ["| agent | " + " | ".join(f"{c} {w}".strip() for c, w in cols) + " |",
+             "|---|" + "---|" * len(cols)]
     for a in agents:
         rs = [r for s in ps for r in (pairs[(s, a)].reps if (s, a) in pairs else [])]
-        first = sum(1 for r in rs if r["killed_units"].split(" → ")[0] == "batch")
+        rd = [r for r in rs if not r["nokill"]]
+        first = sum(1 for r in rd if r["killed_units"].split(" → ")[0] == "batch")
         alive = sum(1 for r in rs if r["web_alive"])
         ip = pairs.get(("idle", a))
         if ip is None:
@@ -709,11 +858,17 @@ def summary_table(pairs, scenarios, agents):
                     f"{med([r['rss_kb'] for r in ip.reps]) / 1024:.1f} MiB")
         else:
             idle = ip.state
-        lines.append(f"| {AGENT_NAMES[a]} | {cells(a, 'oom_kills', 0)} "
-                     f"| {f'{first}/{len(rs)}' if rs else '–'} | {f'{alive}/{len(rs)}' if rs else '–'} "
-                     f"| {cells(a, 'onset_to_kill_s', 2)} | {cells(a, 'stall_ms', 0)} | {idle} |")
-    return "\n".join(lines) + ("\n\nMedians over the repetitions; counts over every pressure repetition. "
-                               "n/r: not run; fail: no repetition has data.")
+        others = sum(r["unneeded_kills"] for r in rd)
+        unneeded = str(others)
+        if nokill:
+            unneeded = per_scenario(a, nokill, lambda rs: str(sum(r["unneeded_kills"] for r in rs))) + f" / {others}"
+        lines.append(f"| {AGENT_NAMES[a]} | {cells(a, 'oom_kills', 0, danger)} "
+                     f"| {f'{first}/{len(rd)}' if rd else '–'} | {f'{alive}/{len(rs)}' if rs else '–'} "
+                     f"| {cells(a, 'onset_to_kill_s', 2, danger)} | {cells(a, 'stall_ms', 0, danger)} "
+                     f"| {unneeded if rs else '–'} | {per_scenario(a, swapped, swap_used) if swapped else '–'} | {idle} |")
+    return "\n".join(lines) + ("\n\nMedians over the repetitions; counts and totals over every pressure repetition "
+                               "(victim choice: the scenarios that need a kill). n/r: not run; fail: no repetition "
+                               "has data.")
 
 
 README_BEGIN = "<!-- bench-summary: generated by bench/analyze.py from the last bash bench/run; do not edit -->"
@@ -871,7 +1026,9 @@ def main():
 
     keys = ["scenario", "agent", "rep", "status", "end", "oom_kills", "killed", "onset_s", "first_kill_s",
             "onset_to_kill_s", "freed_s", "not_freed_s", "stall_ms", "psi_full_s", "psi_some_s", "psi_full_global_s",
-            "web_alive", "episode_s", "observer_gap_ms", "cpu_ms", "ctxsw", "rss_kb", "vmlck_kb"]
+            "web_alive", "unneeded_kills", "swap_total_mb", "swap_used_first_kill_mb", "swap_used_max_mb",
+            "swap_used_hog_start_mb",
+            "episode_s", "observer_gap_ms", "cpu_ms", "ctxsw", "rss_kb", "vmlck_kb"]
     with open(os.path.join(args.results, "reps.tsv"), "w") as f:
         f.write("\t".join(keys) + "\n")
         for p in pairs.values():
@@ -922,7 +1079,8 @@ def main():
     tmpl = os.path.join(os.path.dirname(os.path.abspath(__file__)), "README-results.md.in")
     with open(tmpl) as f:
         t = f.read()
-    subst = {"@TABLE_" + s.upper() + "@": tables.get(s, "(not part of this run)") for s in SCENARIO_NAMES}
+    subst = {"@TABLE_" + s.upper().replace("-", "_") + "@": tables.get(s, "(not part of this run)")
+             for s in SCENARIO_NAMES}
     subst.update({"@TABLE_SCALE@": scale_md, "@GUEST@": guest, "@REPS@": reps_s, "@RUNTIME@": runtime,
                   "@CAVEAT@": caveat, "@SUMMARY@": summary, "@FINDINGS@": found, "@WORK@": work})
     for k, v in subst.items():

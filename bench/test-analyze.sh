@@ -4,8 +4,9 @@
 # test-analyze: bench/analyze.py and bench/run's checks on made-up raw data
 # (no guest): a pair with a cut-off repetition, a pair that failed, pairs
 # that never ran, the slice's own PSI, descriptions taken from the metadata,
-# generated findings, the README block, the plot, and --check's .complete
-# marks.
+# generated findings, the README block, the plot, --check's .complete
+# marks, and the unneeded kills and swap used at the first kill of the
+# no-kill, swap and one-kill-would-do repetitions.
 #
 # Needs: top_srcdir (set by make check); python3, and matplotlib for the plot.
 
@@ -72,6 +73,80 @@ put(b + "/config/cgreap.conf.effective", "# Effective cgreap configuration.\n")
 put(b + "/rep-1/idle.txt", "window_s 30\ncpu_ms 4\nctxsw 2\nrss_kb 6144\nvmlck_kb 6100\nservices 200\n")
 put("raw/hog/earlyoom/run.txt", "agent earlyoom\nscenario hog\nreps 3\naccel tcg\nguest_s 120\nwall_s 900\nexit 1\n")
 put("raw/hog/earlyoom/console.log", "vmtest: system up\n")
+# The new figures, one repetition per pair, all 1 s in from t0 = 100 s.
+# rep(): a complete repetition; kills are (time s, sender, target comm,
+# pid); mem(t) gives (memavail, swapfree) in kB and the units' memory in
+# MiB (-1: gone). Swap: 512 MiB where swap_kb says so. A kill "by" kernel
+# is the OOM killer's: sent from the task that hit the limit, with a
+# mark_victim of the same pid.
+def rep(scenario, agent, extra, kills, units, mem, swap_kb=0):
+    ooms = sum(1 for k in kills if k[1] == "kernel")
+    b = f"raw/{scenario}/{agent}/bench"
+    put(f"raw/{scenario}/{agent}/run.txt", f"agent {agent}\nscenario {scenario}\nreps 1\n" + host)
+    put(b + "/meta.txt", f"agent {agent}\nscenario {scenario}\nreps 1\n" + guest)
+    put(b + "/rep-1/meta.txt", "oom_kill_before 0\npid bench-web 300\npid bench-batch 400\n"
+        f"swap_total_kb {swap_kb}\n{extra}t0_us 100000000\npid bench-hog 500\nt_end_us 140000000\n"
+        f"end finished\noom_kill_after {ooms}\n")
+    put(b + "/rep-1/trace.txt", "# tracer: nop\n" + "".join(
+        (f"   bench-hog-500     [001] d..2.   {t:.6f}: mark_victim: pid={pid}\n" if who == "kernel" else "")
+        + f"   {'bench-hog' if who == 'kernel' else who}-312     [001] d..2.   {t:.6f}: signal_generate: sig=9 "
+        f"errno=0 code=0 comm={comm} pid={pid} grp=1 res=0\n" for t, who, comm, pid in kills))
+    put(b + "/rep-1/units.txt", "".join(f"{u} ActiveState={st} Result=success ExecMainStartTimestampMonotonic="
+                                        f"100500000\n" for u, st in units.items()))
+    put(b + "/rep-1/probe.txt", "max_us 20000\n")
+    rows = ["t_us\tglobal_some_us\tglobal_full_us\tmemavail_kb\tswapfree_kb\tscope_some_us\tscope_full_us\t"
+            "web_mem\tweb_populated\tbatch_mem\tbatch_populated\thog_mem\thog_populated"]
+    for t in range(99_600_000, 141_000_000, 100_000):
+        avail, swapfree, m = mem(t / 1e6)
+        cells = "".join(f"\t{-1 if m.get(u, -1) < 0 else m[u] << 20}\t{1 if m.get(u, -1) >= 0 else -1}"
+                        for u in ("web", "batch", "hog"))
+        rows.append(f"{t}\t0\t0\t{avail}\t{swapfree}\t0\t0{cells}")
+    put(b + "/rep-1/samples.tsv", "\n".join(rows) + "\n")
+alive = {"web": "active", "batch": "active", "hog": "active"}
+# stream-swap, cgreap: kills batch at 110 s and the hog at 112 s, both
+# unneeded; 96 MiB of swap in use at the first kill, 200 MiB at most.
+rep("stream-swap", "cgreap", "nokill 1\nhog_mb 0\n",
+    [(110.0, "cgreapd", "bench-batch", 400), (112.0, "cgreapd", "bench-hog", 500)],
+    dict(alive, batch="inactive", hog="inactive"),
+    lambda t: (300000, 524288 - (98304 if t < 111 else 204800),
+               {"web": 64, "batch": 300 if t < 110.02 else -1, "hog": 10 if t < 112.02 else -1}),
+    swap_kb=524288)
+# stream-swap, kernel alone: nothing dies; 50 MiB of swap used when the hog
+# started (100.5 s), up to 150 MiB.
+rep("stream-swap", "kernel", "nokill 1\nhog_mb 0\n", [], alive,
+    lambda t: (300000, 524288 - (153600 if t > 120 else 51200), {"web": 64, "batch": 300, "hog": 10}),
+    swap_kb=524288)
+# churn, cgreap: one SIGKILL to a stress-ng worker whose pid was never noted.
+rep("churn", "cgreap", "nokill 1\nhog_mb 1200\ncomm stress-ng hog\n",
+    [(105.0, "cgreapd", "stress-ng-vm", 777)], alive,
+    lambda t: (400000, 0, {"web": 64, "batch": 300, "hog": 900}))
+# leak-swap, cgreap: batch at 130 s with 480 of 512 MiB of swap used, then
+# the hog (a leak of 2600 MiB: one kill could not end it): 0 unneeded.
+rep("leak-swap", "cgreap", "nokill 0\nhog_mb 2600\n",
+    [(130.0, "cgreapd", "bench-batch", 400), (131.0, "cgreapd", "bench-hog", 500)],
+    dict(alive, batch="inactive", hog="inactive"),
+    lambda t: (20000, 32768 if t >= 125 else 262144,
+               {"web": 64, "batch": 300 if t < 130.02 else -1, "hog": 1500 if t < 131.02 else -1}),
+    swap_kb=524288)
+# leak-swap, earlyoom: the hog first, then batch although the hog was dead: 1.
+rep("leak-swap", "earlyoom", "nokill 0\nhog_mb 2600\n",
+    [(130.0, "earlyoom", "bench-hog", 500), (130.5, "earlyoom", "bench-batch", 400)],
+    dict(alive, batch="inactive", hog="inactive"),
+    lambda t: (20000, 16384 if t >= 125 else 262144,
+               {"web": 64, "batch": 300 if t < 130.52 else -1, "hog": 1500 if t < 130.02 else -1}),
+    swap_kb=524288)
+# slice, nohang: batch (150M) covered the hog's excess below the 400M limit
+# (it wants 100M more, 2M of headroom), yet web died next: 1 unneeded.
+rep("slice", "nohang", "nokill 0\nhog_mb 300\nlimit_kb 409600\n",
+    [(110.0, "python3", "bench-batch", 400), (111.0, "python3", "bench-web", 300)],
+    dict(alive, batch="inactive", web="inactive"),
+    lambda t: (900000, 0, {"web": 48 if t < 111.02 else -1, "batch": 150 if t < 110.02 else -1, "hog": 200}))
+# hog, kernel: batch (300M) could not cover the hog's excess (1900M wanted,
+# 1400M held, 40M available): its second kill, of the hog, was needed: 0.
+rep("hog", "kernel", "nokill 0\nhog_mb 1900\n",
+    [(110.0, "kernel", "bench-batch", 400), (111.0, "kernel", "bench-hog", 500)],
+    dict(alive, batch="inactive", hog="inactive"),
+    lambda t: (40960, 0, {"web": 64, "batch": 300 if t < 110.02 else -1, "hog": 1400 if t < 111.02 else -1}))
 put("scale.tsv", "cgroups\trep\tdecision\tstartup_ms\trss_ready_kb\trss_after_kb\thwm_kb\tvmlck_kb\t"
     "decision_usec\tevent_to_record_usec\n1000\t1\t1\t4.0\t6352\t6620\t6620\t6616\t31000\t31500\n")
 EOF
@@ -99,10 +174,21 @@ has "$md" "| cgreap | 1 of 3 (rep 2: cut off (no end stamp), rep 3: did not star
 has "$md" "| nohang 0.2.0 | **not run** (no raw/idle/nohang) |"
 lacks "$md" "raw/idle/kernel"
 rows=$(grep -cE '^\| (kernel OOM killer alone|cgreap|earlyoom 1\.7|nohang 0\.2\.0|systemd-oomd 252) \|' "$md")
-# 4 pressure scenarios × 5 agents + idle × 4 agents + the summary × 5.
-[ "$rows" -eq 29 ] || bad "results.md has $rows agent rows, not 29"
+# 9 pressure scenarios × 5 agents + idle × 4 agents + the summary × 5.
+[ "$rows" -eq 54 ] || bad "results.md has $rows agent rows, not 54"
 # The slice's own PSI full (1.50 s), not the machine's (0.00 s); onset → kill 0.44 s.
-has "$md" "| 0.44 | 0.02 | 12 | 1.50 | 1/1 |"
+has "$md" "| batch (cgreap) | 0 | 0.44 | no swap | 0.02 | 12 | 1.50 | 1/1 |"
+# Unneeded kills: every kill in a no-kill scenario (stress-ng's worker is
+# the hog's by its name); after the first, a kill once the hog was dead, or
+# once the first victim's memory covered the hog's excess below the limit;
+# not the hog's kill after batch's 300M could not cover its 460M excess.
+has "$md" "| cgreap | 1 | 0 | batch (cgreap) → hog (cgreap) | 2 | 0.00 | 96 of 512 MiB |"
+has "$md" "| kernel OOM killer alone | 1 | 0 | none | 0 | – | no kill (50 MiB used when the hog started, up to 150) |"
+has "$md" "| cgreap | 1 | 0 | hog (cgreap) | 1 |"
+has "$md" "| earlyoom 1.7 | 1 | 0 | hog (earlyoom) → batch (earlyoom) | 1 | 0.00 | 496 of 512 MiB |"
+has "$md" "| cgreap | 1 | 0 | batch (cgreap) → hog (cgreap) | 0 | 0.00 | 480 of 512 MiB |"
+has "$md" "| nohang 0.2.0 | 1 | 0 | batch (nohang) → web (nohang) | 1 | 0.00 | no swap |"
+has "$md" "| kernel OOM killer alone | 1 | 2 | batch (kernel) → hog (kernel) | 0 | 0.00 | no swap |"
 has "$md" "| 10,000 | **not run or failed**"
 has "$md" "| 1,000 | 4.0 |"
 # reps.tsv: a line for every repetition or pair without data.
@@ -111,6 +197,10 @@ awk -F '\t' '$1 == "slice" && $2 == "cgreap" && $3 == 2 && $4 ~ /^missing: cut o
 	bad "reps.tsv has no line for the cut-off slice/cgreap rep 2"
 awk -F '\t' '$1 == "leak" && $2 == "cgreap" && $4 == "not run"' "$tsv" | grep -q . ||
 	bad "reps.tsv has no line for leak/cgreap"
+# The new figures are in reps.tsv by name.
+got=$(awk -F '\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+	$1 == "stream-swap" && $2 == "cgreap" { print $c["unneeded_kills"], $c["swap_used_first_kill_mb"], $c["swap_used_max_mb"] }' "$tsv")
+[ "$got" = "2 96.000 200.000" ] || bad "reps.tsv stream-swap/cgreap: unneeded, swap at the first kill, most swap: '$got'"
 awk -F '\t' '$1 == "hog" && $2 == "earlyoom" && $4 == "failed"' "$tsv" | grep -q . ||
 	bad "reps.tsv has no line for the failed hog/earlyoom"
 # The README: nothing left of the template, facts from the metadata.
@@ -118,22 +208,28 @@ rd=$res/README.md
 ! grep -q '@[A-Z_]*@' "$rd" || bad "README.md has placeholders left: $(grep -o '@[A-Z_]*@' "$rd" | sort -u | paste -s -d ' ')"
 has "$rd" "kernel 6.1.0-99-cloud-amd64, 2 vCPUs, 2 GiB of RAM, emulated by qemu TCG (no KVM)"
 has "$rd" "took this many times as long in the guest as on the host: a CPU loop 1.1×, page faults 21×, system calls 30×."
-has "$rd" "Repetitions asked for per agent and scenario: 3 (2 boots), 1 (1 boot); only 1 of 24 agent × scenario pairs"
-# qemu's time (240 + 240 + 120 s), and the host's with the waits (300 + 300 + 900 s).
-has "$rd" "The guest boots took 10 min in all: 3 boots, 4.0 min median per boot (qemu's own time; 25 min on the host's clock, waiting for other guests included)."
+has "$rd" "Repetitions asked for per agent and scenario: 1 (8 boots), 3 (2 boots); only 8 of 49 agent × scenario pairs"
+# qemu's time (9 × 240 + 120 s), and the host's with the waits (9 × 300 + 900 s).
+has "$rd" "The guest boots took 38 min in all: 10 boots, 4.0 min median per boot (qemu's own time; 60 min on the host's clock, waiting for other guests included)."
 lacks "$rd" "three repetitions"
 lacks "$rd" "about 16"
 # Findings, from the numbers.
-has "$rd" "- **Kernel OOM killer**: it never fired with cgreap."
-has "$rd" "- **Victim choice** (the preferred victim, batch, killed first; over all pressure repetitions): cgreap 1/1."
-has "$rd" "- **Least PSI full time in the scenario's scope** (medians): slice: cgreap (1.50 s)."
+has "$rd" "- **Kernel OOM killer**: it never fired with cgreap, earlyoom 1.7 and nohang 0.2.0 (alone, it killed in hog 1 of 1, stream-swap 0 of 1)."
+has "$rd" "- **Victim choice** (the preferred victim, batch, killed first; over the repetitions of the scenarios that need a kill): kernel OOM killer alone 1/1, cgreap 2/2, earlyoom 1.7 0/1, nohang 0.2.0 1/1. The protected service died with nohang 0.2.0 (slice ×1)."
+has "$rd" "- **Unneeded kills** (bench/README.md says how they are told): kernel OOM killer alone 0 in 1 no-kill repetitions, 0 after the first kill in 1 others; cgreap 3 in 2 no-kill repetitions (stream-swap 2, churn 1), 0 after the first kill in 2 others; earlyoom 1.7 1 after the first kill in 1 others; nohang 0.2.0 1 after the first kill in 1 others."
+has "$rd" "- **Swap used at the first kill** (medians): leak-swap: cgreap 480 of 512 MiB, earlyoom 1.7 496 of 512 MiB."
+has "$rd" "slice: nohang 0.2.0 (0.00 s), cgreap 1.50 s"
 has "$rd" "- **Idle cost** with 200 services (CPU time per 30 s, RSS; medians): cgreap 4 ms, 6.0 MiB."
 has "$rd" "- **cgreapd at scale** (host, medians): 1,000 cgroups: ready in 4 ms, 6.5 MiB RSS, trigger → decision 31 ms."
-has "$rd" "- **Gaps**: failed (no data): 1 of 24 pairs, hog (earlyoom). not run: 21 of 24 pairs, hog (kernel, cgreap, nohang, systemd-oomd); leak (every agent); slice (kernel, earlyoom, nohang, systemd-oomd); cpu (every agent); idle (earlyoom, nohang, systemd-oomd). fewer repetitions than asked for: 1 of 24 pairs, slice (cgreap) (the tables say why)."
+has "$rd" "- **Gaps**: failed (no data): 1 of 49 pairs, hog (earlyoom). not run: 39 of 49 pairs, hog (cgreap, nohang, systemd-oomd); leak (every agent); leak-swap (kernel, nohang, systemd-oomd); slice (kernel, earlyoom, systemd-oomd); cpu (every agent); stream-swap (earlyoom, nohang, systemd-oomd); slice-stream (every agent); slice-steady (every agent); churn (kernel, earlyoom, nohang, systemd-oomd); idle (earlyoom, nohang, systemd-oomd). fewer repetitions than asked for: 1 of 49 pairs, slice (cgreap) (the tables say why)."
 # The summary table and the findings went into the README's block, between
 # its markers, and the rest of the README is unchanged.
-has "$tmp/README.md" "| cgreap | n/r / n/r / 0 / n/r | 1/1 | 1/1 | n/r / n/r / 0.44 / n/r | n/r / n/r / 12 / n/r | 4 ms, 6.0 MiB |"
-has "$tmp/README.md" "| earlyoom 1.7 | fail / n/r / n/r / n/r | – | – |"
+# Per-scenario cells only for the scenarios that need a kill; unneeded
+# kills per no-kill scenario and the rest; swap at the first kill in the
+# swap scenarios that need a kill.
+has "$tmp/README.md" "| unneeded kills, total (stream-swap / slice-stream / slice-steady / churn / the others) | swap used at the first kill (leak / leak-swap) |"
+has "$tmp/README.md" "| cgreap | n/r / n/r / 0 / 0 / n/r | 2/2 | 4/4 | n/r / n/r / 0.00 / 0.44 / n/r | n/r / n/r / 20 / 12 / n/r | 2 / n/r / n/r / 1 / 0 | n/r / 480 of 512 MiB | 4 ms, 6.0 MiB |"
+has "$tmp/README.md" "| earlyoom 1.7 | fail / n/r / 0 / n/r / n/r | 0/1 | 1/1 |"
 diff <(sed '/^<!-- bench-summary:/,/^<!-- \/bench-summary -->/d' "$top_srcdir/README.md") \
 	<(sed '/^<!-- bench-summary:/,/^<!-- \/bench-summary -->/d' "$tmp/README.md") >/dev/null ||
 	bad "--readme changed README.md outside its bench-summary block"
@@ -162,6 +258,14 @@ has "$tmp/scale-only-results/results.md" "| 1,000 | 4.0 |"
 # Names are checked before anything is built or booted.
 out=$(bash "$top_srcdir/bench/run" --agents kernel,bogus 2>&1) && bad "bench/run accepted agent 'bogus'"
 case $out in *"unknown agent 'bogus'"*) ;; *) bad "bench/run --agents bogus said: $out" ;; esac
+out=$(bash "$top_srcdir/bench/run" --scenarios churn,bogus 2>&1) && bad "bench/run accepted scenario 'bogus'"
+case $out in *"unknown scenario 'bogus'"*) ;; *) bad "bench/run --scenarios bogus said: $out" ;; esac
+# --help names every scenario, the no-kill ones as such.
+out=$(bash "$top_srcdir/bench/run" --help)
+for s in hog leak leak-swap slice cpu stream-swap slice-stream slice-steady churn idle; do
+	case $out in *"$s"*) ;; *) bad "bench/run --help does not name scenario $s" ;; esac
+done
+case $out in *"right answer is no kill"*) ;; *) bad "bench/run --help does not say which scenarios need no kill" ;; esac
 rc=0
 bash "$top_srcdir/bench/run" --reps 0 >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 2 ] || bad "bench/run --reps 0 exited $rc, not 2 (usage error)"

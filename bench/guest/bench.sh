@@ -5,7 +5,8 @@
 #   bench.sh AGENT SCENARIO REPS
 #
 # AGENT: kernel | cgreap | earlyoom | nohang | systemd-oomd. SCENARIO: hog |
-# leak | slice | cpu | idle. Sets the agent up with the configuration in
+# leak | leak-swap | slice | cpu | stream-swap | slice-stream | slice-steady |
+# churn | idle. Sets the agent up with the configuration in
 # agents/AGENT (copied over /), runs REPS repetitions of the scenario, each
 # from a clean state (workload units stopped, swap reset, caches dropped,
 # the agent restarted), and leaves raw data for bench/analyze in
@@ -57,6 +58,13 @@ oom_kills() { awk '$1 == "oom_kill" { print $2 }' /proc/vmstat; }
 WEB_MB=64 BATCH_MB=300 HOG_MB=1900 HOG_RATE=0 HOG_FILL=touch LIMIT=60
 BATCH_SLICE=bench.slice HOG_SLICE=bench.slice WEB_SLICE=bench.slice
 BATCH_WEIGHT=100 BUSY_WEIGHT=100 SPINNERS=0 ZRAM=0 SCOPE_PSI=/proc/pressure/memory BATCH_HOLD=
+# SWAPFILE: MiB of swap file on the guest's ext4 root. NOKILL: the right
+# answer is no kill; the episode lasts LIMIT seconds. HOG: grow, stream (read
+# a STREAM_MB sparse file over and over) or churn (stress-ng maps, writes and
+# unmaps CHURN_PCT% of MemAvailable, again and again). SWAP_PUSH: MiB of
+# batch's idle memory pushed to swap (memory.reclaim) when the episode
+# starts: deterministic, and without making the whole machine short.
+SWAPFILE=0 NOKILL=0 HOG=grow STREAM_MB=0 CHURN_PCT=0 SWAP_PUSH=0
 case $scenario in
 hog) ;; # a hog that grows as fast as it can write, no swap
 leak)   # a slow leak of half-compressible data, with 768 MiB of zram swap
@@ -69,6 +77,21 @@ cpu)    # the victim has cpu.weight 1 beside a spinner on each CPU and the hog a
 	# batch keeps writing its pages (always runnable: no sleeper's credit
 	# when it is killed) and the spinners start once it holds its memory.
 	BATCH_MB=500 HOG_MB=1700 BATCH_WEIGHT=1 BUSY_WEIGHT=10000 SPINNERS=2 LIMIT=60 BATCH_HOLD=busy ;;
+leak-swap) # the same leak with a 512 MiB swap file: how much swap is used at the first kill
+	HOG_MB=2600 HOG_RATE=50 HOG_FILL=half SWAPFILE=512 LIMIT=120 ;;
+# The right answer is no kill in these four.
+stream-swap) # 200 MiB of batch in swap, then a 3 GiB file streamed through the page cache
+	HOG=stream STREAM_MB=3072 SWAPFILE=512 SWAP_PUSH=200 NOKILL=1 LIMIT=35 ;;
+slice-stream) # the limited slice reads a 1.5 GiB file: its page cache fills it to the limit
+	WEB_MB=48 BATCH_MB=150 HOG=stream STREAM_MB=1536 NOKILL=1 LIMIT=35
+	WEB_SLICE=bench-limited.slice BATCH_SLICE=bench-limited.slice HOG_SLICE=bench-limited.slice
+	SCOPE_PSI=$CG/bench.slice/bench-limited.slice/memory.pressure ;;
+slice-steady) # the limited slice holds 348 of its 400 MiB (87%) of anonymous memory
+	WEB_MB=48 BATCH_MB=150 HOG_MB=150 NOKILL=1 LIMIT=30
+	WEB_SLICE=bench-limited.slice BATCH_SLICE=bench-limited.slice HOG_SLICE=bench-limited.slice
+	SCOPE_PSI=$CG/bench.slice/bench-limited.slice/memory.pressure ;;
+churn) # no swap; 80% of MemAvailable mapped, written and unmapped over and over
+	HOG=churn CHURN_PCT=80 NOKILL=1 LIMIT=35 ;;
 idle) ;;
 *) say "unknown scenario $scenario"; exit 2 ;;
 esac
@@ -100,7 +123,15 @@ write_units() {
 	}
 	unit bench-web.service "$WEB_SLICE" "$BUSY_WEIGHT" "$B/benchtool probe bench-web $WEB_MB /run/bench/probe.out"
 	unit bench-batch.service "$BATCH_SLICE" "$BATCH_WEIGHT" "$B/benchtool grow bench-batch $BATCH_MB 0 touch $BATCH_HOLD"
-	unit bench-hog.service "$HOG_SLICE" "$BUSY_WEIGHT" "$B/benchtool grow bench-hog $HOG_MB $HOG_RATE $HOG_FILL"
+	case $HOG in
+	grow) unit bench-hog.service "$HOG_SLICE" "$BUSY_WEIGHT" "$B/benchtool grow bench-hog $HOG_MB $HOG_RATE $HOG_FILL" ;;
+	stream) unit bench-hog.service "$HOG_SLICE" "$BUSY_WEIGHT" "$B/benchtool stream bench-hog $STREAM_FILE" ;;
+	# The size is measured per repetition (set_size); no oom_score_adj of
+	# stress-ng's own: the hog has the neutral priority in every scenario.
+	churn) # shellcheck disable=SC2016 # systemd expands it
+		unit bench-hog.service "$HOG_SLICE" "$BUSY_WEIGHT" \
+		'/usr/bin/stress-ng --vm 1 --vm-bytes ${BENCH_SIZE_MB}m --no-oom-adjust --timeout 0 --quiet' ;;
+	esac
 	unit bench-spin@.service bench.slice "$BUSY_WEIGHT" "$B/benchtool spin bench-spin"
 	# One spinner pinned to each CPU: wherever the victim runs, it shares
 	# its CPU with a task of 10000 times its weight.
@@ -206,6 +237,36 @@ zram_off() {
 	swapoff /dev/zram0 2>/dev/null
 	echo 1 >/sys/block/zram0/reset 2>/dev/null
 }
+# A swap file on the ext4 root (made once per boot) and the streamed sparse
+# file: the same tools as the guest scenarios of tests/vm.
+SWAP_FILE=/var/tmp/bench.swap STREAM_FILE=/var/tmp/bench-stream.big
+files_setup() {
+	if [ "$SWAPFILE" -gt 0 ]; then
+		if ! { dd if=/dev/zero of="$SWAP_FILE" bs=1M count="$SWAPFILE" status=none && chmod 600 "$SWAP_FILE" &&
+			mkswap -q "$SWAP_FILE"; }; then
+			say "could not make the ${SWAPFILE}M swap file"
+		fi
+	fi
+	[ "$STREAM_MB" -eq 0 ] || truncate -s "${STREAM_MB}M" "$STREAM_FILE"
+}
+swap_on() {
+	zram_on || return 1
+	[ "$SWAPFILE" -gt 0 ] || return 0
+	swapon "$SWAP_FILE" || { say "swapon $SWAP_FILE failed"; return 1; }
+}
+swap_off() {
+	zram_off
+	[ "$SWAPFILE" -gt 0 ] || return 0
+	swapoff "$SWAP_FILE" 2>/dev/null
+}
+swap_state() { awk '$1 ~ /^(MemAvailable|SwapFree):$/ { printf "%s %dM ", $1, $2 / 1024 }' /proc/meminfo; }
+mem_avail_mb() { awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo; }
+# set_size UNIT MIB: the size its ExecStart= reads from $BENCH_SIZE_MB.
+set_size() {
+	mkdir -p "$U/$1.d"
+	printf '[Service]\nEnvironment=BENCH_SIZE_MB=%s\n' "$2" >"$U/$1.d/50-size.conf"
+	systemctl daemon-reload
+}
 
 WORK_UNITS="bench-web.service bench-batch.service bench-hog.service"
 all_stop() {
@@ -213,7 +274,7 @@ all_stop() {
 	u=$(systemctl list-units --all --plain --no-legend 'bench-*' | awk '{ print $1 }')
 	# shellcheck disable=SC2086
 	[ -z "$u" ] || { timeout 60 systemctl stop $u; systemctl reset-failed $u 2>/dev/null; }
-	zram_off
+	swap_off
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 }
@@ -247,7 +308,7 @@ pressure_rep() {
 	mkdir -p "$d"
 	say "rep $n: setting up"
 	all_stop
-	zram_on || return 1
+	swap_on || return 1
 	c=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')
 	agent_restart
 	rm -f /run/bench/probe.out
@@ -255,6 +316,11 @@ pressure_rep() {
 	wait_until 90 holds bench-web.service "$WEB_MB" || say "web did not reach ${WEB_MB}M"
 	wait_until 90 holds bench-batch.service "$BATCH_MB" || say "batch did not reach ${BATCH_MB}M"
 	for i in $(seq 0 $((SPINNERS - 1))); do systemctl start "bench-spin@$i.service"; done
+	if [ "$HOG" = churn ]; then
+		HOG_MB=$(($(mem_avail_mb) * CHURN_PCT / 100))
+		set_size bench-hog.service "$HOG_MB"
+		say "rep $n: the churn maps ${HOG_MB}M (${CHURN_PCT}% of MemAvailable)"
+	fi
 	sleep 3
 	# What systemd-oomd watches (evidence that it was configured right).
 	[ "$agent" = systemd-oomd ] && oomctl >"$d/oomctl.txt" 2>&1
@@ -272,6 +338,13 @@ pressure_rep() {
 		for u in $WORK_UNITS; do echo "pid ${u%.service} $(prop "$u" MainPID)"; done
 		for i in $(seq 0 $((SPINNERS - 1))); do echo "pid spin$i $(prop "bench-spin@$i.service" MainPID)"; done
 		echo "swap_total_kb $(awk '$1 == "SwapTotal:" { print $2 }' /proc/meminfo)"
+		# For analyze.py: whether any kill is unneeded, what the hog wants
+		# (MiB; 0 when it does not allocate) and the limit it lives under.
+		echo "nokill $NOKILL"
+		if [ "$HOG" = stream ]; then echo "hog_mb 0"; else echo "hog_mb $HOG_MB"; fi
+		[ "$HOG_SLICE" = bench-limited.slice ] && echo "limit_kb $(($(cat "$CG/bench.slice/bench-limited.slice/memory.max") / 1024))"
+		# stress-ng's workers get new pids and names of their own.
+		[ "$HOG" = churn ] && echo "comm stress-ng hog"
 		echo "bench_subtree_control $(paste -s -d, "$CG/bench.slice/cgroup.subtree_control")"
 		# How much CPU the preferred victim gets (the cpu scenario starves it).
 		echo "batch_usage_usec_1 $(awk '$1 == "usage_usec" { print $2 }' "$(cg_of "$BATCH_SLICE" bench-batch.service)/cpu.stat")"
@@ -281,14 +354,28 @@ pressure_rep() {
 	BATCH_PID=$(prop bench-batch.service MainPID)
 	systemctl kill -s USR1 bench-web.service
 	t0=$(now)
-	systemctl start --no-block bench-hog.service
+	local stop=$(($(date +%s) + LIMIT))
 	echo "t0_us $t0" >>"$d/meta.txt"
+	if [ "$SWAP_PUSH" -gt 0 ]; then
+		# Inside the episode, so that a kill it provokes is traced. It may
+		# reclaim less than asked (EAGAIN): the samples say how much.
+		echo "${SWAP_PUSH}M" >"$(cg_of "$BATCH_SLICE" bench-batch.service)/memory.reclaim" ||
+			say "memory.reclaim of ${SWAP_PUSH}M fell short"
+		say "rep $n: pushed batch to swap; $(swap_state)"
+	fi
+	systemctl start --no-block bench-hog.service
 	say "rep $n: hog started"
 	local end=timeout
 	# Started (it may already be dead: a memcg OOM kill can be that fast).
 	wait_until "$LIMIT" started bench-hog.service || true
 	echo "pid bench-hog $(prop bench-hog.service MainPID)" >>"$d/meta.txt"
-	if wait_until "$LIMIT" episode_over; then end=finished; fi
+	if [ "$NOKILL" = 1 ]; then
+		# Nothing ends it but the time: every kill in it is counted.
+		[ "$stop" -le "$(date +%s)" ] || sleep $((stop - $(date +%s)))
+		end=finished
+	elif wait_until "$LIMIT" episode_over; then
+		end=finished
+	fi
 	t1=$(now)
 	# Let the last kill finish and its memory come back, visibly.
 	sleep 3
@@ -360,6 +447,7 @@ idle_run() {
 }
 
 agent_setup
+files_setup
 say "agent $agent set up ($(paste -s -d ' ' "$R/meta.txt" | head -c 200))"
 if [ "$scenario" = idle ]; then
 	idle_run

@@ -7,6 +7,8 @@
  *   benchtool probe  NAME HOLD_MB OUTFILE   latency probe of the protected service
  *   benchtool grow   NAME SIZE_MB RATE_MBPS FILL [busy]   allocate, then hold
  *   benchtool spin   NAME                   burn CPU forever
+ *   benchtool stream NAME FILE              read FILE through the page cache,
+ *                                           over and over
  *   benchtool sample OUTFILE INTERVAL_MS SPEC...   the observer (see below)
  *   benchtool now                           CLOCK_MONOTONIC in microseconds
  *   benchtool speed                         ns of three fixed pieces of work
@@ -220,6 +222,36 @@ static int cmd_spin(int argc, char **argv) {
         set_name(argv[0]);
         for (;;)
                 x++;
+}
+
+/* ---- stream: page cache streamed through ----
+ * Reads FILE (a sparse file bigger than the memory it may use) from start to
+ * end, over and over: its page cache is always reclaimable, and each pass
+ * evicts the last one. */
+static int cmd_stream(int argc, char **argv) {
+        static char buf[1024 * 1024];
+
+        if (argc != 2) {
+                fprintf(stderr, "usage: benchtool stream NAME FILE\n");
+                return 2;
+        }
+        set_name(argv[0]);
+        int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                fprintf(stderr, "benchtool: open %s: %m\n", argv[1]);
+                return 1;
+        }
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n < 0 && errno != EINTR) {
+                        perror("benchtool: read");
+                        return 1;
+                }
+                if (n == 0 && lseek(fd, 0, SEEK_SET) < 0) {
+                        perror("benchtool: lseek");
+                        return 1;
+                }
+        }
 }
 
 /* ---- speed: how fast this machine runs three fixed pieces of work ----
@@ -457,6 +489,8 @@ int main(int argc, char **argv) {
                 return cmd_grow(argc - 2, argv + 2);
         if (argc >= 2 && strcmp(argv[1], "spin") == 0)
                 return cmd_spin(argc - 2, argv + 2);
+        if (argc >= 2 && strcmp(argv[1], "stream") == 0)
+                return cmd_stream(argc - 2, argv + 2);
         if (argc >= 2 && strcmp(argv[1], "sample") == 0)
                 return cmd_sample(argc - 2, argv + 2);
         if (argc == 2 && strcmp(argv[1], "now") == 0) {
@@ -465,6 +499,6 @@ int main(int argc, char **argv) {
         }
         if (argc == 2 && strcmp(argv[1], "speed") == 0)
                 return cmd_speed();
-        fprintf(stderr, "usage: benchtool probe|grow|spin|sample|now|speed ...\n");
+        fprintf(stderr, "usage: benchtool probe|grow|spin|stream|sample|now|speed ...\n");
         return 2;
 }
