@@ -39,6 +39,8 @@ for f in "$usl/memory.high" "$usl/memory.pressure" "$vcg/cgroup.kill"; do
 done
 expect_eq "mode of $vcg/cgroup.kill (owner write only)" 200 "$(stat -c %a "$CG$vcg/cgroup.kill")"
 
+# Full paths: a name-only rule is not trusted below user@UID.service, where
+# the user chooses the names (cgreap.conf(5), "Delegated subtrees").
 vmt_dropin 90-u >/dev/null <<CONF
 $SYSTEM_MONITOR_QUIET
 
@@ -47,8 +49,8 @@ Cgroup=$usl
 MemoryHighGuard=5%
 
 [Priority]
-$victim = 600
-$keep = 100
+$usl/$victim = 600
+$usl/$keep = 100
 CONF
 cgreapd_reload || bad "cgreapd did not log the reload"
 guard=$(guard_value $((300 << 20)) 5)
