@@ -3,6 +3,7 @@
  * policy for a victim and hands it to the reaper. See manager.h. */
 
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/random.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 
 #include "bus.h"
 #include "cgroupfs.h"
+#include "cgtree.h"
 #include "evidence.h"
 #include "log.h"
 #include "manager.h"
@@ -72,6 +74,9 @@ struct Manager {
         char *own_cgroup;
         bool have_memory;
         MonitorEnv env;
+
+        CgTree *tree;                   /* NULL: decisions walk the whole tree */
+        sd_event_source *tree_src;
 
         Entry **entries;
         size_t n_entries;
@@ -392,6 +397,77 @@ static Entry *manager_find_entry(Manager *m, const char *name, const char *cgrou
                 if (streq(m->entries[i]->name, name) && streq(m->entries[i]->cgroup, cgroup))
                         return m->entries[i];
         return NULL;
+}
+
+/* ---- the model of the tree ---- */
+
+static int on_tree_event(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static void manager_tree_drop(Manager *m) {
+        m->tree_src = sd_event_source_disable_unref(m->tree_src);
+        m->tree = cgtree_free(m->tree);
+}
+
+/* Build the model (cgtree.h). Without it, decisions read the whole tree as
+ * they always could: slower with many cgroups, never wrong. */
+static void manager_tree_start(Manager *m) {
+        size_t n, empty;
+        usec_t t0 = now_usec();
+        int r;
+
+        manager_tree_drop(m);
+        r = cgtree_new(m->cg_root, &m->tree);
+        if (r >= 0) {
+                r = sd_event_add_io(m->event, &m->tree_src, cgtree_fd(m->tree), EPOLLIN, on_tree_event, m);
+                /* A decision brings the model up to date itself: a user's
+                 * storm of mkdirs must not delay a pressure event. */
+                if (r >= 0)
+                        (void) sd_event_source_set_priority(m->tree_src, SD_EVENT_PRIORITY_IDLE);
+        }
+        if (r < 0) {
+                manager_tree_drop(m);
+                log_warning_errno(r, "Cannot keep a model of the cgroup tree (%m)%s; each decision reads the "
+                                  "whole tree instead.",
+                                  r == -ENOSPC ? ": raise the fs.inotify.max_user_watches sysctl" : "");
+                return;
+        }
+        (void) sd_event_source_set_description(m->tree_src, "cgroup-tree");
+        cgtree_count(m->tree, &n, &empty);
+        log_debug("Tree model: %zu cgroups, %zu of them empty, built in %" PRIu64 " us.", n, empty,
+                  now_usec() - t0);
+}
+
+/* The model with every queued change applied, or NULL. Lost events mean a
+ * rebuild; a refused watch means none (manager_tree_start() says why). */
+static CgTree *manager_tree(Manager *m) {
+        int r;
+
+        if (!m->tree)
+                return NULL;
+        r = cgtree_process(m->tree);
+        if (r >= 0)
+                return m->tree;
+        log_debug_errno(r, "The model of the cgroup tree is out of date (%m), rebuilding it.");
+        manager_tree_start(m);
+        return m->tree;
+}
+
+static int on_tree_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        (void) manager_tree(userdata);
+        return 0;
+}
+
+/* A decision's read of the tree below top: over the model when there is
+ * one (a cgroup it has not seen yet is read from the tree itself). */
+static int manager_snapshot(Manager *m, const char *top, Snapshot **ret) {
+        CgTree *t = manager_tree(m);
+        int r = -ENOENT;
+
+        if (t)
+                r = snapshot_build_tree(t, m->cg_root, m->opts.proc_root, top, ret);
+        if (r == -ENOENT)
+                r = snapshot_build(m->cg_root, m->opts.proc_root, top, ret);
+        return r;
 }
 
 static void manager_decide(Entry *e, Level level, const char *trigger, bool fresh, unsigned retry);
@@ -728,7 +804,7 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
                 return;
         }
 
-        r = snapshot_build(m->cg_root, m->opts.proc_root, e->cgroup, &snap);
+        r = manager_snapshot(m, e->cgroup, &snap);
         if (r < 0) {
                 if (ERRNO_IS_VANISHED(r))
                         return;
@@ -1346,6 +1422,7 @@ int manager_new(const ManagerOptions *opts, Manager **ret) {
                 .dry_run = manager_dry_run(m),
         };
 
+        manager_tree_start(m);
         r = manager_sync(m, false);
         if (r < 0)
                 return r;
@@ -1396,6 +1473,7 @@ Manager *manager_free(Manager *m) {
                 stuck_free(m->stuck[i]);
         free(m->stuck);
         free(m->dry_run_victim);
+        manager_tree_drop(m);
         sd_event_source_disable_unref(m->resync);
         sd_event_source_disable_unref(m->sig_term);
         sd_event_source_disable_unref(m->sig_int);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cgroupfs.h"
+#include "cgtree.h"
 #include "snapshot.h"
 
 typedef struct Builder {
@@ -279,12 +280,8 @@ static int add_ancestors(Builder *b) {
         return 0;
 }
 
-int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret) {
-        return snapshot_build_full(cg_root, proc_root, top, 0, ret, NULL);
-}
-
-int snapshot_build_full(const char *cg_root, const char *proc_root, const char *top, SnapshotFlags flags,
-                        Snapshot **ret, char **ret_failed) {
+static int build(CgTree *tree, const char *cg_root, const char *proc_root, const char *top,
+                 SnapshotFlags flags, Snapshot **ret, char **ret_failed) {
         _cleanup_snapshot_free_ Snapshot *s = NULL;
         _cleanup_free_ char *norm = NULL, *failed = NULL;
         _cleanup_free_ bool *events_missing = NULL;
@@ -319,7 +316,7 @@ int snapshot_build_full(const char *cg_root, const char *proc_root, const char *
         r = add_ancestors(&b);
         first = s->n_nodes;
         if (r >= 0)
-                r = cg_walk(cg_root, norm, walk_cb, &b);
+                r = tree ? cgtree_walk(tree, norm, walk_cb, &b) : cg_walk(cg_root, norm, walk_cb, &b);
         events_missing = b.events_missing;
         chain = b.chain;
         failed = b.failed;
@@ -349,6 +346,20 @@ int snapshot_build_full(const char *cg_root, const char *proc_root, const char *
         s->first_unreadable_error = b.failed_error;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret) {
+        return build(NULL, cg_root, proc_root, top, 0, ret, NULL);
+}
+
+int snapshot_build_full(const char *cg_root, const char *proc_root, const char *top, SnapshotFlags flags,
+                        Snapshot **ret, char **ret_failed) {
+        return build(NULL, cg_root, proc_root, top, flags, ret, ret_failed);
+}
+
+int snapshot_build_tree(CgTree *tree, const char *cg_root, const char *proc_root, const char *top,
+                        Snapshot **ret) {
+        return build(tree, cg_root, proc_root, top, 0, ret, NULL);
 }
 
 uint64_t cgroup_node_footprint(const CgroupNode *n) {

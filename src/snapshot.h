@@ -75,6 +75,12 @@ int snapshot_build(const char *cg_root, const char *proc_root, const char *top, 
  * "." or ".." component is -EINVAL: it would leave the tree. */
 int snapshot_build_full(const char *cg_root, const char *proc_root, const char *top, SnapshotFlags flags,
                         Snapshot **ret, char **ret_failed);
+/* The same walk over the daemon's model of the tree (cgtree.h), which
+ * neither lists directories nor visits the cgroups it knows to be empty.
+ * The caller brings the model up to date first (cgtree_process()). */
+typedef struct CgTree CgTree;
+int snapshot_build_tree(CgTree *tree, const char *cg_root, const char *proc_root, const char *top,
+                        Snapshot **ret);
 
 /* Footprint used for ranking: memory.current + swap when the memory
  * controller is there, else the RSS sum. */

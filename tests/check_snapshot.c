@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 
 #include "cgroupfs.h"
+#include "cgtree.h"
 #include "snapshot.h"
 #include "test-util.h"
 
@@ -605,6 +606,66 @@ START_TEST(test_concurrent_removal) {
 }
 END_TEST
 
+/* The daemon's model (cgtree.h): built once, kept by inotify. A snapshot
+ * over it leaves out what the model knows to be empty (not even listed),
+ * and follows new cgroups, removals and populated flips without a walk. */
+static void tree_snapshot(CgTree *t, Snapshot **s) {
+        *s = snapshot_free(*s);
+        ck_assert_int_eq(cgtree_process(t), 0);
+        ck_assert_int_eq(snapshot_build_tree(t, cg, proc, "/", s), 0);
+}
+
+START_TEST(test_tree_model) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        _cleanup_cgtree_free_ CgTree *t = NULL;
+        char rel[512], from[4096], to[4096];
+        size_t n, empty;
+
+        make_tree();
+        for (unsigned i = 0; i < 50; i++) {
+                snprintf(rel, sizeof rel, "/user.slice/u.scope/e%u", i);
+                mk_cg(rel, "", false);
+        }
+        mk_cg("/user.slice/u.scope/e0/below", "", false);
+
+        ck_assert_int_eq(cgtree_new(cg, &t), 0);
+        cgtree_count(t, &n, &empty);
+        ck_assert_uint_eq(empty, 52);     /* and b.service */
+        tree_snapshot(t, &s);
+        ck_assert_int_ge(snapshot_find(s, "/user.slice/u.scope"), 0);
+        ck_assert_int_eq(node(s, "/user.slice/u.scope")->n_procs, 1);
+        ck_assert_int_lt(snapshot_find(s, "/user.slice/u.scope/e7"), 0);
+        ck_assert_int_lt(snapshot_find(s, "/user.slice/u.scope/e0/below"), 0);
+
+        /* A new cgroup that gets a process, and an empty one that does. */
+        mk_cg("/user.slice/u.scope/new", "200\n", true);
+        mk_cg("/user.slice/u.scope/e7", "200\n", true);
+        tree_snapshot(t, &s);
+        ck_assert_int_eq(node(s, "/user.slice/u.scope/new")->n_procs, 1);
+        ck_assert_int_eq(node(s, "/user.slice/u.scope/e7")->n_procs, 1);
+        cgtree_count(t, &n, &empty);
+        ck_assert_uint_eq(empty, 51);
+
+        /* It empties again, its cgroup.events replaced by a rename as a
+         * fake tree may do; then the empty ones go away. */
+        snprintf(rel, sizeof rel, "cg/user.slice/u.scope/e7/events.new");
+        ck_assert_int_eq(test_write(tmp, rel, "populated 0\nfrozen 0\n"), 0);
+        snprintf(from, sizeof from, "%s/%s", tmp, rel);
+        snprintf(to, sizeof to, "%s/cg/user.slice/u.scope/e7/cgroup.events", tmp);
+        ck_assert_int_eq(rename(from, to), 0);
+        mk_file("/user.slice/u.scope/e7", "cgroup.procs", "");
+        for (unsigned i = 10; i < 50; i++) {
+                snprintf(rel, sizeof rel, "%s/cg/user.slice/u.scope/e%u", tmp, i);
+                test_rm_rf(rel);
+        }
+        tree_snapshot(t, &s);
+        ck_assert_int_lt(snapshot_find(s, "/user.slice/u.scope/e7"), 0);
+        ck_assert_int_ge(snapshot_find(s, "/user.slice/u.scope/new"), 0);
+        cgtree_count(t, &n, &empty);
+        ck_assert_uint_eq(empty, 12);
+}
+END_TEST
+
 static Suite *snapshot_suite(void) {
         Suite *s = suite_create("snapshot");
         TCase *tc = tcase_create("tree");
@@ -625,6 +686,7 @@ static Suite *snapshot_suite(void) {
         tcase_add_test(tc, test_unreadable_procs);
         tcase_add_test(tc, test_footprint_find_free);
         tcase_add_test(tc, test_concurrent_removal);
+        tcase_add_test(tc, test_tree_model);
         suite_add_tcase(s, tc);
 
         /* 10 000 cgroups on a disk-backed /tmp: seconds, more on a busy host. */

@@ -20,6 +20,8 @@
 #include <time.h>
 
 #include "cgroupfs.h"
+#include "cgtree.h"
+#include "parse-util.h"
 #include "pidfd-util.h"
 #include "reaper.h"
 #include "test-util.h"
@@ -1242,6 +1244,72 @@ static void cleanup_top(void) {
         }
 }
 
+/* ---- the daemon's model of the tree, on the real cgroup2 mount ---- */
+
+static int collect_cb(const char *root, const char *path, void *userdata) {
+        char ***l = userdata;
+
+        ck_assert_int_ge(strv_extendf(l, "%s", path), 0);
+        return 0;
+}
+
+/* Whether a walk of the model below "below" visits path, once every
+ * queued event is applied. */
+static bool model_visits(CgTree *t, const char *below, const char *path) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        ck_assert_int_eq(cgtree_process(t), 0);
+        ck_assert_int_eq(cgtree_walk(t, below, collect_cb, &l), 0);
+        return strv_contains(l, path);
+}
+
+/* The kernel tells cgroup.events changes from a work queue: wait for them
+ * on the model's fd, up to 5 s. */
+static bool model_wait(CgTree *t, const char *below, const char *path, bool visited) {
+        for (int i = 0; i < 50; i++) {
+                struct pollfd p = { .fd = cgtree_fd(t), .events = POLLIN };
+
+                if (model_visits(t, below, path) == visited)
+                        return true;
+                (void) poll(&p, 1, 100);
+        }
+        return false;
+}
+
+START_TEST(test_tree_model_live) {
+        _cleanup_free_ char *base = cg("model"), *full = cg("model/full"), *empty = cg("model/empty");
+        _cleanup_cgtree_free_ CgTree *t = NULL;
+        pid_t pid;
+
+        cg_mkdir(base);
+        cg_mkdir(full);
+        cg_mkdir(empty);
+        pid = spawn_in(full, b_sleeper, NULL);
+
+        ck_assert_int_eq(cgtree_new(mnt, &t), 0);
+        ck_assert(model_visits(t, base, full));
+        ck_assert(!model_visits(t, base, empty));
+
+        /* A process moves in, and leaves; a cgroup made after the model. */
+        kill_and_reap(pid);
+        pid = spawn_in(empty, b_sleeper, NULL);
+        ck_assert_msg(model_wait(t, base, empty, true), "the model did not see %s populated", empty);
+        ck_assert_msg(model_wait(t, base, full, false), "the model did not see %s empty", full);
+        kill_and_reap(pid);
+        ck_assert_msg(model_wait(t, base, empty, false), "the model did not see %s empty", empty);
+
+        _cleanup_free_ char *late = cg("model/late"), *late_dir = cg_path(mnt, late, NULL);
+        cg_mkdir(late);
+        pid = spawn_in(late, b_sleeper, NULL);
+        ck_assert_msg(model_wait(t, base, late, true), "the model did not see %s", late);
+        kill_and_reap(pid);
+        ck_assert_msg(model_wait(t, base, late, false), "the model did not see %s empty", late);
+        ck_assert_int_eq(rmdir(late_dir), 0);
+        ck_assert_int_eq(cgtree_process(t), 0);
+        ck_assert_int_eq(cgtree_walk(t, late, collect_cb, &(char **) { NULL }), -ENOENT);
+}
+END_TEST
+
 static Suite *reaper_suite(bool pid_reuse) {
         Suite *s = suite_create("reaper-live");
         TCase *tc = tcase_create("live");
@@ -1262,6 +1330,7 @@ static Suite *reaper_suite(bool pid_reuse) {
         tcase_add_test(tc, test_vanished);
         tcase_add_test(tc, test_refuses_self);
         tcase_add_test(tc, test_no_cap_kill);
+        tcase_add_test(tc, test_tree_model_live);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("fake-tree");

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cgtree: the cgroup tree as the daemon keeps it between decisions. See
+ * cgtree.h. */
+
+#include <assert.h>
+#include <sys/inotify.h>
+
+#include "cgtree.h"
+
+typedef struct TNode TNode;
+struct TNode {
+        TNode *parent, *child, *next, *prev;    /* first child; siblings */
+        int dir_wd, events_wd;                  /* -1: none */
+        int8_t populated;                       /* 1, 0, -1: no readable cgroup.events */
+        char name[];
+};
+
+typedef struct WdSlot {
+        int wd;                 /* 0: free (the kernel's wds start at 1) */
+        TNode *node;
+} WdSlot;
+
+struct CgTree {
+        char *cg_root;
+        int fd;
+        TNode *root;
+        WdSlot *slots;          /* wd -> node, open addressing */
+        size_t cap, n_slots;
+        size_t n_nodes;
+};
+
+#define DIR_MASK (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
+
+/* ---- wd -> node ---- */
+
+static size_t wd_hash(const CgTree *t, int wd) {
+        return ((uint32_t) wd * 2654435761u) & (t->cap - 1);
+}
+
+static TNode *wd_get(const CgTree *t, int wd) {
+        if (wd <= 0 || t->cap == 0)
+                return NULL;
+        for (size_t i = wd_hash(t, wd); t->slots[i].wd; i = (i + 1) & (t->cap - 1))
+                if (t->slots[i].wd == wd)
+                        return t->slots[i].node;
+        return NULL;
+}
+
+static int wd_put(CgTree *t, int wd, TNode *node) {
+        assert(wd > 0);
+        if (2 * (t->n_slots + 1) > t->cap) {
+                size_t ncap = t->cap ? t->cap * 2 : 256;
+                WdSlot *old = t->slots;
+                size_t ocap = t->cap;
+
+                t->slots = calloc(ncap, sizeof *t->slots);
+                if (!t->slots) {
+                        t->slots = old;
+                        return -ENOMEM;
+                }
+                t->cap = ncap;
+                t->n_slots = 0;
+                for (size_t i = 0; i < ocap; i++)
+                        if (old[i].wd)
+                                (void) wd_put(t, old[i].wd, old[i].node);
+                free(old);
+        }
+        size_t i = wd_hash(t, wd);
+        while (t->slots[i].wd && t->slots[i].wd != wd)
+                i = (i + 1) & (t->cap - 1);
+        if (!t->slots[i].wd)
+                t->n_slots++;
+        t->slots[i] = (WdSlot) { wd, node };
+        return 0;
+}
+
+static void wd_del(CgTree *t, int wd) {
+        size_t i, j, k;
+
+        if (wd <= 0 || t->cap == 0)
+                return;
+        for (i = wd_hash(t, wd); t->slots[i].wd != wd; i = (i + 1) & (t->cap - 1))
+                if (!t->slots[i].wd)
+                        return;
+        t->slots[i].wd = 0;
+        t->n_slots--;
+        /* Linear probing without tombstones: move later entries of the
+         * same run back into the hole when their home slot allows it. */
+        for (j = (i + 1) & (t->cap - 1); t->slots[j].wd; j = (j + 1) & (t->cap - 1)) {
+                k = wd_hash(t, t->slots[j].wd);
+                if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+                        continue;
+                t->slots[i] = t->slots[j];
+                t->slots[j].wd = 0;
+                i = j;
+        }
+}
+
+/* ---- nodes ---- */
+
+/* The node's path below the root ("/" for the root). malloc'd. */
+static char *node_path(const TNode *n) {
+        size_t len = 0;
+        char *s, *p;
+
+        for (const TNode *i = n; i->parent; i = i->parent)
+                len += strlen(i->name) + 1;
+        s = malloc(len + 2);
+        if (!s)
+                return NULL;
+        p = s + len;
+        *p = '\0';
+        for (const TNode *i = n; i->parent; i = i->parent) {
+                size_t l = strlen(i->name);
+
+                p -= l;
+                memcpy(p, i->name, l);
+                *--p = '/';
+        }
+        if (len == 0)
+                strcpy(s, "/");
+        return s;
+}
+
+static void read_populated(CgTree *t, TNode *n, const char *path) {
+        CgroupEvents ev;
+
+        n->populated = cg_read_events(t->cg_root, path, &ev) >= 0 ? ev.populated : -1;
+}
+
+/* (Re)watch the cgroup.events of n: new cgroups, and in fake trees a file
+ * replaced by a rename. No such file: populated stays unknown (-1). */
+static int watch_events(CgTree *t, TNode *n, const char *path) {
+        _cleanup_free_ char *p = cg_path(t->cg_root, path, "cgroup.events");
+        int wd;
+
+        if (!p)
+                return -ENOMEM;
+        wd = inotify_add_watch(t->fd, p, IN_MODIFY | IN_DONT_FOLLOW);
+        if (wd < 0) {
+                if (errno == ENOSPC || errno == ENOMEM)
+                        return -errno;
+                wd = -1;
+        } else if (wd != n->events_wd) {
+                wd_del(t, n->events_wd);
+                if (wd_put(t, wd, n) < 0)
+                        return -ENOMEM;
+        }
+        n->events_wd = wd;
+        read_populated(t, n, path);
+        return 0;
+}
+
+static void node_unlink(CgTree *t, TNode *n) {
+        while (n->child)
+                node_unlink(t, n->child);
+        wd_del(t, n->dir_wd);
+        wd_del(t, n->events_wd);
+        if (t->fd >= 0 && n->events_wd > 0)
+                (void) inotify_rm_watch(t->fd, n->events_wd);
+        if (n->parent) {
+                if (n->prev)
+                        n->prev->next = n->next;
+                else
+                        n->parent->child = n->next;
+                if (n->next)
+                        n->next->prev = n->prev;
+        }
+        t->n_nodes--;
+        free(n);
+}
+
+/* Add the cgroup "name" below parent (NULL: the root) with everything below
+ * it: watch first, then list, so that a child made meanwhile is seen either
+ * way. One already in the model (its directory's wd is known) is left as
+ * it is. A cgroup that vanished is left out. */
+static int node_add(CgTree *t, TNode *parent, const char *name, const char *path) {
+        _cleanup_free_ char *dir = cg_path(t->cg_root, path, NULL);
+        _cleanup_strv_free_ char **children = NULL;
+        TNode *n;
+        int wd, r;
+
+        if (!dir)
+                return -ENOMEM;
+        wd = inotify_add_watch(t->fd, dir, DIR_MASK);
+        if (wd < 0)
+                return ERRNO_IS_VANISHED(-errno) || errno == ENOTDIR ? 0 : -errno;
+        if (wd_get(t, wd))
+                return 0;
+
+        n = calloc(1, sizeof *n + strlen(name) + 1);
+        if (!n)
+                return -ENOMEM;
+        strcpy(n->name, name);
+        n->dir_wd = wd;
+        n->events_wd = -1;
+        n->parent = parent;
+        if (parent) {
+                n->next = parent->child;
+                if (n->next)
+                        n->next->prev = n;
+                parent->child = n;
+        } else
+                t->root = n;
+        t->n_nodes++;
+        r = wd_put(t, wd, n);
+        if (r < 0)
+                return r;
+        r = watch_events(t, n, path);
+        if (r < 0)
+                return r;
+
+        r = cg_list_children(t->cg_root, path, &children);
+        if (r < 0)
+                return ERRNO_IS_VANISHED(r) ? 0 : r;
+        for (char **c = children; *c; c++) {
+                _cleanup_free_ char *cp = NULL;
+
+                if (asprintf(&cp, "%s/%s", streq(path, "/") ? "" : path, *c) < 0)
+                        return -ENOMEM;
+                r = node_add(t, n, *c, cp);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cgtree_new(const char *cg_root, CgTree **ret) {
+        _cleanup_cgtree_free_ CgTree *t = NULL;
+        int r;
+
+        t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->fd = -EBADF;
+        t->cg_root = strdup(cg_root);
+        if (!t->cg_root)
+                return -ENOMEM;
+        t->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (t->fd < 0)
+                return -errno;
+        r = node_add(t, NULL, "", "/");
+        if (r < 0)
+                return r;
+        if (!t->root)
+                return -ENOENT;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+CgTree *cgtree_free(CgTree *t) {
+        if (!t)
+                return NULL;
+        safe_close(t->fd);
+        t->fd = -EBADF;         /* closing dropped every watch */
+        if (t->root)
+                node_unlink(t, t->root);
+        free(t->slots);
+        free(t->cg_root);
+        free(t);
+        return NULL;
+}
+
+int cgtree_fd(const CgTree *t) {
+        return t->fd;
+}
+
+static int handle_event(CgTree *t, const struct inotify_event *ev) {
+        TNode *n;
+        _cleanup_free_ char *path = NULL;
+
+        if (ev->mask & IN_Q_OVERFLOW)
+                return -EOVERFLOW;
+        n = wd_get(t, ev->wd);
+        if (!n)
+                return 0;       /* a watch already dropped */
+
+        if (ev->wd == n->events_wd) {
+                if (ev->mask & IN_IGNORED) {
+                        wd_del(t, n->events_wd);
+                        n->events_wd = -1;
+                        return 0;
+                }
+                path = node_path(n);
+                if (!path)
+                        return -ENOMEM;
+                read_populated(t, n, path);
+                return 0;
+        }
+        if (ev->wd != n->dir_wd)
+                return 0;
+        if (ev->mask & (IN_DELETE_SELF | IN_IGNORED)) {
+                if (n == t->root)
+                        return -ENOENT;
+                node_unlink(t, n);
+                return 0;
+        }
+        if (ev->len == 0)
+                return 0;
+        if ((ev->mask & (IN_DELETE | IN_ISDIR)) == (IN_DELETE | IN_ISDIR)) {
+                /* The child's own IN_DELETE_SELF may come only when its
+                 * last dentry goes: drop it now. */
+                for (TNode *c = n->child; c; c = c->next)
+                        if (streq(c->name, ev->name)) {
+                                node_unlink(t, c);
+                                break;
+                        }
+                return 0;
+        }
+        if (!(ev->mask & (IN_CREATE | IN_MOVED_TO)))
+                return 0;
+
+        path = node_path(n);
+        if (!path)
+                return -ENOMEM;
+        if (ev->mask & IN_ISDIR) {
+                _cleanup_free_ char *cp = NULL;
+
+                if (asprintf(&cp, "%s/%s", n == t->root ? "" : path, ev->name) < 0)
+                        return -ENOMEM;
+                return node_add(t, n, ev->name, cp);
+        }
+        if (streq(ev->name, "cgroup.events"))
+                return watch_events(t, n, path);
+        return 0;
+}
+
+int cgtree_process(CgTree *t) {
+        _Alignas(struct inotify_event) char buf[16384];
+
+        for (;;) {
+                ssize_t l = read(t->fd, buf, sizeof buf);
+
+                if (l < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        return -errno;
+                }
+                for (char *p = buf; p < buf + l; ) {
+                        const struct inotify_event *ev = (const struct inotify_event *) p;
+                        int r = handle_event(t, ev);
+
+                        if (r < 0)
+                                return r;
+                        p += sizeof *ev + ev->len;
+                }
+        }
+}
+
+static TNode *find_node(const CgTree *t, const char *path) {
+        TNode *n = t->root;
+
+        for (const char *p = path; n && *p; ) {
+                size_t len;
+
+                p += strspn(p, "/");
+                len = strcspn(p, "/");
+                if (len == 0)
+                        break;
+                for (n = n->child; n; n = n->next)
+                        if (strlen(n->name) == len && strncmp(n->name, p, len) == 0)
+                                break;
+                p += len;
+        }
+        return n;
+}
+
+static int walk_node(CgTree *t, TNode *n, const char *path, cg_walk_cb cb, void *userdata) {
+        int r = cb(t->cg_root, path, userdata);
+
+        if (r != 0)
+                return r < 0 ? r : 0;
+        for (TNode *c = n->child; c; c = c->next) {
+                _cleanup_free_ char *cp = NULL;
+
+                if (c->populated == 0)
+                        continue;
+                if (asprintf(&cp, "%s/%s", n == t->root ? "" : path, c->name) < 0)
+                        return -ENOMEM;
+                r = walk_node(t, c, cp, cb, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cgtree_walk(CgTree *t, const char *path, cg_walk_cb cb, void *userdata) {
+        _cleanup_free_ char *norm = cg_path_normalize(path);
+        TNode *n;
+
+        if (!norm)
+                return -ENOMEM;
+        n = find_node(t, norm);
+        if (!n)
+                return -ENOENT;
+        return walk_node(t, n, norm, cb, userdata);
+}
+
+static void count_below(const TNode *n, size_t *nodes, size_t *empty) {
+        (*nodes)++;
+        if (n->populated == 0)
+                (*empty)++;
+        for (const TNode *c = n->child; c; c = c->next)
+                count_below(c, nodes, empty);
+}
+
+void cgtree_count(const CgTree *t, size_t *ret_nodes, size_t *ret_empty) {
+        size_t nodes = 0, empty = 0;
+
+        if (t->root)
+                count_below(t->root, &nodes, &empty);
+        assert(nodes == t->n_nodes);
+        *ret_nodes = nodes;
+        *ret_empty = empty;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* cgtree: the daemon's standing model of the cgroup tree: which cgroups
+ * exist and which are populated, kept current by inotify (a watch on each
+ * cgroup directory for new children and removal, one on its cgroup.events
+ * for "populated"). A decision walks the model instead of listing every
+ * directory, and never visits a cgroup the model knows to be empty, so the
+ * cgroups a user creates by the thousand and leaves empty cost it nothing.
+ *
+ * The model is best effort and says when it cannot be trusted: after an
+ * inotify queue overflow it must be rebuilt (cgtree_process() returns
+ * -EOVERFLOW), and when the kernel refuses a watch (fs.inotify.
+ * max_user_watches) it is given up (-ENOSPC): callers then walk the tree
+ * as before. Never logs above debug. */
+
+#include "cgroupfs.h"
+
+typedef struct CgTree CgTree;
+
+/* Watch and read the whole tree below the cgroup2 mount (or fake tree) root. */
+int cgtree_new(const char *cg_root, CgTree **ret);
+CgTree *cgtree_free(CgTree *t);
+static inline void cgtree_freep(CgTree **t) { *t = cgtree_free(*t); }
+#define _cleanup_cgtree_free_ _cleanup_(cgtree_freep)
+
+/* The inotify fd, for the event loop (EPOLLIN). */
+int cgtree_fd(const CgTree *t);
+
+/* Apply every queued event, without blocking. Returns 0; -EOVERFLOW when
+ * events were lost (rebuild with cgtree_new()); -ENOSPC when a new cgroup
+ * could not be watched; -ENOMEM. After an error the model must not be used. */
+int cgtree_process(CgTree *t);
+
+/* Like cg_walk() (pre-order, the callback returns 1 to skip the children),
+ * over the model: path itself first, then every cgroup below it that the
+ * model does not know to be empty. Children come in the order they were
+ * seen, not sorted. -ENOENT when path is not in the model. */
+int cgtree_walk(CgTree *t, const char *path, cg_walk_cb cb, void *userdata);
+
+/* Cgroups in the model, and of those known to be empty (for tests and the
+ * daemon's debug output). */
+void cgtree_count(const CgTree *t, size_t *ret_nodes, size_t *ret_empty);
