@@ -94,6 +94,18 @@ int cg_has_xattr(const char *root, const char *path, const char *name);
 /* Owner uid of the cgroup directory. */
 int cg_get_owner(const char *root, const char *path, uid_t *ret);
 
+/* Whom a cgroup belongs to: its directory's owner and, on root-owned ones
+ * only, the xattrs systemd writes (user.oomd_omit, user.oomd_avoid): a
+ * delegated cgroup's owner could write them on their own cgroups. Each
+ * error is 0 or the negative errno why that part is unknown. */
+typedef struct CgroupTrust {
+        uid_t owner;
+        int owner_error;
+        bool omit, avoid;
+        int xattr_error;
+} CgroupTrust;
+void cg_read_trust(const char *root, const char *path, CgroupTrust *ret);
+
 /* Whether a cgroup file exists (e.g. "cgroup.kill"): 1/0, <0 on error. */
 int cg_file_exists(const char *root, const char *path, const char *file);
 

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 
 #include "cgtree.h"
 
@@ -11,7 +12,7 @@ typedef struct TNode TNode;
 struct TNode {
         TNode *parent, *child, *next, *prev;    /* first child; siblings */
         int dir_wd, events_wd;                  /* -1: none */
-        int8_t populated;                       /* 1, 0, -1: no readable cgroup.events */
+        CgTreeInfo info;
         char name[];
 };
 
@@ -29,7 +30,7 @@ struct CgTree {
         size_t n_nodes;
 };
 
-#define DIR_MASK (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
+#define DIR_MASK (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF | IN_ATTRIB | IN_ONLYDIR | IN_DONT_FOLLOW)
 
 /* ---- wd -> node ---- */
 
@@ -125,8 +126,9 @@ static char *node_path(const TNode *n) {
 static void read_populated(CgTree *t, TNode *n, const char *path) {
         CgroupEvents ev;
 
-        n->populated = cg_read_events(t->cg_root, path, &ev) >= 0 ? ev.populated : -1;
+        n->info.populated = cg_read_events(t->cg_root, path, &ev) >= 0 ? ev.populated : -1;
 }
+
 
 /* (Re)watch the cgroup.events of n: new cgroups, and in fake trees a file
  * replaced by a rename. No such file: populated stays unknown (-1). */
@@ -206,6 +208,7 @@ static int node_add(CgTree *t, TNode *parent, const char *name, const char *path
         r = wd_put(t, wd, n);
         if (r < 0)
                 return r;
+        cg_read_trust(t->cg_root, path, &n->info.trust);
         r = watch_events(t, n, path);
         if (r < 0)
                 return r;
@@ -295,8 +298,15 @@ static int handle_event(CgTree *t, const struct inotify_event *ev) {
                 node_unlink(t, n);
                 return 0;
         }
-        if (ev->len == 0)
+        if (ev->len == 0) {
+                if (!(ev->mask & IN_ATTRIB))
+                        return 0;
+                path = node_path(n);
+                if (!path)
+                        return -ENOMEM;
+                cg_read_trust(t->cg_root, path, &n->info.trust);
                 return 0;
+        }
         if ((ev->mask & (IN_DELETE | IN_ISDIR)) == (IN_DELETE | IN_ISDIR)) {
                 /* The child's own IN_DELETE_SELF may come only when its
                  * last dentry goes: drop it now. */
@@ -365,15 +375,15 @@ static TNode *find_node(const CgTree *t, const char *path) {
         return n;
 }
 
-static int walk_node(CgTree *t, TNode *n, const char *path, cg_walk_cb cb, void *userdata) {
-        int r = cb(t->cg_root, path, userdata);
+static int walk_node(CgTree *t, TNode *n, const char *path, cgtree_walk_cb cb, void *userdata) {
+        int r = cb(t->cg_root, path, &n->info, userdata);
 
         if (r != 0)
                 return r < 0 ? r : 0;
         for (TNode *c = n->child; c; c = c->next) {
                 _cleanup_free_ char *cp = NULL;
 
-                if (c->populated == 0)
+                if (c->info.populated == 0)
                         continue;
                 if (asprintf(&cp, "%s/%s", n == t->root ? "" : path, c->name) < 0)
                         return -ENOMEM;
@@ -384,7 +394,7 @@ static int walk_node(CgTree *t, TNode *n, const char *path, cg_walk_cb cb, void 
         return 0;
 }
 
-int cgtree_walk(CgTree *t, const char *path, cg_walk_cb cb, void *userdata) {
+int cgtree_walk(CgTree *t, const char *path, cgtree_walk_cb cb, void *userdata) {
         _cleanup_free_ char *norm = cg_path_normalize(path);
         TNode *n;
 
@@ -398,7 +408,7 @@ int cgtree_walk(CgTree *t, const char *path, cg_walk_cb cb, void *userdata) {
 
 static void count_below(const TNode *n, size_t *nodes, size_t *empty) {
         (*nodes)++;
-        if (n->populated == 0)
+        if (n->info.populated == 0)
                 (*empty)++;
         for (const TNode *c = n->child; c; c = c->next)
                 count_below(c, nodes, empty);

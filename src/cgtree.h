@@ -3,8 +3,8 @@
 
 /* cgtree: the daemon's standing model of the cgroup tree: which cgroups
  * exist and which are populated, kept current by inotify (a watch on each
- * cgroup directory for new children and removal, one on its cgroup.events
- * for "populated"). A decision walks the model instead of listing every
+ * cgroup directory for new children, removal, owner and xattrs, one on its
+ * cgroup.events for "populated"). A decision walks the model instead of listing every
  * directory, and never visits a cgroup the model knows to be empty, so the
  * cgroups a user creates by the thousand and leaves empty cost it nothing.
  *
@@ -32,11 +32,20 @@ int cgtree_fd(const CgTree *t);
  * could not be watched; -ENOMEM. After an error the model must not be used. */
 int cgtree_process(CgTree *t);
 
+/* What the model knows of a cgroup besides its place: its directory's
+ * owner and, on root-owned ones, systemd's xattrs (kept by IN_ATTRIB), and
+ * whether it is populated. */
+typedef struct CgTreeInfo {
+        CgroupTrust trust;
+        int8_t populated;       /* 1, 0, -1: no readable cgroup.events */
+} CgTreeInfo;
+
 /* Like cg_walk() (pre-order, the callback returns 1 to skip the children),
  * over the model: path itself first, then every cgroup below it that the
  * model does not know to be empty. Children come in the order they were
  * seen, not sorted. -ENOENT when path is not in the model. */
-int cgtree_walk(CgTree *t, const char *path, cg_walk_cb cb, void *userdata);
+typedef int (*cgtree_walk_cb)(const char *root, const char *path, const CgTreeInfo *info, void *userdata);
+int cgtree_walk(CgTree *t, const char *path, cgtree_walk_cb cb, void *userdata);
 
 /* Cgroups in the model, and of those known to be empty (for tests and the
  * daemon's debug output). */

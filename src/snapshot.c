@@ -22,6 +22,7 @@ typedef struct Builder {
         ssize_t top_parent;             /* last ancestor, -1 when top is "/" */
         char *failed;                   /* the first file that could not be read */
         int failed_error;
+        const CgTreeInfo *info;         /* walking the model: what it knows of this cgroup */
 } Builder;
 
 /* A file of n could not be read (not because the cgroup vanished): n keeps
@@ -77,29 +78,21 @@ static int builder_add(Builder *b, CgroupNode *n) {
  * owner could write them on its own cgroups to make itself unkillable.
  * Returns 0 or a vanished errno; other failures mark n. */
 static int read_owner_xattrs(Builder *b, CgroupNode *n) {
-        int omit, avoid, r;
+        CgroupTrust own;
+        const CgroupTrust *t = b->info ? &b->info->trust : &own;
+        int r;
 
-        r = cg_get_owner(b->cg_root, n->path, &n->owner);
+        if (!b->info)
+                cg_read_trust(b->cg_root, n->path, &own);
+        r = t->owner_error < 0 ? t->owner_error : t->xattr_error;
         if (ERRNO_IS_VANISHED(r))
                 return r;
-        if (r < 0) {
-                /* Unknown owner: trusted with nothing. */
-                n->owner = (uid_t) -1;
+        if (r < 0)
                 mark_unreadable(b, n, NULL, r);
-                return 0;
-        }
-        if (n->owner != 0)
-                return 0;
-        omit = cg_has_xattr(b->cg_root, n->path, "user.oomd_omit");
-        avoid = omit < 0 ? omit : cg_has_xattr(b->cg_root, n->path, "user.oomd_avoid");
-        if (ERRNO_IS_VANISHED(avoid))
-                return avoid;
-        if (avoid < 0) {
-                mark_unreadable(b, n, NULL, avoid);
-                return 0;
-        }
-        n->xattr_omit = omit > 0;
-        n->xattr_avoid = avoid > 0;
+        /* Unknown owner: trusted with nothing. */
+        n->owner = t->owner_error < 0 ? (uid_t) -1 : t->owner;
+        n->xattr_omit = t->omit;
+        n->xattr_avoid = t->avoid;
         return 0;
 }
 
@@ -150,7 +143,12 @@ static int read_node(Builder *b, CgroupNode *n, bool *ret_events_missing, bool *
         if (r < 0)
                 return r;
 
-        r = cg_read_events(b->cg_root, n->path, &ev);
+        /* The model's word, kept by inotify, saves a read of each cgroup. */
+        if (b->info && b->info->populated >= 0) {
+                r = 0;
+                ev.populated = b->info->populated;
+        } else
+                r = cg_read_events(b->cg_root, n->path, &ev);
         if (r >= 0 && !ev.populated) {
                 *ret_empty = true;
                 return 0;
@@ -177,6 +175,11 @@ static int read_node(Builder *b, CgroupNode *n, bool *ret_events_missing, bool *
                 mark_unreadable(b, n, "cgroup.procs", r);
         if (*ret_events_missing)
                 n->populated = n->n_procs > 0;
+        /* Emptied since the model heard of it (the kernel tells from a
+         * work queue): only a fresh cgroup.events may call it populated. */
+        if (r >= 0 && n->n_procs == 0 && b->info && b->info->populated > 0 &&
+            cg_read_events(b->cg_root, n->path, &ev) >= 0)
+                n->populated = ev.populated;
 
         r = cg_read_u64(b->cg_root, n->path, "memory.current", &n->memory_current);
         if (r >= 0) {
@@ -237,6 +240,16 @@ static int walk_cb(const char *root, const char *path, void *userdata) {
                 b->s->nodes[parent].has_children = true;
         r = chain_set(b, depth, (ssize_t) b->s->n_nodes - 1);
         return r < 0 ? r : empty;
+}
+
+static int walk_tree_cb(const char *root, const char *path, const CgTreeInfo *info, void *userdata) {
+        Builder *b = userdata;
+        int r;
+
+        b->info = info;
+        r = walk_cb(root, path, userdata);
+        b->info = NULL;
+        return r;
 }
 
 static int add_ancestor(Builder *b, const char *path, size_t len) {
@@ -316,7 +329,7 @@ static int build(CgTree *tree, const char *cg_root, const char *proc_root, const
         r = add_ancestors(&b);
         first = s->n_nodes;
         if (r >= 0)
-                r = tree ? cgtree_walk(tree, norm, walk_cb, &b) : cg_walk(cg_root, norm, walk_cb, &b);
+                r = tree ? cgtree_walk(tree, norm, walk_tree_cb, &b) : cg_walk(cg_root, norm, walk_cb, &b);
         events_missing = b.events_missing;
         chain = b.chain;
         failed = b.failed;

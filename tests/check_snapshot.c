@@ -658,7 +658,16 @@ START_TEST(test_tree_model) {
                 snprintf(rel, sizeof rel, "%s/cg/user.slice/u.scope/e%u", tmp, i);
                 test_rm_rf(rel);
         }
+        /* Delegated meanwhile: the owner comes from the model, by IN_ATTRIB. */
+        snprintf(rel, sizeof rel, "%s/cg/user.slice/u.scope/new", tmp);
+        if (geteuid() == 0) {
+                ck_assert_int_eq(chown(rel, 4242, 4242), 0);
+                tree_snapshot(t, &s);
+                ck_assert_int_eq(node(s, "/user.slice/u.scope/new")->owner, 4242);
+        } else
+                test_skip_part("test_tree_model: not root, the owner change is not tried\n");
         tree_snapshot(t, &s);
+        ck_assert_int_eq(node(s, "/user.slice/u.scope")->owner, getuid());
         ck_assert_int_lt(snapshot_find(s, "/user.slice/u.scope/e7"), 0);
         ck_assert_int_ge(snapshot_find(s, "/user.slice/u.scope/new"), 0);
         cgtree_count(t, &n, &empty);

@@ -1246,7 +1246,7 @@ static void cleanup_top(void) {
 
 /* ---- the daemon's model of the tree, on the real cgroup2 mount ---- */
 
-static int collect_cb(const char *root, const char *path, void *userdata) {
+static int collect_cb(const char *root, const char *path, const CgTreeInfo *info, void *userdata) {
         char ***l = userdata;
 
         ck_assert_int_ge(strv_extendf(l, "%s", path), 0);
