@@ -376,7 +376,12 @@ static TNode *find_node(const CgTree *t, const char *path) {
 }
 
 static int walk_node(CgTree *t, TNode *n, const char *path, cgtree_walk_cb cb, void *userdata) {
-        int r = cb(t->cg_root, path, &n->info, userdata);
+        int r;
+
+        n->info.inner = false;
+        for (TNode *c = n->child; c && !n->info.inner; c = c->next)
+                n->info.inner = c->info.populated != 0;
+        r = cb(t->cg_root, path, &n->info, userdata);
 
         if (r != 0)
                 return r < 0 ? r : 0;

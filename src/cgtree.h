@@ -38,6 +38,7 @@ int cgtree_process(CgTree *t);
 typedef struct CgTreeInfo {
         CgroupTrust trust;
         int8_t populated;       /* 1, 0, -1: no readable cgroup.events */
+        bool inner;             /* has a child not known to be empty (set by cgtree_walk()) */
 } CgTreeInfo;
 
 /* Like cg_walk() (pre-order, the callback returns 1 to skip the children),

@@ -175,8 +175,12 @@ static int read_node(Builder *b, CgroupNode *n, bool *ret_events_missing, bool *
                 mark_unreadable(b, n, "cgroup.procs", r);
         if (*ret_events_missing)
                 n->populated = n->n_procs > 0;
-        /* Emptied since the model heard of it (the kernel tells from a
-         * work queue): only a fresh cgroup.events may call it populated. */
+        /* A slice, whose processes are all below it: its own footprint
+         * ranks nothing, so its memory files are left unread. */
+        if (b->info && b->info->inner && n->n_procs == 0)
+                return 0;
+        /* A leaf emptied since the model heard of it (the kernel tells from
+         * a work queue): only a fresh cgroup.events may call it populated. */
         if (r >= 0 && n->n_procs == 0 && b->info && b->info->populated > 0 &&
             cg_read_events(b->cg_root, n->path, &ev) >= 0)
                 n->populated = ev.populated;

@@ -636,6 +636,11 @@ START_TEST(test_tree_model) {
         ck_assert_int_eq(node(s, "/user.slice/u.scope")->n_procs, 1);
         ck_assert_int_lt(snapshot_find(s, "/user.slice/u.scope/e7"), 0);
         ck_assert_int_lt(snapshot_find(s, "/user.slice/u.scope/e0/below"), 0);
+        /* A slice's own memory ranks nothing: not read. */
+        mk_file("/system.slice", "memory.current", "5\n");
+        tree_snapshot(t, &s);
+        ck_assert(!node(s, "/system.slice")->has_memory);
+        ck_assert(node(s, "/system.slice/a.service")->has_memory);
 
         /* A new cgroup that gets a process, and an empty one that does. */
         mk_cg("/user.slice/u.scope/new", "200\n", true);
