@@ -511,11 +511,11 @@ START_TEST(test_mrelease) {
         cg_mkdir(base);
         cg_mkdir(victim);
 
-        /* The worker thread, created below, inherits the pinning. */
+        /* The worker threads, created below, inherit the pinning. */
         cpu = pin_self(&saved);
         mrelease_direct(victim, cpu);
 
-        /* Through the reaper: the worker thread signals and releases. */
+        /* Through the reaper: a worker thread signals and releases. */
         new_reaper(&e, &r);
         for (int attempt = 0; attempt < 3; attempt++) {
                 pid_t hogs[2] = { spawn_in(victim, b_hog_idle, &cpu), spawn_in(victim, b_hog_idle, &cpu) };
