@@ -339,11 +339,9 @@ int cg_read_file(const char *root, const char *path, const char *file, char **re
         return read_path(p, true, ret);
 }
 
-int cg_write_file(const char *root, const char *path, const char *file, const char *value) {
+int cg_open_write(const char *root, const char *path, const char *file) {
         _cleanup_free_ char *p = cg_path(root, path, file);
-        _cleanup_close_ int fd = -EBADF;
-        size_t len = strlen(value);
-        ssize_t n;
+        int fd;
 
         if (!p)
                 return -ENOMEM;
@@ -352,6 +350,13 @@ int cg_write_file(const char *root, const char *path, const char *file, const ch
         fd = open(p, O_WRONLY|O_TRUNC|O_CLOEXEC|O_NOCTTY);
         if (fd < 0)
                 return -errno;
+        return fd;
+}
+
+int cg_write_fd(int fd, const char *value) {
+        size_t len = strlen(value);
+        ssize_t n;
+
         /* One write(): cgroup files take one value per write and report
          * the kernel's verdict (EINVAL, EBUSY...) from that call. */
         n = write(fd, value, len);
@@ -360,6 +365,14 @@ int cg_write_file(const char *root, const char *path, const char *file, const ch
         if ((size_t) n != len)
                 return -EIO;
         return 0;
+}
+
+int cg_write_file(const char *root, const char *path, const char *file, const char *value) {
+        _cleanup_close_ int fd = cg_open_write(root, path, file);
+
+        if (fd < 0)
+                return fd;
+        return cg_write_fd(fd, value);
 }
 
 /* ---- parsers ---- */

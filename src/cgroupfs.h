@@ -50,6 +50,10 @@ int cg_read_file(const char *root, const char *path, const char *file, char **re
 int cg_read_full(const char *path, char **ret);
 /* Write a string (without NUL) to a cgroup file. */
 int cg_write_file(const char *root, const char *path, const char *file, const char *value);
+/* The same in two steps, for a write that must not allocate: open (fd or
+ * -errno), then one write() of value (no logging, no allocation). */
+int cg_open_write(const char *root, const char *path, const char *file);
+int cg_write_fd(int fd, const char *value);
 
 /* A single u64 value file (memory.current, memory.max...). "max" is UINT64_MAX. */
 int cg_parse_u64_buf(const char *buf, uint64_t *ret);

@@ -518,6 +518,10 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
                 if (!killed)
                         return;
 
+                if (res->cgroup_kill_error < 0)
+                        log_warning_errno(res->cgroup_kill_error,
+                                          "Writing cgroup.kill of %s failed, killed it by pidfd instead: %m",
+                                          k->cgroup);
                 if (res->signal_error < 0)
                         log_warning_errno(res->signal_error, "The kill of %s reached %zu of its %zu processes: %m",
                                           k->cgroup, res->n_signalled, res->n_pids);

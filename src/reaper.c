@@ -2,10 +2,13 @@
 /* reaper: killing one victim cgroup and freeing its memory. See reaper.h.
  *
  * Everything runs on the caller's sd-event loop except process_mrelease(),
- * which blocks while it unmaps a victim's memory and therefore runs on one
- * worker thread. The thread owns the pidfds it is given and hands results
- * back through an eventfd; it never touches a Kill. */
+ * which blocks while it unmaps a victim's memory and therefore runs on a
+ * small pool of worker threads. A worker owns the pidfds it is given, never
+ * allocates, and hands results back through an eventfd; it never touches a
+ * Kill. A kill is never queued behind a release: it goes to an idle worker,
+ * or else out from the loop at once (DESIGN-NOTES.md, "Kill and reap"). */
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -35,6 +38,11 @@
 
 #define PROC_ROOT "/proc"
 
+/* Two releases at once, as lmkd's pool: a second victim (another monitor,
+ * the look-ahead kill) gets its signal and release together while the first
+ * is still being unmapped. A third kill meanwhile goes out from the loop. */
+#define REAPER_WORKERS 2U
+
 /* Ample for a loop of process_mrelease() calls; ASan needs more. */
 #if defined(__SANITIZE_ADDRESS__)
 #define REAPER_WORKER_STACK_SIZE (1024 * 1024)
@@ -54,9 +62,9 @@ static void tally_error(SignalTally *t, int r) {
                 t->error = r;
 }
 
-/* A batch of pidfds for the worker; it owns the fds and closes them.
+/* A batch of pidfds for a worker; it owns the fds and closes them.
  *
- * When the worker also sends the kill (kill_cgroup or signal_each), it calls
+ * When the worker also sends the kill (kill_fd or signal_each), it calls
  * process_mrelease() microseconds after the signal, before the victims are
  * scheduled: once a victim runs its exit path and drops its mm, the call
  * can only answer ESRCH, and the unmapping is left to the victim's own,
@@ -67,7 +75,8 @@ typedef struct MreleaseJob {
         uint64_t kill_seq;
         int *fds;
         size_t n;
-        char *kill_root, *kill_cgroup;  /* write "1" to its cgroup.kill first, or NULL */
+        int kill_fd;            /* the victim's cgroup.kill, opened by the loop: write "1"
+                                 * first; or -EBADF */
         bool signal_each;       /* SIGKILL every pidfd first (Method=pidfd) */
         /* kill results, written by the worker before it acks; the loop
          * reads them once the job is on Reaper.acked */
@@ -89,19 +98,21 @@ struct Reaper {
 
         int mrelease_errno;     /* -ENOSYS once the kernel said so: no more jobs */
 
-        /* worker */
+        /* workers */
+        int (*mrelease)(int pidfd);     /* process_mrelease_checked(), or a test's */
         int eventfd;
         sd_event_source *eventfd_source;
-        bool thread_started;
-        pthread_t thread;
+        pthread_t threads[REAPER_WORKERS];
+        unsigned n_threads;
         pthread_mutex_t lock;
         pthread_cond_t cond;
         bool stop;                      /* under lock */
+        unsigned n_idle;                /* under lock: workers waiting for a job */
+        size_t n_queued;                /* under lock: jobs on queue */
         MreleaseJob *queue, *queue_tail; /* under lock */
         MreleaseJob *done;              /* under lock */
         MreleaseJob *acked;             /* under lock; jobs whose kill is out (also
-                                         * owned by the worker or on done) */
-        bool worker_enosys;             /* worker thread only */
+                                         * owned by a worker or on done) */
 };
 
 typedef struct Victims {
@@ -351,7 +362,7 @@ int reaper_kill_pidfd_rounds(const char *cg_root, const char *cgroup, unsigned m
         return r < 0 ? r : t.error;
 }
 
-/* ---- process_mrelease worker ---- */
+/* ---- process_mrelease workers ---- */
 
 static void job_free(MreleaseJob *j) {
         if (!j)
@@ -359,8 +370,7 @@ static void job_free(MreleaseJob *j) {
         for (size_t i = 0; i < j->n; i++)
                 safe_close(j->fds[i]);
         free(j->fds);
-        free(j->kill_root);
-        free(j->kill_cgroup);
+        safe_close(j->kill_fd);
         free(j);
 }
 
@@ -376,11 +386,8 @@ static void job_list_free(MreleaseJob *j) {
 static int mrelease_one(Reaper *r, int fd) {
         int k = -EINVAL;
 
-        if (r->worker_enosys)
-                return -ENOSYS;
-
         for (int attempt = 0; attempt <= MRELEASE_RETRIES; attempt++) {
-                k = process_mrelease_checked(fd);
+                k = r->mrelease(fd);
                 if (k != -EINVAL)
                         break;
                 if (attempt < MRELEASE_RETRIES) {
@@ -389,8 +396,6 @@ static int mrelease_one(Reaper *r, int fd) {
                         (void) nanosleep(&ts, NULL);
                 }
         }
-        if (k == -ENOSYS)
-                r->worker_enosys = true;
         return k;
 }
 
@@ -404,10 +409,10 @@ static void worker_ack(Reaper *r, MreleaseJob *j) {
 }
 
 static void job_run(Reaper *r, MreleaseJob *j) {
-        bool with_kill = j->kill_cgroup || j->signal_each;
+        bool with_kill = j->kill_fd >= 0 || j->signal_each;
 
-        if (j->kill_cgroup) {
-                j->kill_error = cg_write_file(j->kill_root, j->kill_cgroup, "cgroup.kill", "1");
+        if (j->kill_fd >= 0) {
+                j->kill_error = cg_write_fd(j->kill_fd, "1");
                 /* cgroup.kill refused for another reason than the cgroup
                  * being gone: the pidfds still reach every process we saw. */
                 if (j->kill_error < 0 && !ERRNO_IS_VANISHED(j->kill_error))
@@ -432,7 +437,8 @@ static void job_run(Reaper *r, MreleaseJob *j) {
 
                 if (j->fds[i] < 0)
                         continue;
-                k = mrelease_one(r, j->fds[i]);
+                /* ENOSYS does not change: the rest of the batch is skipped. */
+                k = j->error == -ENOSYS ? -ENOSYS : mrelease_one(r, j->fds[i]);
 
                 if (k >= 0)
                         j->n_released++;
@@ -449,20 +455,23 @@ static void job_run(Reaper *r, MreleaseJob *j) {
 static void *worker_main(void *userdata) {
         Reaper *r = userdata;
 
+        pthread_mutex_lock(&r->lock);
         for (;;) {
                 MreleaseJob *j;
 
-                pthread_mutex_lock(&r->lock);
-                while (!r->stop && !r->queue)
+                while (!r->stop && !r->queue) {
+                        r->n_idle++;
                         pthread_cond_wait(&r->cond, &r->lock);
-                if (r->stop) {
-                        pthread_mutex_unlock(&r->lock);
-                        break;
+                        r->n_idle--;
                 }
+                if (r->stop)
+                        break;
                 j = r->queue;
                 r->queue = j->next;
                 if (!r->queue)
                         r->queue_tail = NULL;
+                assert(r->n_queued > 0);
+                r->n_queued--;
                 pthread_mutex_unlock(&r->lock);
 
                 job_run(r, j);
@@ -474,75 +483,73 @@ static void *worker_main(void *userdata) {
 
                 /* Cannot fail short of a counter overflow (2^64-1 jobs). */
                 (void) eventfd_write(r->eventfd, 1);
+                pthread_mutex_lock(&r->lock);
         }
+        pthread_mutex_unlock(&r->lock);
         return NULL;
 }
 
-static int worker_start(Reaper *r) {
+static int workers_start(Reaper *r) {
         sigset_t all, saved;
+        pthread_attr_t attr;
         int k;
 
-        if (r->thread_started)
-                return 0;
-
-        /* The loop handles signals through signalfd with them blocked; the
+        /* The loop handles signals through signalfd with them blocked; a
          * worker must never be the thread a process signal lands on. */
         sigfillset(&all);
         k = pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (k != 0)
                 return -k;
         /* cgreapd mlockall()s itself, so every stack page is resident:
-         * the worker only makes syscalls and needs a fraction of the
+         * a worker only makes syscalls and needs a fraction of the
          * default 8 MiB. */
-        pthread_attr_t attr;
         k = pthread_attr_init(&attr);
-        if (k != 0) {
-                (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
-                return -k;
+        if (k == 0) {
+                (void) pthread_attr_setstacksize(&attr, REAPER_WORKER_STACK_SIZE);
+                while (k == 0 && r->n_threads < REAPER_WORKERS) {
+                        k = pthread_create(&r->threads[r->n_threads], &attr, worker_main, r);
+                        if (k == 0)
+                                (void) pthread_setname_np(r->threads[r->n_threads++], "cgreap-reaper");
+                }
+                (void) pthread_attr_destroy(&attr);
         }
-        (void) pthread_attr_setstacksize(&attr, REAPER_WORKER_STACK_SIZE);
-        k = pthread_create(&r->thread, &attr, worker_main, r);
-        (void) pthread_attr_destroy(&attr);
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
-        if (k != 0)
-                return -k;
-
-        (void) pthread_setname_np(r->thread, "cgreap-reaper");
-        r->thread_started = true;
-        return 0;
+        return -k;
 }
 
-static void worker_stop(Reaper *r) {
-        if (!r->thread_started)
-                return;
-
+static void workers_stop(Reaper *r) {
         pthread_mutex_lock(&r->lock);
         r->stop = true;
-        pthread_cond_signal(&r->cond);
+        pthread_cond_broadcast(&r->cond);
         pthread_mutex_unlock(&r->lock);
 
-        /* Waits at most for the process_mrelease() call in progress. */
-        (void) pthread_join(r->thread, NULL);
-        r->thread_started = false;
+        /* Waits at most for the process_mrelease() calls in progress. */
+        for (unsigned i = 0; i < r->n_threads; i++)
+                (void) pthread_join(r->threads[i], NULL);
+        r->n_threads = 0;
 }
 
-static int worker_enqueue(Reaper *r, MreleaseJob *j) {
-        int k;
-
-        k = worker_start(r);
-        if (k < 0)
-                return k;
+/* Queue j for the workers. A job that sends a kill is taken only when a
+ * worker is free to start it at once (1), never queued behind a release
+ * (0: the caller sends the kill itself). */
+static int worker_enqueue(Reaper *r, MreleaseJob *j, bool sends_kill) {
+        bool queued = false;
 
         pthread_mutex_lock(&r->lock);
-        j->next = NULL;
-        if (r->queue_tail)
-                r->queue_tail->next = j;
-        else
-                r->queue = j;
-        r->queue_tail = j;
-        pthread_cond_signal(&r->cond);
+        /* Every queued job claims one of the idle workers. */
+        if (!sends_kill || r->n_idle > r->n_queued) {
+                j->next = NULL;
+                if (r->queue_tail)
+                        r->queue_tail->next = j;
+                else
+                        r->queue = j;
+                r->queue_tail = j;
+                r->n_queued++;
+                pthread_cond_signal(&r->cond);
+                queued = true;
+        }
         pthread_mutex_unlock(&r->lock);
-        return 0;
+        return queued;
 }
 
 /* ---- kills ---- */
@@ -765,27 +772,33 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* Writing cgroup.kill failed for another reason than the cgroup being
+ * gone: the pidfds do the kill, and the result says why (the caller logs). */
+static void kill_fall_back_to_pidfd(Kill *k, int error) {
+        log_debug_errno(error, "Reaper: writing cgroup.kill of %s failed, killing it by pidfd instead: %m",
+                        k->result.cgroup);
+        k->result.method_used = KILL_METHOD_PIDFD;      /* what the record must say */
+        k->result.cgroup_kill_error = error;
+}
+
 /* The worker sent the kill: what it reached, and what the loop does after
  * it. */
 static void kill_after_worker(Kill *k, const MreleaseJob *j) {
-        bool cgroup_killed = j->kill_cgroup && j->kill_error == 0;
+        bool cgroup_killed = j->kill_fd >= 0 && j->kill_error == 0;
         SignalTally t = j->tally;
         int q;
 
         k->kill_pending = false;
         k->result.kill_usec = j->kill_usec;
 
-        if (j->kill_cgroup && ERRNO_IS_VANISHED(j->kill_error)) {
+        if (j->kill_fd >= 0 && ERRNO_IS_VANISHED(j->kill_error)) {
                 kill_mark_failed(k, -ENOENT);
                 victims_done(&k->victims);
                 kill_dispatch(k);
                 return;
         }
-        if (j->kill_cgroup && j->kill_error < 0) {
-                log_warning_errno(j->kill_error, "Writing cgroup.kill of %s failed, killed it by pidfd instead: %m",
-                                  k->result.cgroup);
-                k->result.method_used = KILL_METHOD_PIDFD;      /* what the record must say */
-        }
+        if (j->kill_fd >= 0 && j->kill_error < 0)
+                kill_fall_back_to_pidfd(k, j->kill_error);
 
         /* cgroup.kill is atomic against fork; signals to pidfds are not:
          * catch what the victims forked before they died. */
@@ -855,14 +868,16 @@ static int on_worker_event(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
-/* Hand the pidfds to the worker, which also sends the kill when with_kill
- * (v keeps the pids, for the pidfd method's later rounds). Returns 1 when
- * the worker has the job, 0 when there is nothing for it (process_mrelease
- * is known to be missing, or no pidfd), <0 when it could not take it. */
-static int kill_start_mrelease(Kill *k, Victims *v, bool with_kill) {
+/* Hand the pidfds to a worker, which also sends the kill when with_kill
+ * (by *kill_fd, which it then takes, if that is open; else by the pidfds).
+ * v keeps the pids, for the pidfd method's later rounds. Returns 1 when a
+ * worker has the job, 0 when there is nothing for one (process_mrelease is
+ * known to be missing, no pidfd, or for a kill: no worker is free to send it
+ * at once), <0 when none could take it. */
+static int kill_start_mrelease(Kill *k, Victims *v, bool with_kill, int *kill_fd) {
         Reaper *r = k->reaper;
         MreleaseJob *j;
-        int q;
+        int *fds;
 
         if (r->mrelease_errno < 0) {
                 k->result.mrelease = r->mrelease_errno;
@@ -871,73 +886,59 @@ static int kill_start_mrelease(Kill *k, Victims *v, bool with_kill) {
         if (v->n == 0)
                 return 0;
 
-        j = calloc(1, sizeof *j);
-        if (!j)
+        /* Closed placeholders for v, so that later rounds know who was
+         * seen; allocated first, so that nothing fails once a worker may
+         * run the job. */
+        fds = calloc(v->alloc, sizeof(int));
+        if (!fds)
                 return -ENOMEM;
-        j->kill_seq = k->seq;
-        j->n = v->n;
-        if (with_kill) {
-                if (k->result.method_used == KILL_METHOD_CGROUP_KILL) {
-                        j->kill_root = strdup(k->cg_root);
-                        j->kill_cgroup = strdup(k->result.cgroup);
-                        if (!j->kill_root || !j->kill_cgroup) {
-                                free(j->kill_root);
-                                free(j->kill_cgroup);
-                                free(j);
-                                return -ENOMEM;
-                        }
-                } else
-                        j->signal_each = true;
-        }
-
-        /* The worker owns the fds from here; v keeps its pids and gets
-         * closed placeholders, so that later rounds know who was seen. */
-        j->fds = v->fds;
-        v->fds = calloc(v->alloc, sizeof(int));
-        if (!v->fds) {
-                v->fds = j->fds;
-                j->fds = NULL;
-                j->n = 0;
-                job_free(j);
-                return -ENOMEM;
-        }
         for (size_t i = 0; i < v->alloc; i++)
-                v->fds[i] = -EBADF;
-
-        q = worker_enqueue(r, j);
-        if (q < 0) {
-                /* Give the fds back: the caller still has to kill. */
-                free(v->fds);
-                v->fds = j->fds;
-                j->fds = NULL;
-                j->n = 0;
-                job_free(j);
-                return q;
+                fds[i] = -EBADF;
+        j = calloc(1, sizeof *j);
+        if (!j) {
+                free(fds);
+                return -ENOMEM;
         }
+        *j = (MreleaseJob) {
+                .kill_seq = k->seq,
+                .fds = v->fds,
+                .n = v->n,
+                .kill_fd = with_kill ? *kill_fd : -EBADF,
+                .signal_each = with_kill && *kill_fd < 0,
+        };
+
+        if (!worker_enqueue(r, j, with_kill)) {
+                log_debug("Reaper: no worker is free, the loop sends the kill of %s.", k->result.cgroup);
+                free(j);
+                free(fds);
+                return 0;
+        }
+        /* A worker may be running the job already: it owns the fds. */
+        v->fds = fds;
+        if (with_kill)
+                *kill_fd = -EBADF;
         k->mrelease_pending = true;
         k->kill_pending = with_kill;
         return 1;
 }
 
-/* The kill from the loop. Returns 0 when it reached processes, -ENOENT
- * when the victim was gone, or the error that kept it from reaching any
- * process (then nothing was signalled). */
-static int kill_send(Kill *k, Victims *v) {
+/* The kill from the loop, by kill_fd (cgroup.kill) if that is open. Returns
+ * 0 when it reached processes, -ENOENT when the victim was gone, or the error
+ * that kept it from reaching any process (then nothing was signalled). */
+static int kill_send(Kill *k, Victims *v, int kill_fd) {
         SignalTally t = {};
         int r;
 
         k->result.kill_usec = now_usec();
 
-        if (k->result.method_used == KILL_METHOD_CGROUP_KILL) {
+        if (kill_fd >= 0) {
                 /* Atomic against fork: the kernel kills the whole subtree. */
-                r = cg_write_file(k->cg_root, k->result.cgroup, "cgroup.kill", "1");
+                r = cg_write_fd(kill_fd, "1");
                 if (r >= 0)
                         return kill_outcome(k, true, &t);
                 if (ERRNO_IS_VANISHED(r))
                         return -ENOENT;
-                log_warning_errno(r, "Writing cgroup.kill of %s failed, killing it by pidfd instead: %m",
-                                  k->result.cgroup);
-                k->result.method_used = KILL_METHOD_PIDFD;
+                kill_fall_back_to_pidfd(k, r);
         }
 
         r = victims_kill_rounds(v, k->cg_root, k->result.cgroup, 0, REAPER_PIDFD_MAX_ROUNDS, &t);
@@ -1001,6 +1002,7 @@ static int check_not_self(const char *cgroup) {
 int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata) {
         _cleanup_(kill_freep) Kill *k = NULL;
         _cleanup_(victims_done) Victims v = {};
+        _cleanup_close_ int kill_fd = -EBADF;
         CgroupEvents ev;
         int q;
 
@@ -1102,25 +1104,34 @@ int reaper_kill(Reaper *r, const KillRequest *req, reaper_cb cb, void *userdata)
                 (void) sd_event_source_set_description(k->timer_source, "reaper-kill-timeout");
         }
 
+        if (k->result.method_used == KILL_METHOD_CGROUP_KILL) {
+                /* Opened here, so that whoever sends the kill only writes. */
+                kill_fd = cg_open_write(req->cg_root, req->cgroup, "cgroup.kill");
+                if (ERRNO_IS_VANISHED(kill_fd))
+                        return -ENOENT;
+                if (kill_fd < 0)
+                        kill_fall_back_to_pidfd(k, kill_fd);
+        }
+
         /* Until the worker says when it sent the kill. */
         k->result.kill_usec = now_usec();
 
-        /* With ReleaseMemory=, the worker sends the kill and releases
-         * right after it; otherwise (or if the worker cannot take it) the
-         * kill goes out from here. */
-        q = req->release_memory ? kill_start_mrelease(k, &v, true) : 0;
+        /* With ReleaseMemory=, a free worker sends the kill and releases
+         * right after it; otherwise (or if no worker is free) the kill goes
+         * out from here at once, and the releases wait for a worker. */
+        q = req->release_memory ? kill_start_mrelease(k, &v, true, &kill_fd) : 0;
         if (q > 0)
                 k->victims = TAKE_STRUCT(v);
         else {
                 if (q < 0)
                         k->result.mrelease = q;
-                q = kill_send(k, &v);
+                q = kill_send(k, &v, kill_fd);
                 if (q < 0)
                         return q;       /* nothing signalled: no kill, no callback */
                 kill_sent(k);
 
                 if (req->release_memory && k->result.mrelease == 0) {
-                        q = kill_start_mrelease(k, &v, false);
+                        q = kill_start_mrelease(k, &v, false, NULL);
                         if (q < 0)
                                 /* The kill stands; only the early unmapping is lost. */
                                 k->result.mrelease = q;
@@ -1165,6 +1176,7 @@ int reaper_new(sd_event *e, Reaper **ret) {
         if (!r)
                 return -ENOMEM;
         r->event = sd_event_ref(e);
+        r->mrelease = process_mrelease_checked;
         r->eventfd = -EBADF;
         pthread_mutex_init(&r->lock, NULL);
         pthread_cond_init(&r->cond, NULL);
@@ -1179,11 +1191,11 @@ int reaper_new(sd_event *e, Reaper **ret) {
                 goto fail;
         (void) sd_event_source_set_description(r->eventfd_source, "reaper-mrelease-done");
 
-        /* Start the worker now, not at the first kill: creating a thread
+        /* Start the workers now, not at the first kill: creating a thread
          * maps and (under mlockall) faults in its stack, and under memory
          * pressure that allocation alone can wake the kernel's OOM killer
          * before our kill goes out. Seen in the benchmark guest. */
-        q = worker_start(r);
+        q = workers_start(r);
         if (q < 0)
                 goto fail;
 
@@ -1199,7 +1211,7 @@ Reaper *reaper_free(Reaper *r) {
         if (!r)
                 return NULL;
 
-        worker_stop(r);
+        workers_stop(r);
         job_list_free(r->queue);
         job_list_free(r->done);
         r->acked = NULL;        /* each of them was on done */
@@ -1220,6 +1232,13 @@ Reaper *reaper_free(Reaper *r) {
         free(r->busy);
         free(r);
         return NULL;
+}
+
+void reaper_set_mrelease(Reaper *r, int (*mrelease)(int pidfd)) {
+        assert(r && mrelease);
+        /* Before any job: a worker reads it only after taking one, under the lock. */
+        assert(!r->queue && !r->done && !r->kills);
+        r->mrelease = mrelease;
 }
 
 void kill_result_done(KillResult *res) {

@@ -13,12 +13,14 @@
  *     pidfd_send_signal(SIGKILL) rounds: signal, re-read cgroup.procs of the
  *     subtree, signal what is new (children whose fork was in flight), until
  *     a re-read shows nothing unsignalled (bounded).
- *  3. ReleaseMemory=yes: a worker thread sends that kill itself and calls
- *     process_mrelease() on every process it reached right after it (it
- *     blocks while it unmaps), before the victims run their exit path and
- *     drop their mm. The worker reports twice through an eventfd: once the
- *     kill is out (what it reached, the first error), once the releases are
- *     done. Without ReleaseMemory= the kill goes out from the loop.
+ *  3. ReleaseMemory=yes: an idle worker thread of a small pool sends that
+ *     kill itself and calls process_mrelease() on every process it reached
+ *     right after it (it blocks while it unmaps), before the victims run
+ *     their exit path and drop their mm. The worker reports twice through an
+ *     eventfd: once the kill is out (what it reached, the first error), once
+ *     the releases are done. A kill never waits for a release: when no worker
+ *     is idle, and without ReleaseMemory=, the kill goes out from the loop
+ *     (the releases then wait for a worker).
  *  4. Wait for cgroup.events "populated 0" (inotify), bounded by KillTimeout
  *     counted from the moment the kill went out.
  *  5. Call the done callback once with the outcome.
@@ -75,6 +77,8 @@ typedef struct KillResult {
                                          * (-EPERM: no CAP_KILL for pidfd_send_signal) */
         int signal_error;               /* 0, or the first error of a kill that did reach
                                          * some processes (others were not signalled) */
+        int cgroup_kill_error;          /* 0, or why cgroup.kill could not be written, so
+                                         * that the pidfds did the kill (method_used PIDFD) */
 } KillResult;
 
 /* Called on the event loop when the kill is sent (sent == true, result
@@ -120,5 +124,9 @@ int reaper_collect_pidfds(const char *cg_root, const char *cgroup, int **ret_fds
  * dying and cannot fork), or max_rounds passed. Returns number of signals
  * sent or negative errno. */
 int reaper_kill_pidfd_rounds(const char *cg_root, const char *cgroup, unsigned max_rounds);
+
+/* For tests: the call that releases a dying process's memory on the
+ * workers (process_mrelease_checked() by default). Only before any kill. */
+void reaper_set_mrelease(Reaper *r, int (*mrelease)(int pidfd));
 
 void kill_result_done(KillResult *r);

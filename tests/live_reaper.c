@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -512,11 +513,11 @@ START_TEST(test_mrelease) {
         cg_mkdir(base);
         cg_mkdir(victim);
 
-        /* The worker thread, created below, inherits the pinning. */
+        /* The worker threads, created below, inherit the pinning. */
         cpu = pin_self(&saved);
         mrelease_direct(victim, cpu);
 
-        /* Through the reaper: the worker thread signals and releases. */
+        /* Through the reaper: a worker thread signals and releases. */
         new_reaper(&e, &r);
         for (int attempt = 0; attempt < 3; attempt++) {
                 pid_t hogs[2] = { spawn_in(victim, b_hog_idle, &cpu), spawn_in(victim, b_hog_idle, &cpu) };
@@ -593,6 +594,166 @@ START_TEST(test_no_release) {
         ck_assert_uint_ge(o.done.memory_before, 2 * HOG_BYTES);
         ck_assert_uint_eq(reap_all(2, NULL, 0), 2);
         outcome_done(&o);
+}
+END_TEST
+
+/* ---- c3: a kill never waits for a release ---- */
+
+/* The workers' release call, held at a gate until the test opens it, then
+ * the real process_mrelease(): a release of a big victim starved of CPU,
+ * which can take hundreds of ms, made as long as the test needs. */
+typedef struct GateState {
+        unsigned n_entered;             /* release calls that reached the gate */
+        usec_t first_done_usec;         /* when the first one returned, or 0 */
+} GateState;
+
+static struct {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool open;
+        GateState state;
+} gate = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static int gated_mrelease(int pidfd) {
+        int k;
+
+        pthread_mutex_lock(&gate.lock);
+        gate.state.n_entered++;
+        pthread_cond_broadcast(&gate.cond);
+        while (!gate.open)
+                pthread_cond_wait(&gate.cond, &gate.lock);
+        pthread_mutex_unlock(&gate.lock);
+
+        k = process_mrelease_checked(pidfd);
+
+        pthread_mutex_lock(&gate.lock);
+        if (gate.state.first_done_usec == 0)
+                gate.state.first_done_usec = now_usec();
+        pthread_mutex_unlock(&gate.lock);
+        return k;
+}
+
+/* What the workers did at the gate so far. */
+static GateState gate_state(void) {
+        GateState st;
+
+        pthread_mutex_lock(&gate.lock);
+        st = gate.state;
+        pthread_mutex_unlock(&gate.lock);
+        return st;
+}
+
+/* pid exits within 5 s, without running any event loop: whoever sent the
+ * kill did not need one. */
+static bool wait_dead(pid_t pid) {
+        _cleanup_close_ int fd = pidfd_open_checked(pid);
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+        if (fd < 0)
+                return fd == -ESRCH;
+        return poll(&pfd, 1, 5000) == 1;
+}
+
+/* Run the loop until every kill of o[n] has said "sent" (at most 5 s). */
+static void run_until_sent(sd_event *e, const Outcome *o, size_t n) {
+        for (usec_t end = now_usec() + 5 * USEC_PER_SEC; now_usec() < end;) {
+                size_t sent = 0;
+
+                for (size_t i = 0; i < n; i++)
+                        sent += o[i].n_sent;
+                if (sent == n)
+                        return;
+                ck_assert_int_ge(sd_event_run(e, 10 * USEC_PER_MSEC), 0);
+        }
+        ck_assert_msg(false, "not every kill said \"sent\" within 5s");
+}
+
+static void run_until_entered(sd_event *e, unsigned n) {
+        /* ... and until n releases are held at the gate. */
+        for (usec_t end = now_usec() + 5 * USEC_PER_SEC; gate_state().n_entered < n && now_usec() < end;)
+                ck_assert_int_ge(sd_event_run(e, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(gate_state().n_entered, n);
+}
+
+/* Kill 1's release is held; kill 2 and kill 3 must still kill their real
+ * victims before it returns: kill 2 from the second worker (which sends and
+ * releases), kill 3, with both workers held, from the loop inside
+ * reaper_kill(). With one worker doing kills and releases in turn, victim 2
+ * would live until the gate opens. */
+START_TEST(test_kill_not_behind_release) {
+        _cleanup_free_ char *base = cg("c3");
+        char *victim[3] = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(reaper_freep) Reaper *r = NULL;
+        /* a worker's cgroup.kill, a worker's pidfd signals, the loop's cgroup.kill */
+        const KillMethod method[3] = { KILL_METHOD_AUTO, KILL_METHOD_PIDFD, KILL_METHOD_AUTO };
+        Outcome o[3] = {};
+        pid_t v[3];
+        int st;
+
+        cg_mkdir(base);
+        for (int i = 0; i < 3; i++) {
+                ck_assert_int_ge(asprintf(&victim[i], "%s/v%d", base, i + 1), 0);
+                cg_mkdir(victim[i]);
+                v[i] = spawn_in(victim[i], b_sleeper, NULL);
+        }
+
+        new_reaper(&e, &r);
+        reaper_set_mrelease(r, gated_mrelease);
+
+        KillRequest req = kill_request(mnt, victim[0], method[0], true, 10 * USEC_PER_SEC);
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o[0]), 0);
+        /* Its worker has sent the kill and is now inside the release. */
+        run_until_entered(e, 1);
+        ck_assert(wait_dead(v[0]));
+
+        req = kill_request(mnt, victim[1], method[1], true, 10 * USEC_PER_SEC);
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o[1]), 0);
+        ck_assert_msg(wait_dead(v[1]), "kill 2 was not sent while kill 1's release was held");
+        ck_assert_uint_eq(gate_state().first_done_usec, 0);
+        /* The second worker sent it, and now holds its release too. */
+        run_until_entered(e, 2);
+
+        req = kill_request(mnt, victim[2], method[2], true, 10 * USEC_PER_SEC);
+        ck_assert_int_eq(reaper_kill(r, &req, outcome_cb, &o[2]), 0);
+        /* No worker was free: sent from inside reaper_kill(). */
+        ck_assert_msg(wait_dead(v[2]), "kill 3 was not sent while both releases were held");
+
+        /* Every "sent" callback comes while the releases are still held. */
+        run_until_sent(e, o, 3);
+        for (int i = 0; i < 3; i++) {
+                ck_assert_uint_eq(o[i].n_sent, 1);
+                ck_assert_uint_eq(o[i].n_done, 0);
+                ck_assert_uint_eq(o[i].sent.n_signalled, 1);
+                ck_assert_int_eq(o[i].sent.error, 0);
+                ck_assert_int_eq(o[i].sent.method_used, i == 1 ? KILL_METHOD_PIDFD : KILL_METHOD_CGROUP_KILL);
+        }
+        ck_assert_uint_eq(gate_state().first_done_usec, 0);
+        usec_t opened = now_usec();
+        ck_assert_uint_lt(o[1].sent.kill_usec, opened);
+        ck_assert_uint_lt(o[2].sent.kill_usec, opened);
+
+        pthread_mutex_lock(&gate.lock);
+        gate.open = true;
+        pthread_cond_broadcast(&gate.cond);
+        pthread_mutex_unlock(&gate.lock);
+
+        /* Completion waits for the releases, kill 3's included (queued for
+         * a worker once one was free). */
+        for (int i = 0; i < 3; i++) {
+                run_until_done(e, &o[i]);
+                ck_assert(!o[i].done.timed_out);
+                ck_assert_int_eq(o[i].done.error, 0);
+                ck_assert(!cg_populated(victim[i]));
+                ck_assert_int_eq(waitpid(v[i], &st, 0), v[i]);
+                ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+                outcome_done(&o[i]);
+        }
+        ck_assert_uint_eq(gate_state().n_entered, 3);
+        ck_assert_uint_ge(gate_state().first_done_usec, opened);
+
+        for (int i = 0; i < 3; i++)
+                free(victim[i]);
 }
 END_TEST
 
@@ -867,12 +1028,13 @@ END_TEST
 
 /* ---- e2: cgroup.kill refused: the pidfds do the kill, and say so ---- */
 
-/* The fake twin's cgroup.kill is a directory, so writing it fails
- * (EISDIR) for a reason other than the cgroup being gone: the kill falls
- * back to the pidfds, reaches the real process, and the result names the
- * method that really did it. Both ways: from the worker thread
- * (ReleaseMemory=yes) and from the loop (ReleaseMemory=no). */
-static void kill_fallback(const char *name, bool release_memory) {
+/* The fake twin's cgroup.kill cannot be written for a reason other than
+ * the cgroup being gone: it is a directory (opening it fails, EISDIR), or
+ * /dev/full (the write fails, ENOSPC). The kill falls back to the pidfds,
+ * reaches the real process, and the result names the method that really
+ * did it and why. Both ways: from a worker thread (ReleaseMemory=yes) and
+ * from the loop (ReleaseMemory=no). */
+static void kill_fallback(const char *name, bool release_memory, bool write_fails) {
         _cleanup_(sd_event_source_unrefp) sd_event_source *later = NULL;
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(reaper_freep) Reaper *r = NULL;
@@ -880,7 +1042,10 @@ static void kill_fallback(const char *name, bool release_memory) {
         Outcome o = {};
         pid_t v = spawn_fake_victim(fake, name, false, &victim);
         ck_assert_int_ge(asprintf(&kill_dir, "%s%s/cgroup.kill", fake, victim), 0);
-        ck_assert_int_eq(mkdir(kill_dir, 0755), 0);
+        if (write_fails)
+                ck_assert_int_eq(symlink("/dev/full", kill_dir), 0);
+        else
+                ck_assert_int_eq(mkdir(kill_dir, 0755), 0);
 
         new_reaper(&e, &r);
         KillRequest req = kill_request(fake, victim, KILL_METHOD_AUTO, release_memory, 5 * USEC_PER_SEC);
@@ -895,6 +1060,7 @@ static void kill_fallback(const char *name, bool release_memory) {
         ck_assert_int_eq(o.sent.error, 0);
         ck_assert_int_eq(o.sent.method_used, KILL_METHOD_PIDFD);
         ck_assert_int_eq(o.done.method_used, KILL_METHOD_PIDFD);
+        ck_assert_int_eq(o.sent.cgroup_kill_error, write_fails ? -ENOSPC : -EISDIR);
         ck_assert_uint_eq(o.sent.n_signalled, 1);
         ck_assert(!o.done.timed_out);
         /* Really dead, by SIGKILL from the pidfd. */
@@ -902,16 +1068,21 @@ static void kill_fallback(const char *name, bool release_memory) {
         ck_assert_int_eq(waitpid(v, &status, 0), v);
         ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
         outcome_done(&o);
-        (void) rmdir(kill_dir);
+        if (write_fails)
+                (void) unlink(kill_dir);
+        else
+                (void) rmdir(kill_dir);
 }
 
 START_TEST(test_kill_fallback_worker) {
-        kill_fallback("e2", true);
+        kill_fallback("e2", true, false);
+        kill_fallback("e2w", true, true);
 }
 END_TEST
 
 START_TEST(test_kill_fallback_loop) {
-        kill_fallback("e3", false);
+        kill_fallback("e3", false, false);
+        kill_fallback("e3w", false, true);
 }
 END_TEST
 
@@ -1320,6 +1491,7 @@ static Suite *reaper_suite(bool pid_reuse) {
         tcase_add_test(tc, test_kill_pidfd_rounds);
         tcase_add_test(tc, test_mrelease);
         tcase_add_test(tc, test_no_release);
+        tcase_add_test(tc, test_kill_not_behind_release);
         if (pid_reuse)
                 tcase_add_test(tc, test_pid_reuse);
         tcase_add_test(tc, test_dry_run);
