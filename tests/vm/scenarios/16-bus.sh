@@ -6,14 +6,15 @@
 # still at most 1.4. A kill under real pressure (a slice at MemoryMax= with
 # MemoryHighGuard=, as in 03) emits Killed and Reclaimed with the journal
 # record's kill ID; a manual Kill of a unit is refused for a user by the bus
-# policy and done for root (CGREAP_REASON=manual). A victim that cannot die
+# policy and done for root (CGREAP_REASON=manual), and so is Reload; Monitors
+# shows the slice's monitor with its last pressure level. A victim that cannot die
 # (its process waits on a frozen file system, in D state) shows the daemon's
 # live state: ListCandidates, Explain, 'cgreapctl list' and 'explain' say
 # it is being killed, then, after KillTimeout=, passed over; a user's
 # cgreapctl, refused the methods, says it computed locally.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-scenario_begin "org.cgreap1 on the system bus: interface, exposure, Killed/Reclaimed, manual Kill, live state"
+scenario_begin "org.cgreap1 on the system bus: interface, exposure, Killed/Reclaimed, Monitors, manual Kill, Reload, live state"
 require "cgreapd is active" is_active cgreapd.service
 
 # ---- the interface as busctl sees it, and the unit's exposure ----
@@ -74,6 +75,13 @@ wait_until 15 mon_has "^killed $id vmt-s16-low.service $sp/vmt-s16-low.service a
 wait_until 15 mon_has "^reclaimed $id freed=" || bad "no Reclaimed signal for kill $id: $(cat "$VMT_MON")"
 check "Killed and Reclaimed for the pressure kill ($(grep -c . "$VMT_MON") lines)" mon_has "^reclaimed $id "
 grep -E "^(killed|reclaimed) $id " "$VMT_MON" | indent
+# Monitors: (name, cgroup, armed/calm, level of the last event, its CLOCK_MONOTONIC µs).
+mon=$(busctl --json=short get-property org.cgreap1 /org/cgreap1 org.cgreap1.Manager Monitors |
+	jq -c --arg cg "$sp" '.data[] | select(.[1] == $cg)')
+up=$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)
+say "Monitors: $mon (uptime ${up}µs)"
+check "Monitors: s16 on $sp, its last event at a pressure level, before now" \
+	jq -e --argjson up "$up" '.[0] == "s16" and (.[3] == "medium" or .[3] == "critical") and .[4] > 0 and .[4] <= $up' <<<"$mon"
 settle
 timeout 30 systemctl stop vmt-s16-keep.service
 
@@ -102,6 +110,16 @@ st=$(cgreapctl status 2>&1)
 echo "$st" | indent
 check "cgreapctl status names the manual kill as the last" \
 	grep -q "^Last kill: vmt-s16-manual.service .*kill id $KILL_ID" <<<"$st"
+
+# ---- Reload: refused for a user, done for root ----
+c=$(jcursor)
+out=$(as_nobody busctl call org.cgreap1 /org/cgreap1 org.cgreap1.Manager Reload 2>&1) &&
+	bad "busctl call Reload as nobody succeeded: $out"
+say "Reload as nobody: $out"
+busctl call org.cgreap1 /org/cgreap1 org.cgreap1.Manager Reload || bad "busctl call Reload as root failed"
+check "Reload as root: cgreapd read its configuration again, once" \
+	wait_until 20 cgreapd_logged "$c" 'onfiguration reloaded'
+expect_eq "reloads logged (nobody's call did none)" 1 "$(cgreapd_log "$c" | grep -c 'onfiguration reloaded')"
 
 # ---- the daemon's live state: a kill in flight, then a victim passed over ----
 frozen=/run/vmt-s16-frozen
