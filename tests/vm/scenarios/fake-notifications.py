@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A stand-in desktop notification server for tests/live-notify.sh and the
-# guest scenario 16: owns
-# org.freedesktop.Notifications on the bus at ADDRESS and writes every Notify
+# guest scenario 22-notif: owns org.freedesktop.Notifications on the bus at
+# ADDRESS and writes every Notify
 # call as "app|summary|body|urgency" to OUT (after a first line "ready").
 # Usage: fake-notifications.py ADDRESS OUT
 import sys

@@ -34,6 +34,9 @@ VMT_FILES=()
 VMT_SLICES=()
 VMT_DROPINS=0
 VMT_USERS=()
+VMT_MOUNTS=()
+VMT_MON=
+VMT_MONPID=
 VMT_T0=$(date +%s%N)
 
 # ---------------------------------------------------------------- output
@@ -107,6 +110,10 @@ scenario_end() {
 
 vmt_cleanup() {
 	local u
+	# A process waiting on a frozen file system would hold 'systemctl stop'.
+	for u in "${VMT_MOUNTS[@]}"; do fsfreeze --unfreeze "$u" 2>/dev/null; done
+	[ -n "$VMT_MONPID" ] && kill "$VMT_MONPID" 2>/dev/null && wait "$VMT_MONPID" 2>/dev/null
+	[ -n "$VMT_MON" ] && rm -f "$VMT_MON"
 	for u in "${VMT_UNITS[@]}"; do timeout 30 systemctl stop "$u" 2>/dev/null; done
 	for u in "${VMT_UNITS[@]}"; do systemctl reset-failed "$u" 2>/dev/null; done
 	for u in "${VMT_SLICES[@]}"; do timeout 30 systemctl stop "$u" 2>/dev/null; done
@@ -117,13 +124,20 @@ vmt_cleanup() {
 	if [ "$VMT_DROPINS" = 1 ]; then
 		cgreapd_reload >/dev/null || echo "cleanup: cgreapd did not confirm the reload"
 	fi
+	for u in "${VMT_MOUNTS[@]}"; do vmt_fs_remove "$u"; done
 	for u in "${VMT_USERS[@]}"; do vmt_user_remove "$u"; done
-	VMT_UNITS=() VMT_FILES=() VMT_SLICES=() VMT_DROPINS=0 VMT_USERS=()
+	VMT_UNITS=() VMT_FILES=() VMT_SLICES=() VMT_DROPINS=0 VMT_USERS=() VMT_MOUNTS=() VMT_MON='' VMT_MONPID=''
 }
 
 # Between scenarios (runner): whatever a scenario left behind goes away.
 vmt_reset_all() {
-	local left reload=0
+	local left reload=0 m
+	for m in /run/vmt-*.img; do
+		[ -e "$m" ] || continue
+		echo "reset: removing leftover file system ${m%.img}"
+		fsfreeze --unfreeze "${m%.img}" 2>/dev/null
+		vmt_fs_remove "${m%.img}"
+	done
 	left=$(systemctl list-units --all --plain --no-legend 'vmt-*' | awk '{ print $1 }')
 	if [ -n "$left" ]; then
 		echo "reset: stopping leftovers: $left"
@@ -329,6 +343,15 @@ cgreapd_reload() {
 	systemctl reload cgreapd || return 1
 	# "Configuration reloaded: ..." or "Refusing the new configuration ...".
 	wait_until 20 cgreapd_logged "$c" 'onfiguration reloaded|new configuration'
+}
+
+# Restart cgreapd on purpose (a unit drop-in changed) and wait until it owns
+# its bus name again; the scenario's end then expects the new process.
+cgreapd_restart() {
+	systemctl daemon-reload && timeout 60 systemctl restart cgreapd || return 1
+	VMT_CGREAPD_PID=$(systemctl show -p MainPID --value cgreapd)
+	VMT_CGREAPD_RESTARTS=$(systemctl show -p NRestarts --value cgreapd)
+	wait_until 20 busctl status org.cgreap1 >/dev/null 2>&1
 }
 
 # Free memory, in bytes.
@@ -575,4 +598,55 @@ CONF
 	say "victim held $((before >> 20))M; freed $((${freed:-0} >> 20))M in $((${empty:-0} / 1000))ms"
 	expect_range "FREED_BYTES as % of what the victim held" 80 120 $((${freed:-0} * 100 / (before > 0 ? before : 1)))
 	systemctl stop "$grow.service"
+}
+
+# ------------------------------------------------------------ a stuck victim
+# vmt_frozen_fs DIR: a small ext4 (a loop device on /run/vmt-NAME.img)
+# mounted at DIR (/run/vmt-NAME) and frozen: a process that opens a file
+# there for writing waits in D state, where even SIGKILL leaves it until
+# 'fsfreeze --unfreeze DIR'. Thawed, unmounted and removed at the end.
+vmt_frozen_fs() {
+	local dir=$1
+	truncate -s 32M "$dir.img" && mkfs.ext4 -q -F "$dir.img" && mkdir -p "$dir" || return 1
+	VMT_MOUNTS+=("$dir")
+	mount -o loop "$dir.img" "$dir" && fsfreeze --freeze "$dir"
+}
+vmt_fs_remove() {
+	mountpoint -q "$1" && umount "$1"
+	rmdir "$1" 2>/dev/null
+	rm -f "$1.img"
+}
+# proc_state PID: R, S, D, ... as /proc/PID/stat says.
+proc_state() { sed -E 's/^.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null; }
+
+# ------------------------------------------------------------ the bus
+# as_nobody COMMAND...: COMMAND as user nobody, without root's groups.
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+# bus_monitor: 'cgreapctl monitor' in the background, a line per Killed
+# ("killed ID UNIT CGROUP adj=... reason=...") and Reclaimed ("reclaimed ID
+# freed=...") into $VMT_MON until the scenario ends; 1 if it did not start.
+bus_monitor() {
+	VMT_MON=$(mktemp)
+	cgreapctl monitor >"$VMT_MON" 2>&1 &
+	VMT_MONPID=$!
+	wait_until 10 mon_has '^Following org.cgreap1' || { bad "cgreapctl monitor did not start: $(cat "$VMT_MON")"; return 1; }
+}
+mon_has() { grep -qE -- "$1" "$VMT_MON"; }
+# manual_kill TARGET: 'cgreapctl kill TARGET' (a unit or a cgroup) as root,
+# and its reclaimed record; sets KILL_ID and KILL_REC. 1 when the kill was
+# refused or no record came.
+manual_kill() {
+	local c out
+	KILL_ID='' KILL_REC=''
+	c=$(jcursor)
+	out=$(cgreapctl kill "$1" 2>&1) || { bad "cgreapctl kill $1 failed: $out"; return 1; }
+	say "$out"
+	KILL_ID=$(sed -nE 's/^Kill ([0-9]+) sent to .*/\1/p' <<<"$out")
+	KILL_REC=$(wait_record "$MSGID_RECLAIMED" "$c" CGREAP_KILL_ID="$KILL_ID")
+	[ -n "$KILL_REC" ] || { bad "no reclaimed record for kill $KILL_ID of $1"; return 1; }
+}
+# bus_call METHOD SIGNATURE ARGS...: a method of org.cgreap1.Manager, the
+# reply as JSON ({"type": ..., "data": [...]}).
+bus_call() {
+	busctl --json=short call org.cgreap1 /org/cgreap1 org.cgreap1.Manager "$@"
 }
