@@ -179,6 +179,10 @@ static int read_node(Builder *b, CgroupNode *n, bool *ret_events_missing, bool *
          * ranks nothing, so its memory files are left unread. */
         if (b->info && b->info->inner && n->n_procs == 0)
                 return 0;
+        /* The root is never a victim, and its processes are the kernel's
+         * threads: reading each one's /proc files was most of a decision. */
+        if (streq(n->path, "/") && !(b->flags & SNAPSHOT_RSS))
+                return 0;
         /* A leaf emptied since the model heard of it (the kernel tells from
          * a work queue): only a fresh cgroup.events may call it populated. */
         if (r >= 0 && n->n_procs == 0 && b->info && b->info->populated > 0 &&

@@ -636,6 +636,17 @@ START_TEST(test_tree_model) {
         ck_assert_int_eq(node(s, "/user.slice/u.scope")->n_procs, 1);
         ck_assert_int_lt(snapshot_find(s, "/user.slice/u.scope/e7"), 0);
         ck_assert_int_lt(snapshot_find(s, "/user.slice/u.scope/e0/below"), 0);
+        /* The root's processes (the kernel's threads) are never victims:
+         * listed, their /proc files unread but for cgreapctl (SNAPSHOT_RSS). */
+        mk_file("", "cgroup.procs", "1\n");
+        tree_snapshot(t, &s);
+        ck_assert_int_eq(node(s, "/")->n_procs, 1);
+        ck_assert(!node(s, "/")->has_oom_score_adj);
+        s = snapshot_free(s);
+        ck_assert_int_eq(snapshot_build_full(cg, proc, "/", SNAPSHOT_RSS, &s, NULL), 0);
+        ck_assert(node(s, "/")->has_oom_score_adj);
+        ck_assert_uint_eq(node(s, "/")->rss_sum, 10 * 1024);
+
         /* A slice's own memory ranks nothing: not read. */
         mk_file("/system.slice", "memory.current", "5\n");
         tree_snapshot(t, &s);
