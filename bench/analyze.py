@@ -14,6 +14,7 @@ guest, run.txt by bench/run on the host), WORK/host.txt and WORK/scale.tsv
   README.md     bench/README-results.md.in with the tables filled in
   summary.md    the summary table and findings (also put into --readme)
   bench.png     the plot
+  scale.png     cgreapd's decision time against tree size (log-log)
   configs/      the exact configuration every agent ran with
 Every expected agent × scenario pair gets a row: one that did not run or
 produced no data says so, with the file to look at. Descriptions of the run
@@ -506,32 +507,142 @@ def idle_table(pairs, agents):
 
 
 def scale_rows(path):
+    """bench/scale's lines; those of older runs (no kind, empty, VmHWM when
+    ready or model column) read as services with nothing unknown made up."""
     if not os.path.exists(path):
         return []
     with open(path) as f:
         head = f.readline().rstrip("\n").split("\t")
-        return [dict(zip(head, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
+        rows = [dict(zip(head, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
+    for r in rows:
+        r.setdefault("kind", "services")
+        r.setdefault("empty", "0")
+    return rows
 
 
-def scale_table(rows, sizes):
-    lines = ["| cgroups | start-up to READY (ms) | VmRSS when ready (MiB) | VmRSS after decisions (MiB) "
-             "| VmLck (MiB) | trigger → kill decision, CGREAP_DECISION_USEC (ms) "
-             "| memory.events write → record on stderr (ms) | samples |",
-             "|---|---|---|---|---|---|---|---|"]
-    for n in sorted(set(sizes) | {int(r["cgroups"]) for r in rows}):
-        rs = [r for r in rows if int(r["cgroups"]) == n]
+def scale_key(r):
+    return (r["kind"], int(r["cgroups"]), int(r["empty"]))
+
+
+def scale_label(key):
+    kind, n, empty = key
+    if kind == "services":
+        return f"{n:,}"
+    return f"{n:,} + {empty:,} empty ({'owned by a user' if kind == 'empty-user' else kind})"
+
+
+def parse_empty_user(spec):
+    """--scale-empty-user "1000:10000" -> ("empty-user", 1000, 10000), or None for ""."""
+    if not spec:
+        return None
+    n, empty = (int(x) for x in spec.split(":"))
+    return ("empty-user", n, empty)
+
+
+def scale_groups(rows, sizes, empty_user=None):
+    """{key: rows} for every run expected or found, services first by size."""
+    keys = {("services", n, 0) for n in sizes} | {scale_key(r) for r in rows}
+    if empty_user:
+        keys.add(empty_user)
+    return {k: [r for r in rows if scale_key(r) == k]
+            for k in sorted(keys, key=lambda k: (k[0] != "services", k[1], k[2], k[0]))}
+
+
+def scale_model(starts):
+    """Whether cgreapd kept its model of the tree in these starts."""
+    models = [r.get("model") for r in starts]
+    if not any(models):
+        return "–"
+    c = Counter(m or "?" for m in models)
+    return "; ".join(m if len(c) == 1 else f"{m} ×{k}" for m, k in c.most_common())
+
+
+def scale_table(rows, sizes, empty_user=None):
+    def kb(rs, key):
+        vals = [int(r[key]) / 1024 for r in rs if r.get(key)]
+        return fmt(vals, 1) if vals else "–"
+
+    lines = ["| cgroups | start-up to READY (ms) | VmRSS when ready (MiB) | VmHWM when ready (MiB) "
+             "| VmRSS after decisions (MiB) | VmHWM after decisions (MiB) | VmLck (MiB) "
+             "| decision, CGREAP_DECISION_USEC (ms) | memory.events write → record on stderr (ms) "
+             "| tree model | samples |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for key, rs in scale_groups(rows, sizes, empty_user).items():
         if not rs:
-            lines.append(f"| {n:,} | **not run or failed** (see scale.log in the work directory) |" + " – |" * 6)
+            lines.append(f"| {scale_label(key)} | **not run or failed** (see scale.log in the work directory) |"
+                         + " – |" * 9)
             continue
         starts = list({r["rep"]: r for r in rs}.values())
-        lines.append(f"| {n:,} | {fmt([float(r['startup_ms']) for r in starts], 1)} "
-                     f"| {fmt([int(r['rss_ready_kb']) / 1024 for r in starts], 1)} "
-                     f"| {fmt([int(r['rss_after_kb']) / 1024 for r in starts], 1)} "
-                     f"| {fmt([int(r['vmlck_kb']) / 1024 for r in starts], 1)} "
+        lines.append(f"| {scale_label(key)} | {fmt([float(r['startup_ms']) for r in starts], 1)} "
+                     f"| {kb(starts, 'rss_ready_kb')} | {kb(starts, 'hwm_ready_kb')} "
+                     f"| {kb(starts, 'rss_after_kb')} | {kb(starts, 'hwm_kb')} | {kb(starts, 'vmlck_kb')} "
                      f"| {fmt([int(r['decision_usec']) / 1000 for r in rs], 1)} "
                      f"| {fmt([int(r['event_to_record_usec']) / 1000 for r in rs], 1)} "
+                     f"| {scale_model(starts)} "
                      f"| {len(starts)} starts × {len(rs) // max(1, len(starts))} decisions |")
+    watches = {r["max_user_watches"] for r in rows if r.get("max_user_watches")}
+    if any(r.get("model", "yes") != "yes" for r in rows):
+        lines += ["", "*Tree model* no: cgreapd could not keep its inotify model of the tree and read the "
+                  "whole tree in each decision" + (f" (fs.inotify.max_user_watches was {', '.join(sorted(watches))})"
+                                                   if watches else "") + "."]
     return "\n".join(lines)
+
+
+def scale_plot(rows, path):
+    """Decision time against tree size, log-log: the services runs as a
+    line, the others as their own points at their whole tree's size."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    groups = scale_groups(rows, [])
+    styles = {"services": ("#d62728", "o"), "empty-user": ("#1f77b4", "s")}
+    drawn = False
+    for kind in sorted({k[0] for k in groups}, key=lambda k: k != "services"):
+        color, marker = styles.get(kind, ("#7f7f7f", "^"))
+        for metric, dash, what in (("decision_usec", "-", "decision (CGREAP_DECISION_USEC)"),
+                                   ("event_to_record_usec", ":", "memory.events write → record")):
+            xs, ys, lo, hi, hollow = [], [], [], [], []
+            for key, rs in groups.items():
+                if key[0] != kind or not rs:
+                    continue
+                vals = [int(r[metric]) / 1000 for r in rs]
+                m = statistics.median(vals)
+                xs.append(key[1] + key[2])
+                ys.append(m)
+                lo.append(m - min(vals))
+                hi.append(max(vals) - m)
+                hollow.append(any(r.get("model", "yes") != "yes" for r in rs))
+            if not xs:
+                continue
+            label = (f"{what}, services" if kind == "services" else
+                     f"{what}, {scale_label(next(k for k in groups if k[0] == kind))}")
+            ax.errorbar(xs, ys, yerr=[lo, hi], fmt=dash, marker=marker, color=color, capsize=3,
+                        alpha=1 if metric == "decision_usec" else 0.5, label=label,
+                        markerfacecolor="none" if metric != "decision_usec" else color)
+            for x, y, h in zip(xs, ys, hollow):
+                if h and metric == "decision_usec":
+                    ax.annotate("no tree model\n(inotify watches)", (x, y), textcoords="offset points",
+                                xytext=(-8, -6), ha="right", va="top", fontsize=7)
+            drawn = True
+    if drawn:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        fmt_ = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+        ax.xaxis.set_major_formatter(fmt_)
+        ax.yaxis.set_major_formatter(fmt_)
+        ax.legend(fontsize=7, loc="upper left")
+    else:
+        ax.text(0.5, 0.5, "no scale data in this run", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("cgroups in the monitored slice (services; for the empty-user run services + empty)")
+    ax.set_ylabel("ms (median; whiskers: min–max)")
+    ax.set_title("cgreapd's decision time against tree size (host, fake tree on tmpfs, --dry-run)", fontsize=9)
+    ax.grid(which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 # ------------------------------------------------------------ the run itself
@@ -786,14 +897,21 @@ def findings(pairs, scenarios, agents, scale):
 
     # cgreapd at scale.
     if scale:
-        parts = []
-        for n in sorted({int(r["cgroups"]) for r in scale}):
-            rs = [r for r in scale if int(r["cgroups"]) == n]
+        parts, decision = [], {}
+        for key, rs in scale_groups(scale, []).items():
             starts = list({r["rep"]: r for r in rs}.values())
-            parts.append(f"{n:,} cgroups: ready in {med([float(r['startup_ms']) for r in starts]):.0f} ms, "
+            decision[key] = med([int(r["decision_usec"]) for r in rs]) / 1000
+            no_model = any(r.get("model", "yes") != "yes" for r in starts)
+            parts.append(f"{scale_label(key)} cgroups: ready in {med([float(r['startup_ms']) for r in starts]):.0f} ms, "
                          f"{med([int(r['rss_after_kb']) for r in starts]) / 1024:.1f} MiB RSS, "
-                         f"trigger → decision {med([int(r['decision_usec']) for r in rs]) / 1000:.0f} ms")
-        out.append("**cgreapd at scale** (host, medians): " + "; ".join(parts) + ".")
+                         f"decision {decision[key]:.0f} ms" + (" (without the tree model)" if no_model else ""))
+        text = "**cgreapd at scale** (host, medians): " + "; ".join(parts) + "."
+        for key, ms in decision.items():
+            base = decision.get(("services", key[1], 0))
+            if key[0] != "services" and base:
+                text += (f" {key[2]:,} empty cgroups beside {key[1]:,} services: {ms / base:.2f}× the decision "
+                         f"time of {key[1]:,} services alone ({ms - base:+.1f} ms).")
+        out.append(text)
 
     gaps = []
     for state, what in (("failed", "failed (no data)"), ("not run", "not run"),
@@ -991,8 +1109,10 @@ def main():
     ap.add_argument("--agents", default=" ".join(AGENT_NAMES))
     ap.add_argument("--scenarios", default=" ".join(SCENARIO_NAMES))
     ap.add_argument("--scale-sizes", default="1000 10000", help="cgroup counts the scale table expects")
+    ap.add_argument("--scale-empty-user", default="", metavar="SERVICES:EMPTY",
+                    help="the empty-user run the scale table expects (bench/scale --empty-user)")
     ap.add_argument("--readme", help="also put the summary between the bench-summary markers of this file")
-    ap.add_argument("--no-plot", action="store_true", help="no bench.png (e.g. without matplotlib)")
+    ap.add_argument("--no-plot", action="store_true", help="no bench.png or scale.png (e.g. without matplotlib)")
     ap.add_argument("--check", metavar="PAIR_DIR", help="mark PAIR_DIR's complete repetitions (for bench/run)")
     ap.add_argument("--scenario", help="with --check")
     ap.add_argument("--reps", type=int, help="with --check")
@@ -1044,7 +1164,11 @@ def main():
     tables = {s: idle_table(pairs, agents) if s == "idle" else pressure_table(pairs, s, agents) for s in scenarios}
     sizes = [int(x) for x in args.scale_sizes.split()]
     scale = scale_rows(os.path.join(work, "scale.tsv"))
-    scale_md = scale_table(scale, sizes)
+    try:
+        empty_user = parse_empty_user(args.scale_empty_user)
+    except ValueError:
+        ap.error("--scale-empty-user wants SERVICES:EMPTY, e.g. 1000:10000")
+    scale_md = scale_table(scale, sizes, empty_user)
     facts = describe_run(pairs, work)
     versions = {a: p.meta.get("version") for (s, a), p in pairs.items() if p.meta.get("version")}
     found = findings(pairs, scenarios, agents, scale)
@@ -1094,6 +1218,7 @@ def main():
         replace_block(args.readme, block)
     if not args.no_plot:
         plot(pairs, scenarios, agents, facts, os.path.join(args.results, "bench.png"))
+        scale_plot(scale, os.path.join(args.results, "scale.png"))
     bad = [f"{s}/{a}" for (s, a), p in pairs.items() if p.state != "ok"]
     print(f"analyze: {len(reps)} repetitions of {len(pairs)} pairs -> {args.results}"
           + (f"; incomplete or missing: {' '.join(bad)}" if bad else ""))
