@@ -124,9 +124,10 @@ static int parse_kv_buf(const char *buf, KvField *fields, size_t n_fields) {
         return 0;
 }
 
-/* A read that comes back this much short of the buffer ends a kernel
- * file: seq_file fills the buffer but for the one record that did not fit,
- * and the records of the files read with short_is_eof are lines far below it. */
+/* A read that comes back this much short of what it could have returned
+ * ends a kernel file: seq_file hands over at most a page per read(), all of
+ * it but for the one record that did not fit, and the records of the files
+ * read with short_is_eof are lines far below this. */
 #define SHORT_READ_SLACK 512
 
 static int read_full_fd(int fd, bool short_is_eof, char **ret, size_t *ret_size) {
@@ -162,7 +163,7 @@ static int read_full_fd(int fd, bool short_is_eof, char **ret, size_t *ret_size)
                 size += (size_t) n;
                 /* Saves the second read() that would return 0: a decision
                  * reads thousands of these files while memory is short. */
-                if (short_is_eof && (size_t) n + SHORT_READ_SLACK < want)
+                if (short_is_eof && (size_t) n + SHORT_READ_SLACK < MIN(want, (size_t) 4096))
                         break;
         }
         buf[size] = 0;

@@ -12,6 +12,7 @@ typedef struct TNode TNode;
 struct TNode {
         TNode *parent, *child, *next, *prev;    /* first child; siblings */
         int dir_wd, events_wd;                  /* -1: none */
+        usec_t empty_since;                     /* when populated last went to 0 */
         CgTreeInfo info;
         char name[];
 };
@@ -26,11 +27,18 @@ struct CgTree {
         int fd;
         TNode *root;
         WdSlot *slots;          /* wd -> node, open addressing */
-        size_t cap, n_slots;
+        size_t cap, n_slots;            /* n_slots: the watches we hold */
+        size_t max_watches;             /* 0: no limit of ours */
         size_t n_nodes;
 };
 
-#define DIR_MASK (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF | IN_ATTRIB | IN_ONLYDIR | IN_DONT_FOLLOW)
+/* The kernel tells cgroup.events changes at most every 10 ms per file, from
+ * a timer: a cgroup emptied less than this ago may be populated again
+ * without the model knowing yet, and is read, not skipped. */
+#define EMPTY_SETTLE_USEC (50 * USEC_PER_MSEC)
+
+#define DIR_MASK (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_ATTRIB | \
+                  IN_ONLYDIR | IN_DONT_FOLLOW)
 
 /* ---- wd -> node ---- */
 
@@ -126,7 +134,11 @@ static char *node_path(const TNode *n) {
 static void read_populated(CgTree *t, TNode *n, const char *path) {
         CgroupEvents ev;
 
+        int8_t was = n->info.populated;
+
         n->info.populated = cg_read_events(t->cg_root, path, &ev) >= 0 ? ev.populated : -1;
+        if (n->info.populated == 0 && was == 1)
+                n->empty_since = now_usec();
 }
 
 
@@ -142,6 +154,10 @@ static int watch_events(CgTree *t, TNode *n, const char *path) {
         if (wd < 0) {
                 if (errno == ENOSPC || errno == ENOMEM)
                         return -errno;
+                /* The old file's watch must not outlive the node in the map. */
+                wd_del(t, n->events_wd);
+                if (n->events_wd > 0)
+                        (void) inotify_rm_watch(t->fd, n->events_wd);
                 wd = -1;
         } else if (wd != n->events_wd) {
                 wd_del(t, n->events_wd);
@@ -184,6 +200,10 @@ static int node_add(CgTree *t, TNode *parent, const char *name, const char *path
 
         if (!dir)
                 return -ENOMEM;
+        /* Root's watches are shared with every root service, and a user
+         * makes as many cgroups as they like: the model takes half at most. */
+        if (t->max_watches > 0 && t->n_slots + 2 > t->max_watches)
+                return -ENOSPC;
         wd = inotify_add_watch(t->fd, dir, DIR_MASK);
         if (wd < 0)
                 return ERRNO_IS_VANISHED(-errno) || errno == ENOTDIR ? 0 : -errno;
@@ -242,6 +262,11 @@ int cgtree_new(const char *cg_root, CgTree **ret) {
         t->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (t->fd < 0)
                 return -errno;
+        _cleanup_free_ char *max = NULL;
+        uint64_t v;
+        if (cg_read_full("/proc/sys/fs/inotify/max_user_watches", &max) >= 0 &&
+            cg_parse_u64_buf(max, &v) >= 0)
+                t->max_watches = (size_t) MIN(v / 2, (uint64_t) SIZE_MAX);
         r = node_add(t, NULL, "", "/");
         if (r < 0)
                 return r;
@@ -307,9 +332,10 @@ static int handle_event(CgTree *t, const struct inotify_event *ev) {
                 cg_read_trust(t->cg_root, path, &n->info.trust);
                 return 0;
         }
-        if ((ev->mask & (IN_DELETE | IN_ISDIR)) == (IN_DELETE | IN_ISDIR)) {
+        if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_DELETE | IN_MOVED_FROM))) {
                 /* The child's own IN_DELETE_SELF may come only when its
-                 * last dentry goes: drop it now. */
+                 * last dentry goes: drop it now. (cgroupfs refuses renames;
+                 * a fake tree's renamed directory comes back by IN_MOVED_TO.) */
                 for (TNode *c = n->child; c; c = c->next)
                         if (streq(c->name, ev->name)) {
                                 node_unlink(t, c);
@@ -375,24 +401,33 @@ static TNode *find_node(const CgTree *t, const char *path) {
         return n;
 }
 
-static int walk_node(CgTree *t, TNode *n, const char *path, cgtree_walk_cb cb, void *userdata) {
+/* Whether a walk leaves c out: known empty, and long enough. */
+static bool skip_empty(const TNode *c, usec_t now) {
+        return c->info.populated == 0 && now - MIN(c->empty_since, now) >= EMPTY_SETTLE_USEC;
+}
+
+static int walk_node(CgTree *t, TNode *n, const char *path, usec_t now, cgtree_walk_cb cb, void *userdata) {
+        CgTreeInfo info = n->info;
         int r;
 
-        n->info.inner = false;
-        for (TNode *c = n->child; c && !n->info.inner; c = c->next)
-                n->info.inner = c->info.populated != 0;
-        r = cb(t->cg_root, path, &n->info, userdata);
+        info.inner = false;
+        for (TNode *c = n->child; c && !info.inner; c = c->next)
+                info.inner = !skip_empty(c, now);
+        /* Emptied a moment ago: the callback reads cgroup.events itself. */
+        if (info.populated == 0 && !skip_empty(n, now))
+                info.populated = -1;
+        r = cb(t->cg_root, path, &info, userdata);
 
         if (r != 0)
                 return r < 0 ? r : 0;
         for (TNode *c = n->child; c; c = c->next) {
                 _cleanup_free_ char *cp = NULL;
 
-                if (c->info.populated == 0)
+                if (skip_empty(c, now))
                         continue;
                 if (asprintf(&cp, "%s/%s", n == t->root ? "" : path, c->name) < 0)
                         return -ENOMEM;
-                r = walk_node(t, c, cp, cb, userdata);
+                r = walk_node(t, c, cp, now, cb, userdata);
                 if (r < 0)
                         return r;
         }
@@ -408,7 +443,7 @@ int cgtree_walk(CgTree *t, const char *path, cgtree_walk_cb cb, void *userdata) 
         n = find_node(t, norm);
         if (!n)
                 return -ENOENT;
-        return walk_node(t, n, norm, cb, userdata);
+        return walk_node(t, n, norm, now_usec(), cb, userdata);
 }
 
 static void count_below(const TNode *n, size_t *nodes, size_t *empty) {

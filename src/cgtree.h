@@ -37,7 +37,8 @@ int cgtree_process(CgTree *t);
  * whether it is populated. */
 typedef struct CgTreeInfo {
         CgroupTrust trust;
-        int8_t populated;       /* 1, 0, -1: no readable cgroup.events */
+        int8_t populated;       /* 1, 0, -1: unknown (no readable cgroup.events; in a
+                                 * walk also: emptied too recently to be sure) */
         bool inner;             /* has a child not known to be empty (set by cgtree_walk()) */
 } CgTreeInfo;
 

@@ -76,7 +76,8 @@ struct Manager {
         MonitorEnv env;
 
         CgTree *tree;                   /* NULL: decisions walk the whole tree */
-        sd_event_source *tree_src;
+        sd_event_source *tree_src, *tree_timer;
+        usec_t tree_warned, tree_built, tree_delay;
 
         Entry **entries;
         size_t n_entries;
@@ -401,11 +402,38 @@ static Entry *manager_find_entry(Manager *m, const char *name, const char *cgrou
 
 /* ---- the model of the tree ---- */
 
+/* A model that lost events is built again after TREE_REBUILD_USEC, twice
+ * as late each time it is lost again within TREE_STABLE_USEC, up to
+ * TREE_RETRY_USEC (also the wait after a refused watch): never within a
+ * decision, and never so often that a user's storm keeps a core busy. */
+#define TREE_REBUILD_USEC USEC_PER_SEC
+#define TREE_STABLE_USEC USEC_PER_MINUTE
+#define TREE_RETRY_USEC (5 * USEC_PER_MINUTE)
+#define TREE_WARN_INTERVAL_USEC (60 * USEC_PER_MINUTE)
+
 static int on_tree_event(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static int on_tree_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 static void manager_tree_drop(Manager *m) {
         m->tree_src = sd_event_source_disable_unref(m->tree_src);
         m->tree = cgtree_free(m->tree);
+}
+
+static void manager_tree_later(Manager *m, usec_t delay) {
+        int r;
+
+        if (m->tree_timer) {
+                r = sd_event_source_set_time_relative(m->tree_timer, delay);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->tree_timer, SD_EVENT_ONESHOT);
+        } else {
+                r = sd_event_add_time_relative(m->event, &m->tree_timer, CLOCK_MONOTONIC, delay, USEC_PER_SEC,
+                                               on_tree_timer, m);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(m->tree_timer, "cgroup-tree-rebuild");
+        }
+        if (r < 0)
+                log_debug_errno(r, "Failed to schedule the rebuild of the tree model: %m");
 }
 
 /* Build the model (cgtree.h). Without it, decisions read the whole tree as
@@ -426,19 +454,28 @@ static void manager_tree_start(Manager *m) {
         }
         if (r < 0) {
                 manager_tree_drop(m);
-                log_warning_errno(r, "Cannot keep a model of the cgroup tree (%m)%s; each decision reads the "
-                                  "whole tree instead.",
-                                  r == -ENOSPC ? ": raise the fs.inotify.max_user_watches sysctl" : "");
+                manager_tree_later(m, TREE_RETRY_USEC);
+                if (ratelimit_pass(&m->tree_warned, TREE_WARN_INTERVAL_USEC, t0))
+                        log_warning_errno(r, "Cannot keep a model of the cgroup tree (%m)%s; each decision reads "
+                                          "the whole tree instead.",
+                                          r == -ENOSPC ? ": more cgroups than half of the fs.inotify."
+                                          "max_user_watches sysctl allows" : "");
                 return;
         }
         (void) sd_event_source_set_description(m->tree_src, "cgroup-tree");
+        m->tree_built = t0;
         cgtree_count(m->tree, &n, &empty);
         log_debug("Tree model: %zu cgroups, %zu of them empty, built in %" PRIu64 " us.", n, empty,
                   now_usec() - t0);
 }
 
-/* The model with every queued change applied, or NULL. Lost events mean a
- * rebuild; a refused watch means none (manager_tree_start() says why). */
+static int on_tree_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_tree_start(userdata);
+        return 0;
+}
+
+/* The model with every queued change applied, or NULL. One that lost
+ * events is dropped and built again later (decisions walk meanwhile). */
 static CgTree *manager_tree(Manager *m) {
         int r;
 
@@ -447,9 +484,17 @@ static CgTree *manager_tree(Manager *m) {
         r = cgtree_process(m->tree);
         if (r >= 0)
                 return m->tree;
-        log_debug_errno(r, "The model of the cgroup tree is out of date (%m), rebuilding it.");
-        manager_tree_start(m);
-        return m->tree;
+        usec_t now = now_usec();
+
+        if (m->tree_delay == 0 || now - MIN(m->tree_built, now) >= TREE_STABLE_USEC)
+                m->tree_delay = TREE_REBUILD_USEC;
+        else
+                m->tree_delay = MIN(m->tree_delay * 2, TREE_RETRY_USEC);
+        log_debug_errno(r, "The model of the cgroup tree is out of date (%m); rebuilding it in %llu ms.",
+                        (unsigned long long) (m->tree_delay / USEC_PER_MSEC));
+        manager_tree_drop(m);
+        manager_tree_later(m, m->tree_delay);
+        return NULL;
 }
 
 static int on_tree_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -1478,6 +1523,7 @@ Manager *manager_free(Manager *m) {
         free(m->stuck);
         free(m->dry_run_victim);
         manager_tree_drop(m);
+        sd_event_source_disable_unref(m->tree_timer);
         sd_event_source_disable_unref(m->resync);
         sd_event_source_disable_unref(m->sig_term);
         sd_event_source_disable_unref(m->sig_int);

@@ -177,8 +177,13 @@ static int read_node(Builder *b, CgroupNode *n, bool *ret_events_missing, bool *
                 n->populated = n->n_procs > 0;
         /* A slice, whose processes are all below it: its own footprint
          * ranks nothing, so its memory files are left unread. */
-        if (b->info && b->info->inner && n->n_procs == 0)
+        if (b->info && b->info->inner && n->n_procs == 0) {
+                /* Populated as its children turn out to be: if they all
+                 * vanished meanwhile, it is not an empty "leaf" to rank. */
+                n->populated = false;
+                *ret_events_missing = true;
                 return 0;
+        }
         /* The root is never a victim, and its processes are the kernel's
          * threads: reading each one's /proc files was most of a decision. */
         if (streq(n->path, "/") && !(b->flags & SNAPSHOT_RSS))

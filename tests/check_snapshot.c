@@ -670,6 +670,11 @@ START_TEST(test_tree_model) {
         snprintf(to, sizeof to, "%s/cg/user.slice/u.scope/e7/cgroup.events", tmp);
         ck_assert_int_eq(rename(from, to), 0);
         mk_file("/user.slice/u.scope/e7", "cgroup.procs", "");
+        /* Emptied: read again until the kernel's notifications settle. */
+        tree_snapshot(t, &s);
+        ck_assert_int_ge(snapshot_find(s, "/user.slice/u.scope/e7"), 0);
+        ck_assert(!node(s, "/user.slice/u.scope/e7")->populated);
+        usleep(60 * 1000);
         for (unsigned i = 10; i < 50; i++) {
                 snprintf(rel, sizeof rel, "%s/cg/user.slice/u.scope/e%u", tmp, i);
                 test_rm_rf(rel);

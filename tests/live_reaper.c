@@ -117,6 +117,15 @@ static void b_forker(int ready, void *arg) {
         sleep_forever();
 }
 
+/* Forks N (arg) children that wait, then says it is ready. */
+static void b_many(int ready, void *arg) {
+        for (int i = 0; i < *(const int *) arg; i++)
+                if (fork() == 0)
+                        sleep_forever();
+        write_ready(ready);
+        sleep_forever();
+}
+
 static void b_hog(int ready, void *arg) {
         /* volatile: the compiler may not drop memory nobody reads. */
         volatile char *m = malloc(HOG_BYTES);
@@ -1481,6 +1490,31 @@ START_TEST(test_tree_model_live) {
 }
 END_TEST
 
+/* cgroup.procs hands over a page per read(): a cgroup of 2500 processes
+ * (over 12 KiB of pids) is read whole, not cut at a short read. */
+START_TEST(test_read_many_procs) {
+        _cleanup_free_ char *many = cg("many"), *procs_path = NULL, *text = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        int n_children = 2500;
+        size_t n = 0, lines = 0;
+        pid_t pid;
+
+        cg_mkdir(many);
+        pid = spawn_in(many, b_many, &n_children);
+        ck_assert_int_eq(cg_read_procs(mnt, many, &pids, &n), 0);
+        procs_path = cg_path(mnt, many, "cgroup.procs");
+        ck_assert_int_eq(cg_read_full(procs_path, &text), 0);
+        for (const char *p = text; *p; p++)
+                lines += *p == '\n';
+        ck_assert_uint_eq(lines, (size_t) n_children + 1);
+        ck_assert_uint_eq(n, (size_t) n_children + 1);
+        ck_assert_int_eq(cg_write_file(mnt, many, "cgroup.kill", "1"), 0);
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+        while (waitpid(-1, NULL, 0) > 0)        /* the orphans come to us (subreaper) */
+                ;
+}
+END_TEST
+
 static Suite *reaper_suite(bool pid_reuse) {
         Suite *s = suite_create("reaper-live");
         TCase *tc = tcase_create("live");
@@ -1503,6 +1537,7 @@ static Suite *reaper_suite(bool pid_reuse) {
         tcase_add_test(tc, test_refuses_self);
         tcase_add_test(tc, test_no_cap_kill);
         tcase_add_test(tc, test_tree_model_live);
+        tcase_add_test(tc, test_read_many_procs);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("fake-tree");
