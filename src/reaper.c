@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "cgroupfs.h"
@@ -41,6 +42,8 @@
 #else
 #define REAPER_WORKER_STACK_SIZE (128 * 1024)
 #endif
+#define WORKER_GUARD_SIZE 4096
+#define WORKER_STACK_MAP (WORKER_GUARD_SIZE + REAPER_WORKER_STACK_SIZE)
 
 /* What a round of pidfd signals reached: the signals delivered, and the
  * first error that was not ESRCH (already dead). */
@@ -94,6 +97,7 @@ struct Reaper {
         sd_event_source *eventfd_source;
         bool thread_started;
         pthread_t thread;
+        void *stack;                    /* mapping of WORKER_STACK_MAP bytes, guard page first */
         pthread_mutex_t lock;
         pthread_cond_t cond;
         bool stop;                      /* under lock */
@@ -478,7 +482,14 @@ static void *worker_main(void *userdata) {
         return NULL;
 }
 
+static void worker_stack_free(Reaper *r) {
+        if (r->stack)
+                (void) munmap(r->stack, WORKER_STACK_MAP);
+        r->stack = NULL;
+}
+
 static int worker_start(Reaper *r) {
+        pthread_attr_t attr;
         sigset_t all, saved;
         int k;
 
@@ -491,25 +502,40 @@ static int worker_start(Reaper *r) {
         k = pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (k != 0)
                 return -k;
-        /* cgreapd mlockall()s itself, so every stack page is resident:
-         * the worker only makes syscalls and needs a fraction of the
-         * default 8 MiB. */
-        pthread_attr_t attr;
-        k = pthread_attr_init(&attr);
-        if (k != 0) {
-                (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
-                return -k;
+        /* Our own stack, populated now: cgreapd's mlockall(MCL_ONFAULT)
+         * locks only pages in use, and a stack page faulted in during a
+         * kill is an allocation under pressure. 128 KiB is ample for a loop
+         * of syscalls. */
+        r->stack = mmap(NULL, WORKER_STACK_MAP, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_POPULATE, -1, 0);
+        if (r->stack == MAP_FAILED) {
+                k = errno;
+                r->stack = NULL;
+                goto fail;
         }
-        (void) pthread_attr_setstacksize(&attr, REAPER_WORKER_STACK_SIZE);
-        k = pthread_create(&r->thread, &attr, worker_main, r);
-        (void) pthread_attr_destroy(&attr);
-        (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (mprotect(r->stack, WORKER_GUARD_SIZE, PROT_NONE) < 0) {
+                k = errno;
+                goto fail;
+        }
+        k = pthread_attr_init(&attr);
         if (k != 0)
-                return -k;
+                goto fail;
+        k = pthread_attr_setstack(&attr, (char *) r->stack + WORKER_GUARD_SIZE, REAPER_WORKER_STACK_SIZE);
+        if (k == 0)
+                k = pthread_create(&r->thread, &attr, worker_main, r);
+        (void) pthread_attr_destroy(&attr);
+        if (k != 0)
+                goto fail;
+        (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
 
         (void) pthread_setname_np(r->thread, "cgreap-reaper");
         r->thread_started = true;
         return 0;
+
+fail:
+        (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        worker_stack_free(r);
+        return -k;
 }
 
 static void worker_stop(Reaper *r) {
@@ -524,6 +550,7 @@ static void worker_stop(Reaper *r) {
         /* Waits at most for the process_mrelease() call in progress. */
         (void) pthread_join(r->thread, NULL);
         r->thread_started = false;
+        worker_stack_free(r);
 }
 
 static int worker_enqueue(Reaper *r, MreleaseJob *j) {
