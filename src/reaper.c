@@ -809,8 +809,7 @@ static void kill_after_worker(Kill *k, const MreleaseJob *j) {
                 return;
         }
         if (j->kill_cgroup && j->kill_error < 0) {
-                log_warning_errno(j->kill_error, "Writing cgroup.kill of %s failed, killed it by pidfd instead: %m",
-                                  k->result.cgroup);
+                k->result.cgroup_kill_error = j->kill_error;
                 k->result.method_used = KILL_METHOD_PIDFD;      /* what the record must say */
         }
 
@@ -962,8 +961,9 @@ static int kill_send(Kill *k, Victims *v) {
                         return kill_outcome(k, true, &t);
                 if (ERRNO_IS_VANISHED(r))
                         return -ENOENT;
-                log_warning_errno(r, "Writing cgroup.kill of %s failed, killing it by pidfd instead: %m",
-                                  k->result.cgroup);
+                log_debug_errno(r, "Writing cgroup.kill of %s failed, killing it by pidfd instead: %m",
+                                k->result.cgroup);
+                k->result.cgroup_kill_error = r;
                 k->result.method_used = KILL_METHOD_PIDFD;
         }
 

@@ -75,6 +75,8 @@ typedef struct KillResult {
                                          * (-EPERM: no CAP_KILL for pidfd_send_signal) */
         int signal_error;               /* 0, or the first error of a kill that did reach
                                          * some processes (others were not signalled) */
+        int cgroup_kill_error;          /* 0, or why writing cgroup.kill failed: the kill
+                                         * went by pidfd instead (method_used says so) */
 } KillResult;
 
 /* Called on the event loop when the kill is sent (sent == true, result
