@@ -3,6 +3,7 @@
  * Owns the trigger fds, the memory.events watch, the armed polling timer and
  * the MemoryHighGuard= write. Chooses nothing and kills nothing. */
 
+#include <assert.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <limits.h>
@@ -162,6 +163,7 @@ void detector_reset(Detector *d) {
 }
 
 void detector_push(Detector *d, const PsiSample *s) {
+        assert(d->ring && d->ring_count <= d->ring_size);       /* detector_init() ran */
         if (d->ring_count < d->ring_size)
                 d->ring[(d->ring_start + d->ring_count++) % d->ring_size] = *s;
         else {
