@@ -111,8 +111,8 @@ static int parse_argv(int argc, char *argv[]) {
  * an allocation that has to fault in new pages at that moment may be the
  * one that makes the kernel's OOM killer act first. Touch the stack a kill
  * may use and a heap that malloc keeps (no trimming, no mmap chunks for
- * snapshot-sized buffers) before mlockall() pins what is touched. Both are
- * about 3x what start-up, decisions and kills used (DESIGN-NOTES.md, Memory). */
+ * snapshot-sized buffers) before mlockall() pins what is touched. Sizes: the
+ * most that tests/live-daemon.sh used, with margin (DESIGN-NOTES.md, Memory). */
 #define STACK_RESERVE (64 * 1024)
 #define HEAP_RESERVE (128 * 1024)
 
