@@ -3,6 +3,7 @@
  * lives in the manager. */
 
 #include <getopt.h>
+#include <link.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,10 +111,11 @@ static int parse_argv(int argc, char *argv[]) {
 /* Everything a kill needs must already be resident when the kill comes:
  * an allocation that has to fault in new pages at that moment may be the
  * one that makes the kernel's OOM killer act first. Touch the stack a kill
- * may use, and give malloc a heap it keeps (no trimming, no mmap chunks for
- * snapshot-sized buffers), before mlockall() pins both. */
-#define STACK_RESERVE (256 * 1024)
-#define HEAP_RESERVE (1024 * 1024)
+ * may use and a heap that malloc keeps (no trimming, no mmap chunks for
+ * snapshot-sized buffers) before mlockall() pins what is touched. Sizes: the
+ * most that tests/live-daemon.sh used, with margin (DESIGN-NOTES.md, Memory). */
+#define STACK_RESERVE (64 * 1024)
+#define HEAP_RESERVE (128 * 1024)
 
 static void _noinline_ prefault_stack(void) {
         volatile char stack[STACK_RESERVE];
@@ -125,18 +127,57 @@ static void _noinline_ prefault_stack(void) {
 static void reserve_memory(void) {
         void *p;
 
-        (void) mallopt(M_TRIM_THRESHOLD, 4 * HEAP_RESERVE);
+        (void) mallopt(M_TRIM_THRESHOLD, 32 * HEAP_RESERVE);
         /* One arena for both threads: glibc would otherwise give the reaper
          * thread an arena of its own (a 64 MiB mapping, locked by
          * MCL_FUTURE) on its first malloc(), which is during the first
          * kill. */
         (void) mallopt(M_ARENA_MAX, 1);
-        (void) mallopt(M_MMAP_THRESHOLD, 2 * HEAP_RESERVE);
+        (void) mallopt(M_MMAP_THRESHOLD, 16 * HEAP_RESERVE);
         p = malloc(HEAP_RESERVE);
-        if (p)
-                memset(p, 0, HEAP_RESERVE);
+        if (p) {
+                memset(p, 0xff, HEAP_RESERVE);
+                /* Without this GCC drops the malloc/memset/free triple. */
+                __asm__ volatile("" : : "r"(p) : "memory");
+        }
         free(p);
         prefault_stack();
+}
+
+#if !defined(__SANITIZE_ADDRESS__)
+/* All of our own program, the kill paths too, which start-up never runs:
+ * a page of them read in from disk during the first kill would wait on the
+ * very shortage being answered. About 170 KiB. */
+static int lock_segments(struct dl_phdr_info *info, size_t size, void *userdata) {
+        long page = sysconf(_SC_PAGESIZE);
+
+        for (size_t i = 0; i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+                uintptr_t start, end;
+
+                if (ph->p_type != PT_LOAD)
+                        continue;
+                start = (info->dlpi_addr + ph->p_vaddr) & ~((uintptr_t) page - 1);
+                end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+                (void) mlock((void *) start, end - start);
+        }
+        return 1;       /* the first object is the program itself */
+}
+#endif
+
+/* MCL_ONFAULT locks the pages in use, not every page mapped: the unused
+ * bulk of libsystemd's libraries (libgcrypt, libzstd, ...) stays out of
+ * our RSS. What a kill needs was touched above, at start-up, or is ours. */
+static void lock_memory(void) {
+#if !defined(__SANITIZE_ADDRESS__)    /* ASan's shadow memory cannot be locked */
+        int flags = MCL_CURRENT | MCL_FUTURE;
+
+        /* EINVAL: a kernel before 4.4 without MCL_ONFAULT; lock everything. */
+        if (mlockall(flags | MCL_ONFAULT) < 0 && (errno != EINVAL || mlockall(flags) < 0))
+                log_warning_errno(errno, "Failed to lock our memory (mlockall), continuing: %m");
+        else
+                (void) dl_iterate_phdr(lock_segments, NULL);
+#endif
 }
 
 int main(int argc, char *argv[]) {
@@ -155,12 +196,8 @@ int main(int argc, char *argv[]) {
                 return 1;
 
         /* Memory pressure is exactly when our own pages would be reclaimed
-         * and paged back in slowly: keep everything resident. ASan's shadow
-         * memory makes this impossible in sanitizer builds. */
-#if !defined(__SANITIZE_ADDRESS__)
-        if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
-                log_warning_errno(errno, "Failed to lock our memory (mlockall), continuing: %m");
-#endif
+         * and paged back in slowly: keep what we use resident. */
+        lock_memory();
 
         r = manager_run(m);
         return r < 0 ? 1 : 0;

@@ -865,6 +865,15 @@ int cg_pid_get_path(const char *proc_root, pid_t pid, char **ret_path) {
 
 /* ---- path names ---- */
 
+size_t cg_path_depth(const char *path) {
+        size_t d = 0;
+
+        for (const char *p = path; *p; p++)
+                if (*p == '/' && p[1] && p[1] != '/')
+                        d++;
+        return d;
+}
+
 char *cg_path_normalize(const char *path) {
         char *s = malloc(strlen(path) + 2), *o = s;
 

@@ -138,6 +138,10 @@ char *cg_path_normalize(const char *path);
  * with it; cg_path_normalize() keeps such components as they are. */
 bool cg_path_is_plain(const char *path);
 
+/* Number of components: "/" -> 0, "/a/b" -> 2 (repeated and trailing
+ * slashes add none). */
+size_t cg_path_depth(const char *path);
+
 /* Last path component ("/system.slice/nginx.service" -> "nginx.service";
  * "/" -> "/"). Returns a pointer into path. */
 const char *cg_path_basename(const char *path);

@@ -36,9 +36,6 @@ void config_print_paths(FILE *f) {
                 fprintf(f, "  %s/*.conf\n", *d);
 }
 
-/* Nothing is killed below this and nothing is protected above it (DESIGN §4). */
-#define ADJ_MIN (-1000)
-#define ADJ_MAX 1000
 /* A guard above half of memory.max would throttle a cgroup long before it is
  * in any danger. */
 #define MEMORY_HIGH_GUARD_MAX 5000

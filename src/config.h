@@ -70,9 +70,13 @@ typedef enum MonitorKey {
         _MONITOR_KEY_MAX,
 } MonitorKey;
 
+/* Nothing is killed below this and nothing is protected above it (DESIGN §4). */
+#define ADJ_MIN (-1000)
+#define ADJ_MAX 1000
+
 typedef struct PriorityRule {
         char *pattern;          /* "/system.slice/\*.service" or "nginx.service" */
-        int adj;                /* -1000..1000 */
+        int adj;                /* ADJ_MIN..ADJ_MAX */
         ConfigSource source;
 } PriorityRule;
 

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "log.h"
+#include "monitor.h"
 #include "parse-util.h"
 #include "policy.h"
 #include "psi.h"
@@ -21,11 +22,6 @@
 
 #define PROC_ROOT "/proc"
 #define MOUNTINFO "/proc/self/mountinfo"
-
-typedef enum Level {
-        LEVEL_MEDIUM,
-        LEVEL_CRITICAL,
-} Level;
 
 typedef struct Args {
         const char *config_file;
@@ -118,10 +114,6 @@ static void json_bool(FILE *f, bool b) {
 }
 
 /* ---- helpers ---- */
-
-static const char *level_to_string(Level l) {
-        return l == LEVEL_MEDIUM ? "medium" : "critical";
-}
 
 /* The cgroup a running cgreapd lives in, so that list/explain protect it
  * as the daemon protects itself. NULL when no cgreapd runs. */
@@ -218,7 +210,8 @@ static void ranking_done(Ranking *r) {
         config_free(r->config);
 }
 
-static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
+/* level: the floor to rank against; LEVEL_NONE for the lower of both. */
+static int ctl_rank(const Args *a, Level level, Ranking *ret) {
         _cleanup_free_ char *failed = NULL;
         Ranking rk = {};
         int r, floor;
@@ -290,8 +283,8 @@ static int ctl_rank(const Args *a, int min_adj_for, Ranking *ret) {
 
         /* list shows both levels, so it ranks against the lower floor and
          * tells the levels apart itself. */
-        floor = min_adj_for < 0 ? MIN(rk.medium_floor, rk.critical_floor) :
-                min_adj_for == LEVEL_MEDIUM ? rk.medium_floor : rk.critical_floor;
+        floor = level == LEVEL_NONE ? MIN(rk.medium_floor, rk.critical_floor) :
+                level == LEVEL_MEDIUM ? rk.medium_floor : rk.critical_floor;
 
         r = policy_rank(rk.config, rk.snapshot, a->cgroup, rk.own_cgroup, floor, busy, &rk.cands, &rk.n);
         if (r < 0) {
@@ -525,7 +518,7 @@ static int cmd_list(const Args *a) {
         size_t src_width = strlen("SOURCE"), n_medium = 0, n_critical = 0;
         unsigned rank = 0;
 
-        if (ctl_rank(a, -1, &rk) < 0)
+        if (ctl_rank(a, LEVEL_NONE, &rk) < 0)
                 return 1;
 
         if (a->json) {

@@ -555,6 +555,9 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
                 k->report.memory_bytes = res->memory_before;
 
         if (sent) {
+                if (res->cgroup_kill_error < 0)
+                        log_warning_errno(res->cgroup_kill_error,
+                                          "Writing cgroup.kill of %s failed, killed it by pidfd instead: %m", k->cgroup);
                 if (res->vanished)
                         log_debug("Not killing %s: its processes exited before the kill reached them.",
                                   k->cgroup);
@@ -563,10 +566,6 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
                 if (!killed)
                         return;
 
-                if (res->cgroup_kill_error < 0)
-                        log_warning_errno(res->cgroup_kill_error,
-                                          "Writing cgroup.kill of %s failed, killed it by pidfd instead: %m",
-                                          k->cgroup);
                 if (res->signal_error < 0)
                         log_warning_errno(res->signal_error, "The kill of %s reached %zu of its %zu processes: %m",
                                           k->cgroup, res->n_signalled, res->n_pids);

@@ -3,6 +3,7 @@
  * Owns the trigger fds, the memory.events watch, the armed polling timer and
  * the MemoryHighGuard= write. Chooses nothing and kills nothing. */
 
+#include <assert.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <limits.h>
@@ -162,6 +163,7 @@ void detector_reset(Detector *d) {
 }
 
 void detector_push(Detector *d, const PsiSample *s) {
+        assert(d->ring && d->ring_count <= d->ring_size);       /* detector_init() ran */
         if (d->ring_count < d->ring_size)
                 d->ring[(d->ring_start + d->ring_count++) % d->ring_size] = *s;
         else {
@@ -1020,23 +1022,12 @@ unsigned monitor_n_triggers(const Monitor *mon) {
 typedef struct ExpandState {
         const char *glob;
         bool deep;              /* the glob has "**": any depth may match */
-        unsigned glob_depth;    /* number of components of the glob */
+        size_t glob_depth;      /* number of components of the glob */
         char **paths;
         size_t n_paths;
         char **dirs;
         size_t n_dirs;
 } ExpandState;
-
-static unsigned path_depth(const char *p) {
-        unsigned d = 0;
-
-        if (streq(p, "/"))
-                return 0;
-        for (; *p; p++)
-                if (*p == '/')
-                        d++;
-        return d;
-}
 
 static int strv_push(char ***l, size_t *n, const char *s) {
         char **nl = realloc(*l, (*n + 2) * sizeof(char *));
@@ -1052,27 +1043,27 @@ static int strv_push(char ***l, size_t *n, const char *s) {
 
 /* Whether the first "depth" components of path match the glob's first
  * "depth" components, i.e. whether a match could lie below path. */
-static bool glob_prefix_matches(const char *glob, const char *path, unsigned depth) {
+static bool glob_prefix_matches(const char *glob, const char *path, size_t depth) {
         char buf[PATH_MAX];
         const char *p = glob;
 
         if (depth == 0)
                 return true;
-        for (unsigned d = 0; *p; p++)
+        for (size_t d = 0; *p; p++)
                 if (*p == '/' && p != glob && ++d == depth)
                         break;
         if ((size_t) (p - glob) >= sizeof buf)
                 return false;
         memcpy(buf, glob, p - glob);
         buf[p - glob] = 0;
-        if (*p == 0 && path_depth(glob) < depth)
+        if (*p == 0 && cg_path_depth(glob) < depth)
                 return false;
         return policy_pattern_match(buf, path);
 }
 
 static int expand_cb(const char *root, const char *path, void *userdata) {
         ExpandState *st = userdata;
-        unsigned depth = path_depth(path);
+        size_t depth = cg_path_depth(path);
         int r;
 
         if (policy_pattern_match(st->glob, path)) {
@@ -1125,7 +1116,7 @@ int monitor_glob_expand(const char *cg_root, const char *glob, char ***ret_paths
                 return -EINVAL;
 
         st.deep = strstr(glob, "**");
-        st.glob_depth = path_depth(glob);
+        st.glob_depth = cg_path_depth(glob);
 
         start = glob_walk_start(cg_root, glob);
         if (!start)

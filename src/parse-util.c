@@ -164,38 +164,6 @@ int parse_percent(const char *s, unsigned *ret_permyriad) {
         return 0;
 }
 
-int parse_size(const char *s, uint64_t *ret) {
-        static const char suffixes[] = "KMGT";
-        const char *p = s, *e;
-        uint64_t unit = 1, v;
-        Decimal d;
-        int r;
-
-        if (!s)
-                return -EINVAL;
-        r = decimal_parse(&p, &d);
-        if (r < 0)
-                return r;
-        if (*p && (e = strchr(suffixes, *p))) {
-                for (const char *i = suffixes; i <= e; i++)
-                        unit *= 1024;
-                p++;
-                if (streq(p, "iB"))
-                        p += 2;
-        }
-        if (streq(p, "B"))
-                p++;
-        if (*p)
-                return -EINVAL;
-        if (unit == 1 && d.n_frac > 0)
-                return -EINVAL;         /* a fraction of a byte */
-        r = decimal_scale(&d, unit, &v);
-        if (r < 0)
-                return r;
-        *ret = v;
-        return 0;
-}
-
 int parse_int_range(const char *s, int min, int max, int *ret) {
         const char *p = s;
         bool negative = false;

@@ -21,10 +21,6 @@ int parse_duration(const char *s, usec_t *ret);
  * At most two decimals. The '%' is required. */
 int parse_percent(const char *s, unsigned *ret_permyriad);
 
-/* Sizes in bytes: a number with optional suffix K, M, G, T (powers of 1024,
- * optionally followed by "B" or "iB"). */
-int parse_size(const char *s, uint64_t *ret);
-
 /* A decimal integer (optional sign) within [min, max]. */
 int parse_int_range(const char *s, int min, int max, int *ret);
 

@@ -2,6 +2,8 @@
 /* policy: which cgroup matters how much, and which one dies first. Pure
  * functions over a Snapshot and the Config; no I/O, no logging. */
 
+#include <assert.h>
+
 #include "cgroupfs.h"
 #include "policy.h"
 
@@ -280,11 +282,18 @@ static bool node_trusted(const Snapshot *s, size_t idx) {
         return s->nodes[idx].owner == s->nodes[0].owner;
 }
 
+/* The upward walks below end only because a parent comes before its
+ * children (the snapshot is in pre-order). */
+static ssize_t node_parent(const Snapshot *s, ssize_t i) {
+        assert(s->nodes[i].parent < i);
+        return s->nodes[i].parent;
+}
+
 /* The topmost delegated cgroup at or above idx, or -1. */
 static ssize_t delegated_root(const Snapshot *s, size_t idx) {
         ssize_t d = -1;
 
-        for (ssize_t i = (ssize_t) idx; i >= 0; i = s->nodes[i].parent)
+        for (ssize_t i = (ssize_t) idx; i >= 0; i = node_parent(s, i))
                 if (!node_trusted(s, (size_t) i))
                         d = i;
         return d;
@@ -292,7 +301,7 @@ static ssize_t delegated_root(const Snapshot *s, size_t idx) {
 
 /* The nearest node from idx upwards (idx itself first) whose flag is set. */
 static ssize_t find_xattr(const Snapshot *s, size_t idx, bool avoid) {
-        for (ssize_t i = (ssize_t) idx; i >= 0; i = s->nodes[i].parent)
+        for (ssize_t i = (ssize_t) idx; i >= 0; i = node_parent(s, i))
                 if (avoid ? s->nodes[i].xattr_avoid : s->nodes[i].xattr_omit)
                         return i;
         return -1;
@@ -337,7 +346,7 @@ static void resolve_adj(const Config *c, const Snapshot *s, size_t idx, const ch
         }
 
         /* The cgroup itself, then its ancestors, nearest first. */
-        for (at = (ssize_t) idx; at >= 0; at = s->nodes[at].parent) {
+        for (at = (ssize_t) idx; at >= 0; at = node_parent(s, at)) {
                 rule = node_rule(c, s, (size_t) at, memo);
                 if (rule)
                         break;

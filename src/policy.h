@@ -29,8 +29,6 @@
 #include "config.h"
 #include "snapshot.h"
 
-#define ADJ_MIN (-1000)
-#define ADJ_MAX 1000
 #define ADJ_NEVER_KILL ADJ_MIN
 #define ADJ_OOMD_AVOID (-900)
 

@@ -246,18 +246,3 @@ int psi_trigger_open(const char *path, const PsiTrigger *t) {
                 return -EIO;
         return TAKE_FD(fd);
 }
-
-unsigned psi_stall_share(uint64_t total_before, uint64_t total_after, usec_t elapsed) {
-        uint64_t delta;
-
-        /* No time passed, or a counter that went backwards (a monitor
-         * recreated under the same path): no measurable stall. */
-        if (elapsed == 0 || total_after <= total_before)
-                return 0;
-        delta = total_after - total_before;
-        /* Sampling jitter can make the stall exceed the wall time seen. */
-        if (delta >= elapsed)
-                return 10000;
-        /* 128 bits: delta * 10000 overflows 64 bits past ~58 years of stall. */
-        return (unsigned) ((unsigned __int128) delta * 10000 / elapsed);
-}

@@ -77,7 +77,3 @@ int psi_trigger_format(const PsiTrigger *t, char *buf, size_t len);
  * Returns the fd, or negative errno (-EINVAL: kernel refused the values,
  * -ENOENT/-ENODEV: cgroup gone, -EOPNOTSUPP: no PSI). */
 int psi_trigger_open(const char *path, const PsiTrigger *t);
-
-/* Sliding-window stall share for armed polling: given two samples of a
- * total= counter and the time between them, the share in permyriad. */
-unsigned psi_stall_share(uint64_t total_before, uint64_t total_after, usec_t elapsed);

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "cgroupfs.h"
@@ -49,6 +50,8 @@
 #else
 #define REAPER_WORKER_STACK_SIZE (128 * 1024)
 #endif
+#define WORKER_GUARD_SIZE 4096
+#define WORKER_STACK_MAP (WORKER_GUARD_SIZE + REAPER_WORKER_STACK_SIZE)
 
 /* What a round of pidfd signals reached: the signals delivered, and the
  * first error that was not ESRCH (already dead). */
@@ -103,6 +106,7 @@ struct Reaper {
         int eventfd;
         sd_event_source *eventfd_source;
         pthread_t threads[REAPER_WORKERS];
+        void *stacks[REAPER_WORKERS];   /* each WORKER_STACK_MAP bytes, guard page first */
         unsigned n_threads;
         pthread_mutex_t lock;
         pthread_cond_t cond;
@@ -489,6 +493,31 @@ static void *worker_main(void *userdata) {
         return NULL;
 }
 
+static void worker_stack_free(void **stack) {
+        if (*stack)
+                (void) munmap(*stack, WORKER_STACK_MAP);
+        *stack = NULL;
+}
+
+/* A worker's own stack, populated now: cgreapd's mlockall(MCL_ONFAULT)
+ * locks only pages in use, and a stack page faulted in during a kill is
+ * an allocation under pressure. */
+static int worker_stack_new(void **ret) {
+        void *st = mmap(NULL, WORKER_STACK_MAP, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_POPULATE, -1, 0);
+
+        if (st == MAP_FAILED)
+                return errno;
+        if (mprotect(st, WORKER_GUARD_SIZE, PROT_NONE) < 0) {
+                int k = errno;
+
+                (void) munmap(st, WORKER_STACK_MAP);
+                return k;
+        }
+        *ret = st;
+        return 0;
+}
+
 static int workers_start(Reaper *r) {
         sigset_t all, saved;
         pthread_attr_t attr;
@@ -500,18 +529,26 @@ static int workers_start(Reaper *r) {
         k = pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (k != 0)
                 return -k;
-        /* cgreapd mlockall()s itself, so every stack page is resident:
-         * a worker only makes syscalls and needs a fraction of the
-         * default 8 MiB. */
-        k = pthread_attr_init(&attr);
-        if (k == 0) {
-                (void) pthread_attr_setstacksize(&attr, REAPER_WORKER_STACK_SIZE);
-                while (k == 0 && r->n_threads < REAPER_WORKERS) {
-                        k = pthread_create(&r->threads[r->n_threads], &attr, worker_main, r);
+        while (k == 0 && r->n_threads < REAPER_WORKERS) {
+                unsigned i = r->n_threads;
+
+                k = worker_stack_new(&r->stacks[i]);
+                if (k != 0)
+                        break;
+                k = pthread_attr_init(&attr);
+                if (k == 0) {
+                        k = pthread_attr_setstack(&attr, (char *) r->stacks[i] + WORKER_GUARD_SIZE,
+                                                  REAPER_WORKER_STACK_SIZE);
                         if (k == 0)
-                                (void) pthread_setname_np(r->threads[r->n_threads++], "cgreap-reaper");
+                                k = pthread_create(&r->threads[i], &attr, worker_main, r);
+                        (void) pthread_attr_destroy(&attr);
                 }
-                (void) pthread_attr_destroy(&attr);
+                if (k != 0) {
+                        worker_stack_free(&r->stacks[i]);
+                        break;
+                }
+                (void) pthread_setname_np(r->threads[i], "cgreap-reaper");
+                r->n_threads++;
         }
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         return -k;
@@ -524,8 +561,10 @@ static void workers_stop(Reaper *r) {
         pthread_mutex_unlock(&r->lock);
 
         /* Waits at most for the process_mrelease() calls in progress. */
-        for (unsigned i = 0; i < r->n_threads; i++)
+        for (unsigned i = 0; i < r->n_threads; i++) {
                 (void) pthread_join(r->threads[i], NULL);
+                worker_stack_free(&r->stacks[i]);
+        }
         r->n_threads = 0;
 }
 

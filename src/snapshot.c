@@ -38,15 +38,6 @@ static void mark_unreadable(Builder *b, CgroupNode *n, const char *file, int r) 
         }
 }
 
-static size_t path_depth(const char *path) {
-        size_t d = 0;
-
-        for (const char *p = path; *p; p++)
-                if (*p == '/' && p[1] && p[1] != '/')
-                        d++;
-        return d;
-}
-
 static void node_done(CgroupNode *n) {
         free(n->path);
         free(n->pids);
@@ -227,7 +218,7 @@ static int walk_cb(const char *root, const char *path, void *userdata) {
         Builder *b = userdata;
         CgroupNode n = {};
         bool events_missing = false, empty = false;
-        size_t depth = path_depth(path) - b->top_depth;
+        size_t depth = cg_path_depth(path) - b->top_depth;
         ssize_t parent = depth == 0 ? b->top_parent : b->chain[depth - 1];
         int r;
 
@@ -336,7 +327,7 @@ static int build(CgTree *tree, const char *cg_root, const char *proc_root, const
                 .flags = flags,
                 .top = norm,
                 .s = s,
-                .top_depth = path_depth(norm),
+                .top_depth = cg_path_depth(norm),
         };
 
         r = add_ancestors(&b);

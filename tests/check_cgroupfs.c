@@ -163,6 +163,10 @@ START_TEST(test_basename_below) {
         ck_assert_str_eq(cg_path_basename("/system.slice/nginx.service"), "nginx.service");
         ck_assert_str_eq(cg_path_basename("/"), "/");
         ck_assert_str_eq(cg_path_basename("/a"), "a");
+        ck_assert_uint_eq(cg_path_depth("/"), 0);
+        ck_assert_uint_eq(cg_path_depth("/a"), 1);
+        ck_assert_uint_eq(cg_path_depth("/a/b.slice"), 2);
+        ck_assert_uint_eq(cg_path_depth("/a//b/"), 2);  /* repeated and trailing '/' add none */
         ck_assert_str_eq(cg_path_basename("x"), "x");
 
         ck_assert(cg_path_is_below("/a/b", "/a"));

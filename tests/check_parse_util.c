@@ -122,40 +122,6 @@ START_TEST(test_percent) {
 }
 END_TEST
 
-START_TEST(test_size) {
-        uint64_t v = 0;
-
-        ck_assert_int_eq(parse_size("300", &v), 0);
-        ck_assert_uint_eq(v, 300);
-        ck_assert_int_eq(parse_size("300B", &v), 0);
-        ck_assert_uint_eq(v, 300);
-        ck_assert_int_eq(parse_size("512K", &v), 0);
-        ck_assert_uint_eq(v, 512 * 1024);
-        ck_assert_int_eq(parse_size("2M", &v), 0);
-        ck_assert_uint_eq(v, 2 * 1024 * 1024);
-        ck_assert_int_eq(parse_size("1GiB", &v), 0);
-        ck_assert_uint_eq(v, 1024ULL * 1024 * 1024);
-        ck_assert_int_eq(parse_size("1GB", &v), 0);
-        ck_assert_uint_eq(v, 1024ULL * 1024 * 1024);
-        ck_assert_int_eq(parse_size("1.5T", &v), 0);
-        ck_assert_uint_eq(v, 1536ULL * 1024 * 1024 * 1024);
-
-        v = 4242;
-        ck_assert_int_eq(parse_size("", &v), -EINVAL);
-        ck_assert_int_eq(parse_size("K", &v), -EINVAL);
-        ck_assert_int_eq(parse_size("-1K", &v), -EINVAL);
-        ck_assert_int_eq(parse_size("1.5", &v), -EINVAL);
-        ck_assert_int_eq(parse_size("1X", &v), -EINVAL);
-        ck_assert_int_eq(parse_size("1k", &v), -EINVAL);
-        ck_assert_int_eq(parse_size("1KiBx", &v), -EINVAL);
-        ck_assert_int_eq(parse_size("1 K", &v), -EINVAL);
-        ck_assert_int_eq(parse_size("1iB", &v), -EINVAL);
-        ck_assert_int_eq(parse_size("99999999999999999999", &v), -ERANGE);
-        ck_assert_int_eq(parse_size("17179869184G", &v), -ERANGE);
-        ck_assert_uint_eq(v, 4242);
-}
-END_TEST
-
 START_TEST(test_int_range) {
         int v = 4242;
 
@@ -258,7 +224,6 @@ int main(void) {
         tcase_add_test(tc, test_boolean);
         tcase_add_test(tc, test_duration);
         tcase_add_test(tc, test_percent);
-        tcase_add_test(tc, test_size);
         tcase_add_test(tc, test_int_range);
         tcase_add_test(tc, test_format_bytes);
         tcase_add_test(tc, test_format_duration);

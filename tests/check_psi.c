@@ -237,23 +237,6 @@ START_TEST(test_trigger_open_errors) {
 }
 END_TEST
 
-START_TEST(test_stall_share) {
-        ck_assert_uint_eq(psi_stall_share(0, 0, 0), 0);
-        ck_assert_uint_eq(psi_stall_share(0, 1000, 0), 0);
-        ck_assert_uint_eq(psi_stall_share(100, 100, 1000), 0);
-        ck_assert_uint_eq(psi_stall_share(1000, 900, 1000), 0);         /* went backwards */
-        ck_assert_uint_eq(psi_stall_share(0, 100000, 1000000), 1000);   /* 10% */
-        ck_assert_uint_eq(psi_stall_share(500, 501, 1000000), 0);       /* rounds down */
-        ck_assert_uint_eq(psi_stall_share(0, 1, 10000), 1);
-        ck_assert_uint_eq(psi_stall_share(0, 1000000, 1000000), 10000);
-        ck_assert_uint_eq(psi_stall_share(0, 5000000, 1000000), 10000); /* saturates */
-        ck_assert_uint_eq(psi_stall_share(0, UINT64_MAX, 1), 10000);
-        /* no 64-bit overflow on huge counters */
-        ck_assert_uint_eq(psi_stall_share(0, UINT64_MAX / 2, UINT64_MAX), 4999);
-        ck_assert_uint_eq(psi_stall_share(UINT64_MAX - 10, UINT64_MAX, 100), 1000);
-}
-END_TEST
-
 static Suite *psi_suite(void) {
         Suite *s = suite_create("psi");
         TCase *tc;
@@ -266,7 +249,6 @@ static Suite *psi_suite(void) {
         tcase_add_test(tc, test_format);
         tcase_add_test(tc, test_check);
         tcase_add_test(tc, test_companion);
-        tcase_add_test(tc, test_stall_share);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("files");

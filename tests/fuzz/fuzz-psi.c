@@ -33,6 +33,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();        /* a trigger the parser accepted must format */
         if (psi_trigger_companion(&c->critical, false, &companion))
                 (void) psi_trigger_format(&companion, buf, sizeof buf);
-        (void) psi_stall_share(c->critical.stall_usec, c->critical.window_usec, c->critical.window_usec);
         return 0;
 }
