@@ -8,12 +8,13 @@
 
 #include "cgtree.h"
 
-typedef struct TNode TNode;
-struct TNode {
+typedef struct CgTreeNode TNode;
+struct CgTreeNode {
         TNode *parent, *child, *next, *prev;    /* first child; siblings */
         int dir_wd, events_wd;                  /* -1: none */
         usec_t empty_since;                     /* when populated last went to 0 */
         CgTreeInfo info;
+        CgTreeMemo memo;
         char name[];
 };
 
@@ -167,6 +168,13 @@ static int watch_events(CgTree *t, TNode *n, const char *path) {
         n->events_wd = wd;
         read_populated(t, n, path);
         return 0;
+}
+
+/* What the consumer knew of n and below depends on n's owner and xattrs. */
+static void memo_clear(TNode *n) {
+        n->memo = (CgTreeMemo) {};
+        for (TNode *c = n->child; c; c = c->next)
+                memo_clear(c);
 }
 
 static void node_unlink(CgTree *t, TNode *n) {
@@ -330,6 +338,7 @@ static int handle_event(CgTree *t, const struct inotify_event *ev) {
                 if (!path)
                         return -ENOMEM;
                 cg_read_trust(t->cg_root, path, &n->info.trust);
+                memo_clear(n);
                 return 0;
         }
         if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_DELETE | IN_MOVED_FROM))) {
@@ -406,44 +415,138 @@ static bool skip_empty(const TNode *c, usec_t now) {
         return c->info.populated == 0 && now - MIN(c->empty_since, now) >= EMPTY_SETTLE_USEC;
 }
 
-static int walk_node(CgTree *t, TNode *n, const char *path, usec_t now, cgtree_walk_cb cb, void *userdata) {
-        CgTreeInfo info = n->info;
+/* What a walk reports of n at now. */
+static void node_info(const TNode *n, usec_t now, CgTreeInfo *ret) {
+        *ret = n->info;
+        ret->inner = false;
+        for (TNode *c = n->child; c && !ret->inner; c = c->next)
+                ret->inner = !skip_empty(c, now);
+        /* Emptied a moment ago: the callback reads cgroup.events itself. */
+        if (ret->populated == 0 && !skip_empty(n, now))
+                ret->populated = -1;
+}
+
+static int visit_node(TNode *n, unsigned depth, usec_t now, cgtree_visit_cb cb, void *userdata) {
+        CgTreeInfo info;
         int r;
 
-        info.inner = false;
-        for (TNode *c = n->child; c && !info.inner; c = c->next)
-                info.inner = !skip_empty(c, now);
-        /* Emptied a moment ago: the callback reads cgroup.events itself. */
-        if (info.populated == 0 && !skip_empty(n, now))
-                info.populated = -1;
-        r = cb(t->cg_root, path, &info, userdata);
-
+        node_info(n, now, &info);
+        r = cb(n, n->name, depth, false, &info, &n->memo, userdata);
         if (r != 0)
                 return r < 0 ? r : 0;
         for (TNode *c = n->child; c; c = c->next) {
-                _cleanup_free_ char *cp = NULL;
-
                 if (skip_empty(c, now))
                         continue;
-                if (asprintf(&cp, "%s/%s", n == t->root ? "" : path, c->name) < 0)
-                        return -ENOMEM;
-                r = walk_node(t, c, cp, now, cb, userdata);
+                r = visit_node(c, depth + 1, now, cb, userdata);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-int cgtree_walk(CgTree *t, const char *path, cgtree_walk_cb cb, void *userdata) {
+static int visit_ancestors(TNode *n, unsigned *depth, usec_t now, cgtree_visit_cb cb, void *userdata) {
+        CgTreeInfo info;
+        int r;
+
+        if (!n)
+                return 0;
+        r = visit_ancestors(n->parent, depth, now, cb, userdata);
+        if (r < 0)
+                return r;
+        node_info(n, now, &info);
+        r = cb(n, n->name, (*depth)++, true, &info, &n->memo, userdata);
+        return r < 0 ? r : 0;
+}
+
+int cgtree_visit(CgTree *t, const char *path, cgtree_visit_cb cb, void *userdata) {
         _cleanup_free_ char *norm = cg_path_normalize(path);
+        usec_t now = now_usec();
+        unsigned depth = 0;
         TNode *n;
+        int r;
 
         if (!norm)
                 return -ENOMEM;
         n = find_node(t, norm);
         if (!n)
                 return -ENOENT;
-        return walk_node(t, n, norm, now_usec(), cb, userdata);
+        r = visit_ancestors(n->parent, &depth, now, cb, userdata);
+        if (r < 0)
+                return r;
+        return visit_node(n, depth, now, cb, userdata);
+}
+
+CgTreeNode *cgtree_node_parent(const CgTreeNode *n) {
+        return n->parent;
+}
+
+char *cgtree_node_path(const CgTreeNode *n) {
+        return node_path(n);
+}
+
+void cgtree_node_info(const CgTreeNode *n, CgTreeInfo *ret) {
+        node_info(n, now_usec(), ret);
+}
+
+CgTreeNode *cgtree_find(const CgTree *t, const char *path) {
+        _cleanup_free_ char *norm = cg_path_normalize(path);
+
+        return norm ? find_node(t, norm) : NULL;
+}
+
+/* cgtree_walk() over cgtree_visit(): the paths, one per depth. */
+typedef struct WalkPaths {
+        cgtree_walk_cb cb;
+        void *userdata;
+        const char *root;
+        unsigned top;           /* depth of the walk's first cgroup */
+        char **paths;           /* paths[d - top] */
+        size_t n_paths;
+} WalkPaths;
+
+static int walk_visit_cb(CgTreeNode *n, const char *name, unsigned depth, bool ancestor,
+                         const CgTreeInfo *info, CgTreeMemo *memo, void *userdata) {
+        WalkPaths *w = userdata;
+        size_t i;
+        char *p;
+
+        if (ancestor) {
+                w->top = depth + 1;
+                return 0;
+        }
+        i = depth - w->top;
+        if (i == 0)
+                p = node_path(n);
+        else if (asprintf(&p, "%s/%s", depth == 1 ? "" : w->paths[i - 1], name) < 0)
+                p = NULL;
+        if (!p)
+                return -ENOMEM;
+        if (i >= w->n_paths) {
+                char **np = reallocarray(w->paths, i + 1, sizeof *np);
+
+                if (!np) {
+                        free(p);
+                        return -ENOMEM;
+                }
+                for (size_t j = w->n_paths; j <= i; j++)
+                        np[j] = NULL;
+                w->paths = np;
+                w->n_paths = i + 1;
+        }
+        free(w->paths[i]);
+        w->paths[i] = p;
+        return w->cb(w->root, p, info, w->userdata);
+}
+
+int cgtree_walk(CgTree *t, const char *path, cgtree_walk_cb cb, void *userdata) {
+        WalkPaths w = { .cb = cb, .userdata = userdata, .root = t->cg_root };
+        int r;
+
+        r = cgtree_visit(t, path, walk_visit_cb, &w);
+        for (size_t i = 0; i < w.n_paths; i++)
+                free(w.paths[i]);
+        free(w.paths);
+        return r;
 }
 
 static void count_below(const TNode *n, size_t *nodes, size_t *empty) {

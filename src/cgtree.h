@@ -17,6 +17,7 @@
 #include "cgroupfs.h"
 
 typedef struct CgTree CgTree;
+typedef struct CgTreeNode CgTreeNode;
 
 /* Watch and read the whole tree below the cgroup2 mount (or fake tree) root. */
 int cgtree_new(const char *cg_root, CgTree **ret);
@@ -41,6 +42,33 @@ typedef struct CgTreeInfo {
                                  * walk also: emptied too recently to be sure) */
         bool inner;             /* has a child not known to be empty (set by cgtree_walk()) */
 } CgTreeInfo;
+
+/* A consumer's word on a cgroup, kept with it between decisions: rank.c
+ * keeps the part of its adj that its processes do not decide. Zeroed when
+ * the cgroup appears and when it or an ancestor changes owner or xattrs;
+ * the consumer tells its own results apart by gen (0: none). */
+typedef struct CgTreeMemo {
+        uint32_t gen;
+        int16_t adj;
+        bool by_processes;
+} CgTreeMemo;
+
+/* Like cgtree_walk(), without paths: first the ancestors of path, root
+ * first (ancestor set; their other children are not visited), then path
+ * and every cgroup below it that the model does not know to be empty.
+ * depth: 0 for the root. The callback returns 1 to skip the children, <0
+ * to stop. -ENOENT when path is not in the model. */
+typedef int (*cgtree_visit_cb)(CgTreeNode *n, const char *name, unsigned depth, bool ancestor,
+                               const CgTreeInfo *info, CgTreeMemo *memo, void *userdata);
+int cgtree_visit(CgTree *t, const char *path, cgtree_visit_cb cb, void *userdata);
+
+/* A node's parent (NULL for the root), its path (malloc'd; NULL: ENOMEM) and
+ * what a walk reports of it now. Valid until the next cgtree_process(). */
+CgTreeNode *cgtree_node_parent(const CgTreeNode *n);
+char *cgtree_node_path(const CgTreeNode *n);
+void cgtree_node_info(const CgTreeNode *n, CgTreeInfo *ret);
+/* The node of path, or NULL. */
+CgTreeNode *cgtree_find(const CgTree *t, const char *path);
 
 /* Like cg_walk() (pre-order, the callback returns 1 to skip the children),
  * over the model: path itself first, then every cgroup below it that the

@@ -74,6 +74,7 @@ static inline bool streq_ptr(const char *a, const char *b) {
 #define TAKE_FD(fd) ({ int _tf = (fd); (fd) = -EBADF; _tf; })
 
 static inline void freep(void *p) { free(*(void **) p); }
+static inline void *mfree(void *p) { free(p); return NULL; }
 #define _cleanup_free_ _cleanup_(freep)
 
 static inline int safe_close(int fd) {

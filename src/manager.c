@@ -17,6 +17,7 @@
 #include "manager.h"
 #include "parse-util.h"
 #include "policy.h"
+#include "rank.h"
 #include "report.h"
 #include "snapshot.h"
 
@@ -68,6 +69,7 @@ struct Manager {
         bool resync_rebuild;            /* the next resync recreates every monitor */
 
         Config *config;
+        uint32_t rank_gen;      /* of config, for what the model keeps of it (rank.h) */
         ConfigLoadOptions load_opts;
 
         char *cg_root;
@@ -336,15 +338,16 @@ static void manager_prune_stuck(Manager *m, usec_t now) {
 }
 
 /* What policy must not choose: the cgroups being killed and those that
- * did not die. NULL-terminated, pointers owned by the reaper and m. */
-static char **manager_excluded(Manager *m) {
+ * did not die. NULL-terminated, pointers owned by the reaper and m, with
+ * room for that many more; *ret_n: the entries. */
+static char **manager_excluded(Manager *m, size_t room, size_t *ret_n) {
         char *const *busy = reaper_busy(m->reaper);
         size_t n = 0, j = 0;
         char **l;
 
         while (busy[n])
                 n++;
-        l = reallocarray(NULL, n + m->n_stuck + 1, sizeof(char *));
+        l = reallocarray(NULL, n + m->n_stuck + room + 1, sizeof(char *));
         if (!l)
                 return NULL;
         for (size_t i = 0; i < n; i++)
@@ -352,6 +355,8 @@ static char **manager_excluded(Manager *m) {
         for (size_t i = 0; i < m->n_stuck; i++)
                 l[j++] = m->stuck[i]->cgroup;
         l[j] = NULL;
+        if (ret_n)
+                *ret_n = j;
         return l;
 }
 
@@ -436,6 +441,20 @@ static void manager_tree_later(Manager *m, usec_t delay) {
                 log_debug_errno(r, "Failed to schedule the rebuild of the tree model: %m");
 }
 
+/* Resolve now what the model keeps of the rules (rank.h), not in the next
+ * decision. */
+static void manager_tree_prepare(Manager *m) {
+        usec_t t0 = now_usec();
+        size_t n = 0;
+        int r;
+
+        r = rank_prepare(m->config, m->rank_gen, m->tree, m->own_cgroup, &n);
+        if (r < 0)
+                log_debug_errno(r, "Failed to resolve the adj of the cgroups in the model: %m");
+        else
+                log_debug("Tree model: adj of %zu cgroups resolved in %" PRIu64 " us.", n, now_usec() - t0);
+}
+
 /* Build the model (cgtree.h). Without it, decisions read the whole tree as
  * they always could: slower with many cgroups, never wrong. */
 static void manager_tree_start(Manager *m) {
@@ -464,6 +483,7 @@ static void manager_tree_start(Manager *m) {
         }
         (void) sd_event_source_set_description(m->tree_src, "cgroup-tree");
         m->tree_built = t0;
+        manager_tree_prepare(m);
         cgtree_count(m->tree, &n, &empty);
         log_debug("Tree model: %zu cgroups, %zu of them empty, built in %" PRIu64 " us.", n, empty,
                   now_usec() - t0);
@@ -502,17 +522,29 @@ static int on_tree_event(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
-/* A decision's read of the tree below top: over the model when there is
- * one (a cgroup it has not seen yet is read from the tree itself). */
-static int manager_snapshot(Manager *m, const char *top, Snapshot **ret) {
+/* A decision's ranking below top: over the model, band first, when there
+ * is one (a cgroup it has not seen yet is read from the tree itself, all
+ * of it). *ret_seen: the candidates below top, read or not. */
+static int manager_rank_decision(Manager *m, const char *top, int min_adj, char *const *excluded,
+                                 Snapshot **ret_snap, Candidate **ret, size_t *ret_n, size_t *ret_seen) {
         CgTree *t = manager_tree(m);
         int r = -ENOENT;
 
         if (t)
-                r = snapshot_build_tree(t, m->cg_root, m->opts.proc_root, top, ret);
-        if (r == -ENOENT)
-                r = snapshot_build(m->cg_root, m->opts.proc_root, top, ret);
-        return r;
+                r = rank_band(m->config, m->rank_gen, t, m->cg_root, m->opts.proc_root, top, m->own_cgroup,
+                              min_adj, excluded, ret_snap, ret, ret_n, ret_seen);
+        if (r != -ENOENT)
+                return r;
+        r = snapshot_build(m->cg_root, m->opts.proc_root, top, ret_snap);
+        if (r < 0)
+                return r;
+        r = policy_rank(m->config, *ret_snap, top, m->own_cgroup, min_adj, excluded, ret, ret_n);
+        if (r < 0) {
+                *ret_snap = snapshot_free(*ret_snap);
+                return r;
+        }
+        *ret_seen = *ret_n;
+        return 0;
 }
 
 static void manager_decide(Entry *e, Level level, const char *trigger, bool fresh, unsigned retry);
@@ -852,47 +884,64 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
                 return;
         }
 
-        r = manager_snapshot(m, e->cgroup, &snap);
-        if (r < 0) {
-                if (ERRNO_IS_VANISHED(r))
-                        return;
-                log_warning_errno(r, "Failed to read the cgroup tree below %s: %m", e->cgroup);
-                return;
-        }
-        manager_note_unreadable(m, snap, e->cgroup, now);
-
         manager_prune_stuck(m, now);
-        _cleanup_free_ char **excluded = manager_excluded(m);
+        /* Room for the candidates tried below, passed over by the next ranking. */
+        size_t n_excluded, seen = 0;
+        _cleanup_free_ char **excluded = manager_excluded(m, KILL_ATTEMPTS_MAX, &n_excluded);
+        char *tried_paths[KILL_ATTEMPTS_MAX] = {};
         if (!excluded) {
                 log_oom();
                 return;
         }
 
+        /* The best first; when its kill cannot start (it emptied since it
+         * was read, or it could not be signalled), the next one: the
+         * shortage that asked for a kill is still there. A ranking is exact
+         * only at its head (rank.h), so each try ranks again without the
+         * ones tried. */
         int min_adj = level_min_adj(mc, level);
-        r = policy_rank(m->config, snap, e->cgroup, m->own_cgroup, min_adj, excluded, &cands, &n);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to rank the cgroups below %s: %m", e->cgroup);
-                return;
-        }
-        log_debug("Monitor %s (%s): %s, %s level: %zu candidates ranked.", e->name, e->cgroup,
-                  report_reason_to_string(reason), level_to_string(level), n);
-
-        /* The best first; when its kill cannot start (it emptied since the
-         * snapshot, or it could not be signalled), the next one: the
-         * shortage that asked for a kill is still there. */
         size_t tried = 0;
-        for (size_t i = 0; i < n && tried < KILL_ATTEMPTS_MAX; i++) {
-                if (cands[i].skip != SKIP_NONE)
-                        continue;
-                tried++;
-                if (manager_start_kill(m, e, snap, &cands[i], level, reason, evidence, trigger, now, retry) >= 0)
-                        return;
+        bool started = false;
+        for (;;) {
+                ssize_t v;
+
+                snap = snapshot_free(snap);
+                cands = mfree(cands);
+                r = manager_rank_decision(m, e->cgroup, min_adj, excluded, &snap, &cands, &n, &seen);
+                if (r < 0) {
+                        if (!ERRNO_IS_VANISHED(r))
+                                log_warning_errno(r, "Failed to rank the cgroups below %s: %m", e->cgroup);
+                        break;
+                }
+                if (tried == 0) {
+                        manager_note_unreadable(m, snap, e->cgroup, now);
+                        log_debug("Monitor %s (%s): %s, %s level: %zu of %zu candidates read and ranked.",
+                                  e->name, e->cgroup, report_reason_to_string(reason), level_to_string(level),
+                                  n, seen);
+                }
+                v = policy_pick_victim(cands, n);
+                if (v < 0 || tried == KILL_ATTEMPTS_MAX)
+                        break;
+                started = manager_start_kill(m, e, snap, &cands[v], level, reason, evidence, trigger, now,
+                                             retry) >= 0;
+                if (started)
+                        break;
+                tried_paths[tried] = strdup(snap->nodes[cands[v].node].path);
+                if (!tried_paths[tried]) {
+                        log_oom();
+                        break;
+                }
+                excluded[n_excluded++] = tried_paths[tried++];
+                excluded[n_excluded] = NULL;
         }
-        if (tried == 0)
-                e->nothing_until[level] = usec_add(now, NOTHING_ELIGIBLE_MEMO_USEC);
-        if (tried == 0 && ratelimit_pass(&e->last_nothing[level], NOTHING_ELIGIBLE_INTERVAL_USEC, now))
+        for (size_t i = 0; i < KILL_ATTEMPTS_MAX; i++)
+                free(tried_paths[i]);
+        if (r < 0 || started || tried > 0)
+                return;
+        e->nothing_until[level] = usec_add(now, NOTHING_ELIGIBLE_MEMO_USEC);
+        if (ratelimit_pass(&e->last_nothing[level], NOTHING_ELIGIBLE_INTERVAL_USEC, now))
                 (void) report_nothing_eligible(e->name, e->cgroup, level_to_string(level), reason, evidence, trigger,
-                                               min_adj, n);
+                                               min_adj, seen);
 }
 
 static void on_level(Monitor *mon, Level level, const char *trigger, bool fresh, void *userdata) {
@@ -1015,7 +1064,7 @@ int manager_rank(Manager *m, const char *cgroup, Level level, ManagerRanking *re
         if (r < 0)
                 return ERRNO_IS_VANISHED(r) ? -ENOENT : r;
         manager_prune_stuck(m, now_usec());
-        excluded = manager_excluded(m);
+        excluded = manager_excluded(m, 0, NULL);
         if (!excluded) {
                 manager_ranking_done(&rk);
                 return -ENOMEM;
@@ -1322,6 +1371,14 @@ static int manager_load_config(Manager *m, Config **ret) {
         return 0;
 }
 
+/* What the model keeps of the old rules is resolved again. */
+static void manager_config_changed(Manager *m) {
+        if (++m->rank_gen == 0)
+                m->rank_gen = 1;
+        if (m->tree)
+                manager_tree_prepare(m);
+}
+
 int manager_reload(Manager *m) {
         Config *c = NULL;
         int r;
@@ -1340,6 +1397,7 @@ int manager_reload(Manager *m) {
          * rebuilt (or dropped). */
         Config *old = m->config;
         m->config = c;
+        manager_config_changed(m);
         m->env.config = c;
         m->env.dry_run = manager_dry_run(m);
         m->resync_rebuild = false;
@@ -1401,6 +1459,7 @@ int manager_new(const ManagerOptions *opts, Manager **ret) {
         };
 
         r = manager_load_config(m, &m->config);
+        manager_config_changed(m);
         if (r < 0)
                 return -EINVAL;
 

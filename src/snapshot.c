@@ -4,6 +4,7 @@
  * order and what counts as "vanished"; never ranks, never kills, never
  * logs above debug. */
 
+#include <assert.h>
 #include <time.h>
 
 #include "cgroupfs.h"
@@ -297,7 +298,86 @@ static int add_ancestors(Builder *b) {
         return 0;
 }
 
-static int build(CgTree *tree, const char *cg_root, const char *proc_root, const char *top,
+/* The cgroups of snapshot_build_some(). */
+typedef struct Some {
+        CgTreeNode *const *nodes;
+        size_t n;
+} Some;
+
+/* top, then each of some's nodes with the cgroups between top and it, in
+ * the order a walk meets them; below one that walk_cb() leaves out
+ * (vanished, empty), nothing. */
+static int walk_some(Builder *b, CgTree *tree, const Some *some) {
+        /* Per depth below top: the node of the current chain, the one
+         * read there last, and whether walk_cb() left that one out. */
+        struct { CgTreeNode *chain, *added; bool cut; } *at = NULL;
+        size_t alloc = 0, n_added = 0;
+        CgTreeNode *top = cgtree_find(tree, b->top);
+        int r = 0;
+
+        if (!top)
+                return -ENOENT;
+        /* top first, so that it is there even when no node is. */
+        for (size_t i = 0; i <= some->n && r >= 0; i++) {
+                size_t k = 0;
+
+                /* at[0].chain is the node, at[k - 1].chain top. */
+                for (CgTreeNode *y = i == 0 ? top : some->nodes[i - 1];; y = cgtree_node_parent(y)) {
+                        assert(y);      /* every node is at or below top */
+                        if (k == alloc) {
+                                size_t na = MAX((size_t) 8, alloc * 2);
+                                void *nat = reallocarray(at, na, sizeof *at);
+
+                                if (!nat) {
+                                        free(at);
+                                        return -ENOMEM;
+                                }
+                                at = nat;
+                                alloc = na;
+                        }
+                        at[k++].chain = y;
+                        if (y == top)
+                                break;
+                }
+                for (size_t d = 0; d < k; d++) {
+                        CgTreeNode *y = at[k - 1 - d].chain;
+                        CgTreeInfo info;
+                        char *path;
+
+                        if (d < n_added && at[d].added == y) {
+                                if (at[d].cut)
+                                        break;
+                                continue;
+                        }
+                        path = cgtree_node_path(y);
+                        if (!path) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        cgtree_node_info(y, &info);
+                        size_t before = b->s->n_nodes;
+                        b->info = &info;
+                        r = walk_cb(b->cg_root, path, b);
+                        b->info = NULL;
+                        free(path);
+                        if (r < 0)
+                                break;
+                        /* Its children may all be left out here, yet it is
+                         * no leaf (a candidate without processes). */
+                        if (b->s->n_nodes > before && info.inner)
+                                b->s->nodes[before].has_children = true;
+                        at[d].added = y;
+                        at[d].cut = r > 0;
+                        n_added = d + 1;
+                        if (at[d].cut)
+                                break;
+                }
+        }
+        free(at);
+        return r < 0 ? r : 0;
+}
+
+static int build(CgTree *tree, const Some *some, const char *cg_root, const char *proc_root, const char *top,
                  SnapshotFlags flags, Snapshot **ret, char **ret_failed) {
         _cleanup_snapshot_free_ Snapshot *s = NULL;
         _cleanup_free_ char *norm = NULL, *failed = NULL;
@@ -333,7 +413,8 @@ static int build(CgTree *tree, const char *cg_root, const char *proc_root, const
         r = add_ancestors(&b);
         first = s->n_nodes;
         if (r >= 0)
-                r = tree ? cgtree_walk(tree, norm, walk_tree_cb, &b) : cg_walk(cg_root, norm, walk_cb, &b);
+                r = some ? walk_some(&b, tree, some)
+                    : tree ? cgtree_walk(tree, norm, walk_tree_cb, &b) : cg_walk(cg_root, norm, walk_cb, &b);
         events_missing = b.events_missing;
         chain = b.chain;
         failed = b.failed;
@@ -366,17 +447,24 @@ static int build(CgTree *tree, const char *cg_root, const char *proc_root, const
 }
 
 int snapshot_build(const char *cg_root, const char *proc_root, const char *top, Snapshot **ret) {
-        return build(NULL, cg_root, proc_root, top, 0, ret, NULL);
+        return build(NULL, NULL, cg_root, proc_root, top, 0, ret, NULL);
 }
 
 int snapshot_build_full(const char *cg_root, const char *proc_root, const char *top, SnapshotFlags flags,
                         Snapshot **ret, char **ret_failed) {
-        return build(NULL, cg_root, proc_root, top, flags, ret, ret_failed);
+        return build(NULL, NULL, cg_root, proc_root, top, flags, ret, ret_failed);
 }
 
 int snapshot_build_tree(CgTree *tree, const char *cg_root, const char *proc_root, const char *top,
                         Snapshot **ret) {
-        return build(tree, cg_root, proc_root, top, 0, ret, NULL);
+        return build(tree, NULL, cg_root, proc_root, top, 0, ret, NULL);
+}
+
+int snapshot_build_some(CgTree *tree, const char *cg_root, const char *proc_root, const char *top,
+                        CgTreeNode *const *nodes, size_t n, Snapshot **ret) {
+        Some some = { .nodes = nodes, .n = n };
+
+        return build(tree, &some, cg_root, proc_root, top, 0, ret, NULL);
 }
 
 uint64_t cgroup_node_footprint(const CgroupNode *n) {

@@ -81,6 +81,13 @@ int snapshot_build_full(const char *cg_root, const char *proc_root, const char *
 typedef struct CgTree CgTree;
 int snapshot_build_tree(CgTree *tree, const char *cg_root, const char *proc_root, const char *top,
                         Snapshot **ret);
+/* Like snapshot_build_tree(), but of the cgroups below top only nodes (at
+ * or below top, in the order cgtree_visit() meets them) and those between
+ * top and each of them: a decision that knows which cgroups can matter
+ * (rank.h) reads those alone. */
+typedef struct CgTreeNode CgTreeNode;
+int snapshot_build_some(CgTree *tree, const char *cg_root, const char *proc_root, const char *top,
+                        CgTreeNode *const *nodes, size_t n, Snapshot **ret);
 
 /* Footprint used for ranking: memory.current + swap when the memory
  * controller is there, else the RSS sum. */

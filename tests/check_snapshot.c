@@ -4,12 +4,14 @@
  * read-only pass over the real cgroup2 mount is in live_cgroupfs.c. */
 
 #include <check.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/xattr.h>
 
 #include "cgroupfs.h"
 #include "cgtree.h"
+#include "rank.h"
 #include "snapshot.h"
 #include "test-util.h"
 
@@ -696,6 +698,278 @@ START_TEST(test_tree_model) {
 }
 END_TEST
 
+/* ---- a decision's band-first read (rank.h) ---- */
+
+static uint32_t lazy_seed;
+
+static uint32_t lazy_rand(uint32_t n) {
+        lazy_seed = lazy_seed * 1103515245u + 12345u;
+        return (lazy_seed >> 16) % n;
+}
+
+static const PriorityRule lazy_rules[] = {
+        { .pattern = (char *) "/a.slice", .adj = 100 },
+        { .pattern = (char *) "*.service", .adj = 300 },
+        { .pattern = (char *) "/b.slice/**", .adj = -500 },
+        { .pattern = (char *) "x1*", .adj = 800 },
+        { .pattern = (char *) "/c.slice/x2.service", .adj = -1000 },
+        { .pattern = (char *) "/a.slice/n.slice/*.scope", .adj = 500 },
+        /* A slice above its own services, and a never-kill cgroup below
+         * one that the processes decide. */
+        { .pattern = (char *) "/c.slice", .adj = 700 },
+        { .pattern = (char *) "/d.slice/n.slice/x0.*", .adj = -1000 },
+};
+
+/* A leaf below parent: mostly populated, with processes of assorted
+ * oom_score_adj and footprints that often tie; sometimes emptied behind
+ * the model's back, sometimes with an unreadable cgroup.procs. */
+static bool lazy_leaf(const char *parent, unsigned *pid) {
+        static const int adjs[] = { -1000, -500, 0, 0, 0, 300, 800 };
+        static const char *const kinds[] = { "service", "scope" };
+        char path[256], procs[64] = "", num[32], rel[512];
+        unsigned np = lazy_rand(4);
+
+        snprintf(path, sizeof path, "%s/x%u.%s", parent, lazy_rand(6), kinds[lazy_rand(2)]);
+        snprintf(rel, sizeof rel, "%s/cg%s", tmp, path);
+        if (access(rel, F_OK) == 0)
+                return false;
+        for (unsigned i = 0; i < np; i++) {
+                (*pid)++;
+                mk_proc((pid_t) *pid, adjs[lazy_rand(ELEMENTSOF(adjs))], 10);
+                snprintf(num, sizeof num, "%u\n", *pid);
+                strcat(procs, num);
+        }
+        bool populated = np > 0 || lazy_rand(8) == 0;
+
+        mk_cg(path, procs, populated);
+        snprintf(num, sizeof num, "%u\n", (lazy_rand(4) + 1) * 4096);
+        mk_file(path, "memory.current", num);
+        mk_file(path, "memory.swap.current", lazy_rand(3) == 0 ? "4096\n" : "0\n");
+        /* EISDIR, as a threaded cgroup's EOPNOTSUPP: a symlink, which
+         * neither walk takes for a child cgroup. */
+        if (np > 0 && lazy_rand(12) == 0) {
+                snprintf(rel, sizeof rel, "%s/cg%s/cgroup.procs", tmp, path);
+                ck_assert_int_eq(unlink(rel), 0);
+                ck_assert_int_eq(symlink("/", rel), 0);
+        }
+        return populated;
+}
+
+static int chown_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return lchown(path, 1000, 1000) < 0 ? -1 : 0;
+}
+
+/* A random tree: four slices (a and b with rules, c with a never-kill
+ * service, d with no rule at all, where the processes decide), leaves and
+ * nested slices. */
+static void lazy_tree(void) {
+        static const char *const slices[] = { "/a.slice", "/b.slice", "/c.slice", "/d.slice" };
+        unsigned pid = 1000;
+
+        /* A slice is populated when a leaf below it is, as the kernel says. */
+        mk_cg("", "", true);
+        mk_cg("/init.scope", "1\n", true);
+        mk_proc(1, 0, 10);
+        for (size_t i = 0; i < ELEMENTSOF(slices); i++) {
+                bool populated = false, nested_populated = false;
+                char nested[128];
+
+                mk_cg(slices[i], "", false);
+                for (unsigned j = lazy_rand(6); j > 0; j--)
+                        populated |= lazy_leaf(slices[i], &pid);
+                if (lazy_rand(2)) {
+                        snprintf(nested, sizeof nested, "%s/n.slice", slices[i]);
+                        mk_cg(nested, "", false);
+                        for (unsigned j = lazy_rand(5) + 1; j > 0; j--)
+                                nested_populated |= lazy_leaf(nested, &pid);
+                        /* Processes beside child cgroups: a hand-made tree. */
+                        if (lazy_rand(6) == 0) {
+                                char procs[32];
+
+                                mk_proc((pid_t) ++pid, lazy_rand(2) ? 0 : 900, 10);
+                                snprintf(procs, sizeof procs, "%u\n", pid);
+                                mk_cg(nested, procs, true);
+                        } else
+                                mk_cg(nested, "", nested_populated);
+                }
+                mk_cg(slices[i], "", populated || nested_populated);
+        }
+        /* Delegated, as user@UID.service is: names there buy nothing (as root). */
+        if (geteuid() == 0 && lazy_rand(2)) {
+                char rel[512];
+
+                snprintf(rel, sizeof rel, "%s/cg/d.slice", tmp);
+                ck_assert_int_eq(nftw(rel, chown_cb, 16, FTW_PHYS), 0);
+        }
+}
+
+/* The first eligible candidate of a ranking: "" for none. */
+static const char *lazy_head(const Snapshot *s, const Candidate *c, size_t n, int *adj, uint64_t *fp) {
+        ssize_t v = policy_pick_victim(c, n);
+
+        if (v < 0)
+                return "";
+        *adj = c[v].adj.value;
+        *fp = c[v].footprint;
+        return s->nodes[c[v].node].path;
+}
+
+/* A decision that reads only the head of the ranking chooses what a read
+ * of the whole tree chooses, over a few hundred random trees, floors and
+ * busy cgroups; the model keeps what it resolved from one to the next
+ * (LAZY_ROUNDS=N for more). */
+START_TEST(test_band_same_victim) {
+        Config c = { .rules = (PriorityRule *) lazy_rules, .n_rules = ELEMENTSOF(lazy_rules) };
+        static const int floors[] = { -999, 0, 200, 600 };
+        size_t read_total = 0, seen_total = 0;
+
+        lazy_seed = 4242;
+        unsigned rounds = getenv("LAZY_ROUNDS") ? (unsigned) atoi(getenv("LAZY_ROUNDS")) : 200;
+
+        for (unsigned round = 0; round < rounds; round++) {
+                _cleanup_snapshot_free_ Snapshot *full = NULL, *band = NULL;
+                _cleanup_cgtree_free_ CgTree *t = NULL;
+                _cleanup_free_ Candidate *cf = NULL, *cb = NULL;
+                char *busy[2] = {};
+                size_t nf, nb, seen;
+                int min_adj = floors[lazy_rand(ELEMENTSOF(floors))], adj_f = 0, adj_b = 0;
+                uint64_t fp_f = 0, fp_b = 0;
+                const char *head_f, *head_b;
+
+                test_rm_rf(cg);
+                test_rm_rf(proc);
+                ck_assert_int_eq(test_mkdir_p(tmp, "proc"), 0);
+                c.default_adj = lazy_rand(2) ? 0 : 400;
+                lazy_tree();
+
+                ck_assert_int_eq(snapshot_build(cg, proc, "/", &full), 0);
+                ck_assert_int_eq(cgtree_new(cg, &t), 0);
+                /* Sometimes the cgroup a full read ranks first is being killed. */
+                ck_assert_int_eq(policy_rank(&c, full, "/", NULL, min_adj, NULL, &cf, &nf), 0);
+                if (lazy_rand(3) == 0 && policy_pick_victim(cf, nf) >= 0) {
+                        busy[0] = full->nodes[cf[policy_pick_victim(cf, nf)].node].path;
+                        cf = mfree(cf);
+                        ck_assert_int_eq(policy_rank(&c, full, "/", NULL, min_adj, busy, &cf, &nf), 0);
+                }
+
+                /* Twice: the second one with what the model kept of the first. */
+                for (unsigned again = 0; again < 2; again++) {
+                        band = snapshot_free(band);
+                        cb = mfree(cb);
+                        ck_assert_int_eq(rank_band(&c, 1, t, cg, proc, "/", NULL, min_adj, busy, &band, &cb, &nb,
+                                                   &seen), 0);
+                        head_f = lazy_head(full, cf, nf, &adj_f, &fp_f);
+                        head_b = lazy_head(band, cb, nb, &adj_b, &fp_b);
+                        ck_assert_msg(streq(head_f, head_b), "round %u, floor %d: full read chose \"%s\", band \"%s\"",
+                                      round, min_adj, head_f, head_b);
+                        ck_assert_int_eq(adj_f, adj_b);
+                        ck_assert_uint_eq(fp_f, fp_b);
+                        ck_assert_uint_eq(band->n_unreadable <= full->n_unreadable, true);
+                }
+                read_total += band->n_nodes;
+                seen_total += full->n_nodes;
+        }
+        /* Not a vacuous comparison: decisions read less than the whole tree. */
+        ck_assert_uint_lt(read_total, seen_total * 3 / 4);
+}
+END_TEST
+
+/* One cgroup in the top band among many below it: a decision reads it and
+ * none of the others; an xattr set later, or new rules, count at once. */
+START_TEST(test_band_reads_one) {
+        static const PriorityRule rules[] = {
+                { .pattern = (char *) "/s.slice", .adj = 300 },
+                { .pattern = (char *) "victim.service", .adj = 800 },
+        };
+        Config c = { .rules = (PriorityRule *) rules, .n_rules = ELEMENTSOF(rules) };
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        _cleanup_cgtree_free_ CgTree *t = NULL;
+        _cleanup_free_ Candidate *cands = NULL;
+        char path[64], rel[512], *busy[2] = {};
+        size_t n, seen;
+        ssize_t v;
+
+        mk_cg("", "", true);
+        mk_cg("/s.slice", "", true);
+        mk_proc(100, 0, 10);
+        for (unsigned i = 0; i < 200; i++) {
+                snprintf(path, sizeof path, "/s.slice/svc%u.service", i);
+                mk_cg(path, "100\n", true);
+                mk_file(path, "memory.current", i == 7 ? "8192\n" : "6000\n");
+        }
+        mk_cg("/s.slice/victim.service", "100\n", true);
+        mk_file("/s.slice/victim.service", "memory.current", "4096\n");
+
+        ck_assert_int_eq(cgtree_new(cg, &t), 0);
+        /* Resolved once, before any decision. */
+        ck_assert_int_eq(rank_prepare(&c, 1, t, NULL, &n), 0);
+        ck_assert_uint_eq(n, 202);
+        ck_assert_int_eq(rank_prepare(&c, 1, t, NULL, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        ck_assert_int_eq(rank_band(&c, 1, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
+        v = policy_pick_victim(cands, n);
+        ck_assert_int_ge(v, 0);
+        ck_assert_str_eq(s->nodes[cands[v].node].path, "/s.slice/victim.service");
+        ck_assert_uint_eq(cands[v].footprint, 4096);
+        ck_assert_uint_eq(s->n_nodes, 3);       /* "/", the slice, the victim */
+        ck_assert_uint_eq(seen, 201);
+
+        /* Passed over: the next band is read, all of it. */
+        busy[0] = (char *) "/s.slice/victim.service";
+        s = snapshot_free(s);
+        cands = mfree(cands);
+        ck_assert_int_eq(rank_band(&c, 1, t, cg, proc, "/", NULL, 0, busy, &s, &cands, &n, &seen), 0);
+        v = policy_pick_victim(cands, n);
+        ck_assert_int_ge(v, 0);
+        ck_assert_uint_eq(cands[v].footprint, 8192);
+        ck_assert_str_eq(s->nodes[cands[v].node].path, "/s.slice/svc7.service");
+        ck_assert_uint_eq(s->n_nodes, 202);
+
+        /* Handed to a user (IN_ATTRIB): its name buys nothing any more. */
+        if (geteuid() == 0) {
+                snprintf(rel, sizeof rel, "%s/cg/s.slice/victim.service", tmp);
+                ck_assert_int_eq(chown(rel, 1000, 1000), 0);
+                ck_assert_int_eq(cgtree_process(t), 0);
+                s = snapshot_free(s);
+                cands = mfree(cands);
+                ck_assert_int_eq(rank_band(&c, 1, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
+                v = policy_pick_victim(cands, n);
+                ck_assert_int_ge(v, 0);
+                ck_assert_str_eq(s->nodes[cands[v].node].path, "/s.slice/svc7.service");
+                ck_assert_int_eq(chown(rel, 0, 0), 0);
+                ck_assert_int_eq(cgtree_process(t), 0);
+        }
+        /* user.oomd_omit on the slice, as systemd writes it, where the
+         * file system takes user xattrs. */
+        snprintf(rel, sizeof rel, "%s/cg/s.slice", tmp);
+        if (geteuid() == 0 && setxattr(rel, "user.oomd_omit", "1", 1, 0) >= 0) {
+                ck_assert_int_eq(cgtree_process(t), 0);
+                s = snapshot_free(s);
+                cands = mfree(cands);
+                ck_assert_int_eq(rank_band(&c, 1, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
+                ck_assert_int_lt(policy_pick_victim(cands, n), 0);
+                ck_assert_uint_eq(s->n_nodes, 1);
+                ck_assert_int_eq(removexattr(rel, "user.oomd_omit"), 0);
+                ck_assert_int_eq(cgtree_process(t), 0);
+        }
+        s = snapshot_free(s);
+        cands = mfree(cands);
+        ck_assert_int_eq(rank_band(&c, 1, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
+        v = policy_pick_victim(cands, n);
+        ck_assert_int_ge(v, 0);
+        ck_assert_str_eq(s->nodes[cands[v].node].path, "/s.slice/victim.service");
+
+        /* New rules (a new generation): the victim is now the biggest. */
+        c.n_rules = 1;
+        s = snapshot_free(s);
+        cands = mfree(cands);
+        ck_assert_int_eq(rank_band(&c, 2, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
+        v = policy_pick_victim(cands, n);
+        ck_assert_int_ge(v, 0);
+        ck_assert_str_eq(s->nodes[cands[v].node].path, "/s.slice/svc7.service");
+}
+END_TEST
+
 static Suite *snapshot_suite(void) {
         Suite *s = suite_create("snapshot");
         TCase *tc = tcase_create("tree");
@@ -716,6 +990,8 @@ static Suite *snapshot_suite(void) {
         tcase_add_test(tc, test_unreadable_procs);
         tcase_add_test(tc, test_footprint_find_free);
         tcase_add_test(tc, test_concurrent_removal);
+        tcase_add_test(tc, test_band_same_victim);
+        tcase_add_test(tc, test_band_reads_one);
         tcase_add_test(tc, test_tree_model);
         suite_add_tcase(s, tc);
 
