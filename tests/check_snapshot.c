@@ -970,6 +970,57 @@ START_TEST(test_band_reads_one) {
 }
 END_TEST
 
+/* Processes beside child cgroups (a hand-made tree), in the top band:
+ * ranked as a full read ranks them, never-kill children included. */
+START_TEST(test_band_inner_processes) {
+        static const PriorityRule rules[] = {
+                { .pattern = (char *) "victim.service", .adj = 800 },
+                { .pattern = (char *) "/t.slice", .adj = 800 },
+                { .pattern = (char *) "/t.slice/keep.service", .adj = 100 },
+        };
+        Config c = { .rules = (PriorityRule *) rules, .n_rules = ELEMENTSOF(rules) };
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        _cleanup_cgtree_free_ CgTree *t = NULL;
+        _cleanup_free_ Candidate *cands = NULL;
+        size_t n, seen;
+        ssize_t v;
+
+        mk_cg("", "", true);
+        mk_proc(100, 0, 10);
+        mk_proc(101, 0, 10);
+        mk_cg("/victim.service", "100\n", true);
+        mk_file("/victim.service", "memory.current", "4096\n");
+        mk_cg("/t.slice", "101\n", true);
+        mk_file("/t.slice", "memory.current", "65536\n");
+        mk_cg("/t.slice/keep.service", "100\n", true);
+        ck_assert_int_eq(cgtree_new(cg, &t), 0);
+
+        ck_assert_int_eq(rank_band(&c, 1, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
+        v = policy_pick_victim(cands, n);
+        ck_assert_int_ge(v, 0);
+        ck_assert_str_eq(s->nodes[cands[v].node].path, "/t.slice");
+
+        /* With a never-kill child, the slice is no victim: its kill would
+         * take the child (policy.h, NEVER_KILL). */
+        mk_cg("/t.slice/never.service", "100\n", true);
+        s = snapshot_free(s);
+        cands = mfree(cands);
+        ck_assert_int_eq(cgtree_process(t), 0);
+        static const PriorityRule rules2[] = {
+                { .pattern = (char *) "victim.service", .adj = 800 },
+                { .pattern = (char *) "/t.slice", .adj = 800 },
+                { .pattern = (char *) "keep.service", .adj = 100 },
+                { .pattern = (char *) "never.service", .adj = -1000 },
+        };
+        c.rules = (PriorityRule *) rules2;
+        c.n_rules = ELEMENTSOF(rules2);
+        ck_assert_int_eq(rank_band(&c, 2, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
+        v = policy_pick_victim(cands, n);
+        ck_assert_int_ge(v, 0);
+        ck_assert_str_eq(s->nodes[cands[v].node].path, "/victim.service");
+}
+END_TEST
+
 static Suite *snapshot_suite(void) {
         Suite *s = suite_create("snapshot");
         TCase *tc = tcase_create("tree");
@@ -992,6 +1043,7 @@ static Suite *snapshot_suite(void) {
         tcase_add_test(tc, test_concurrent_removal);
         tcase_add_test(tc, test_band_same_victim);
         tcase_add_test(tc, test_band_reads_one);
+        tcase_add_test(tc, test_band_inner_processes);
         tcase_add_test(tc, test_tree_model);
         suite_add_tcase(s, tc);
 
