@@ -902,7 +902,7 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
         int min_adj = level_min_adj(mc, level);
         size_t tried = 0;
         bool started = false;
-        for (;;) {
+        while (tried < KILL_ATTEMPTS_MAX) {
                 ssize_t v;
 
                 snap = snapshot_free(snap);
@@ -920,7 +920,7 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
                                   n, seen);
                 }
                 v = policy_pick_victim(cands, n);
-                if (v < 0 || tried == KILL_ATTEMPTS_MAX)
+                if (v < 0)
                         break;
                 started = manager_start_kill(m, e, snap, &cands[v], level, reason, evidence, trigger, now,
                                              retry) >= 0;
@@ -928,7 +928,7 @@ static void manager_decide(Entry *e, Level level, const char *trigger, bool fres
                         break;
                 tried_paths[tried] = strdup(snap->nodes[cands[v].node].path);
                 if (!tried_paths[tried]) {
-                        log_oom();
+                        r = log_oom();
                         break;
                 }
                 excluded[n_excluded++] = tried_paths[tried++];

@@ -2,6 +2,7 @@
 /* rank: a decision's ranking over the model, band first. See rank.h. */
 
 #include <assert.h>
+#include <limits.h>
 
 #include "rank.h"
 
@@ -30,6 +31,7 @@ typedef struct Visit {
         uint32_t gen;
         const char *own_cgroup;
         int min_adj;
+        int ceiling;            /* leaves at or above it were read and found not eligible */
         CgTreeNode **busy;      /* in the model; NULL-terminated */
         bool all_busy;          /* an ancestor of within is being killed */
 
@@ -114,6 +116,8 @@ static int pick(Visit *v, CgTreeNode *n, int adj, PickKind kind) {
 static void keep_band(Visit *v) {
         size_t j = 0;
 
+        if (!v->have_best)
+                return;
         for (size_t i = 0; i < v->n_picks; i++) {
                 const Pick *p = &v->picks[i];
 
@@ -186,7 +190,7 @@ static int visit_cb(CgTreeNode *n, const char *name, unsigned depth, bool ancest
                 return 0;
         if (!leaf)
                 return v->have_best && memo->adj < v->best ? 0 : pick(v, n, memo->adj, PICK_INNER);
-        if (v->have_best && memo->adj < v->best)
+        if ((v->have_best && memo->adj < v->best) || memo->adj >= v->ceiling)
                 return 0;
         if (!v->have_best || memo->adj > v->best) {
                 v->have_best = true;
@@ -232,16 +236,17 @@ static bool inner_processes(const Snapshot *s) {
         return false;
 }
 
-int rank_band(const Config *c, uint32_t gen, CgTree *t, const char *cg_root, const char *proc_root,
-              const char *within, const char *own_cgroup, int min_adj, char *const *busy,
-              Snapshot **ret_snap, Candidate **ret, size_t *ret_n, size_t *ret_seen) {
+/* One pass: the band below ceiling, read and ranked. *ret_best: that
+ * band's adj (INT_MIN when there was none). */
+static int rank_pass(const Config *c, uint32_t gen, CgTree *t, const char *cg_root, const char *proc_root,
+                     const char *within, const char *own_cgroup, int min_adj, char *const *busy, int ceiling,
+                     int *ret_best, Snapshot **ret_snap, Candidate **ret, size_t *ret_n, size_t *ret_seen) {
         _cleanup_snapshot_free_ Snapshot *s = NULL;
         _cleanup_free_ CgTreeNode **nodes = NULL;
-        Visit v = { .c = c, .gen = gen, .own_cgroup = own_cgroup, .min_adj = min_adj };
+        Visit v = { .c = c, .gen = gen, .own_cgroup = own_cgroup, .min_adj = min_adj, .ceiling = ceiling };
         size_t nb = 0;
         int r;
 
-        assert(gen > 0);
         for (char *const *b = busy; b && *b; b++)
                 nb++;
         v.busy = calloc(nb + 1, sizeof *v.busy);
@@ -268,6 +273,7 @@ int rank_band(const Config *c, uint32_t gen, CgTree *t, const char *cg_root, con
                 r = snapshot_build_some(t, cg_root, proc_root, within, nodes, v.n_picks, &s);
         }
         *ret_seen = v.seen;
+        *ret_best = v.have_best ? v.best : INT_MIN;
         visit_done(&v);
         if (r < 0)
                 return r;
@@ -277,6 +283,7 @@ int rank_band(const Config *c, uint32_t gen, CgTree *t, const char *cg_root, con
                 r = snapshot_build_tree(t, cg_root, proc_root, within, &s);
                 if (r < 0)
                         return r;
+                *ret_best = INT_MIN;    /* all of it read */
         }
         r = policy_rank(c, s, within, own_cgroup, min_adj, busy, ret, ret_n);
         if (r < 0)
@@ -284,4 +291,36 @@ int rank_band(const Config *c, uint32_t gen, CgTree *t, const char *cg_root, con
         *ret_seen = MAX(*ret_seen, *ret_n);
         *ret_snap = TAKE_PTR(s);
         return 0;
+}
+
+int rank_band(const Config *c, uint32_t gen, CgTree *t, const char *cg_root, const char *proc_root,
+              const char *within, const char *own_cgroup, int min_adj, char *const *busy,
+              Snapshot **ret_snap, Candidate **ret, size_t *ret_n, size_t *ret_seen) {
+        int ceiling = INT_MAX;
+
+        assert(gen > 0);
+        /* A band's leaves may all turn out not eligible when read (emptied
+         * or gone since the model last heard of them): then the next band
+         * below, and so on. Each pass lowers the ceiling, so this ends. */
+        for (;;) {
+                _cleanup_snapshot_free_ Snapshot *s = NULL;
+                _cleanup_free_ Candidate *cands = NULL;
+                size_t n, seen;
+                ssize_t head;
+                int best, r;
+
+                r = rank_pass(c, gen, t, cg_root, proc_root, within, own_cgroup, min_adj, busy, ceiling, &best,
+                              &s, &cands, &n, &seen);
+                if (r < 0)
+                        return r;
+                head = policy_pick_victim(cands, n);
+                if (best == INT_MIN || (head >= 0 && cands[head].adj.value >= best)) {
+                        *ret_snap = TAKE_PTR(s);
+                        *ret = TAKE_PTR(cands);
+                        *ret_n = n;
+                        *ret_seen = seen;
+                        return 0;
+                }
+                ceiling = best;
+        }
 }

@@ -1021,6 +1021,95 @@ START_TEST(test_band_inner_processes) {
 }
 END_TEST
 
+/* rank_band()'s first eligible candidate is a full read's; expect: the
+ * path it must be ("" for none). */
+static void band_as_full(const Config *c, uint32_t gen, CgTree *t, const char *within, const char *own,
+                         int min_adj, char **busy, const char *expect) {
+        _cleanup_snapshot_free_ Snapshot *full = NULL, *band = NULL;
+        _cleanup_free_ Candidate *cf = NULL, *cb = NULL;
+        size_t nf, nb, seen;
+        int adj_f = 0, adj_b = 0;
+        uint64_t fp_f = 0, fp_b = 0;
+
+        ck_assert_int_eq(snapshot_build(cg, proc, within, &full), 0);
+        ck_assert_int_eq(policy_rank(c, full, within, own, min_adj, busy, &cf, &nf), 0);
+        ck_assert_int_eq(rank_band(c, gen, t, cg, proc, within, own, min_adj, busy, &band, &cb, &nb, &seen), 0);
+        ck_assert_str_eq(lazy_head(full, cf, nf, &adj_f, &fp_f), expect);
+        ck_assert_str_eq(lazy_head(band, cb, nb, &adj_b, &fp_b), expect);
+        ck_assert_int_eq(adj_f, adj_b);
+}
+
+/* The top band's only cgroup emptied, the model not told yet or told a
+ * moment ago: the next band is read, not a cgroup of a lower one. */
+START_TEST(test_band_emptied) {
+        static const PriorityRule rules[] = {
+                { .pattern = (char *) "/x.service", .adj = 800 },
+                { .pattern = (char *) "/y.service", .adj = 300 },
+        };
+        Config c = { .rules = (PriorityRule *) rules, .n_rules = ELEMENTSOF(rules) };
+        _cleanup_cgtree_free_ CgTree *t = NULL;
+
+        mk_cg("", "", true);
+        mk_proc(100, 0, 10);
+        mk_proc(101, 0, 10);
+        mk_proc(102, 0, 10);
+        mk_cg("/x.service", "100\n", true);
+        mk_cg("/y.service", "101\n", true);
+        mk_cg("/z.service", "102\n", true);    /* no rule: its processes decide */
+        ck_assert_int_eq(cgtree_new(cg, &t), 0);
+        band_as_full(&c, 1, t, "/", NULL, 0, NULL, "/x.service");
+
+        mk_cg("/x.service", "", false);
+        band_as_full(&c, 1, t, "/", NULL, 0, NULL, "/y.service");
+        ck_assert_int_eq(cgtree_process(t), 0);
+        band_as_full(&c, 1, t, "/", NULL, 0, NULL, "/y.service");
+
+        /* With nothing but the emptied band and a processes-decided one. */
+        mk_cg("/y.service", "", false);
+        band_as_full(&c, 1, t, "/", NULL, 0, NULL, "/z.service");
+        mk_cg("/z.service", "", false);
+        band_as_full(&c, 1, t, "/", NULL, 0, NULL, "");
+}
+END_TEST
+
+/* Nothing eligible decided by rules, and a slice with processes beside a
+ * child being killed; a monitor below a cgroup being killed; the agent's
+ * own cgroup. */
+START_TEST(test_band_corners) {
+        static const PriorityRule rules[] = {
+                { .pattern = (char *) "/a.slice", .adj = -500 },
+                { .pattern = (char *) "/b.slice/**", .adj = 300 },
+        };
+        Config c = { .rules = (PriorityRule *) rules, .n_rules = ELEMENTSOF(rules) };
+        _cleanup_cgtree_free_ CgTree *t = NULL;
+        char *busy[3] = {};
+
+        mk_cg("", "", true);
+        mk_proc(100, 0, 10);
+        mk_proc(101, 0, 10);
+        mk_cg("/a.slice", "100\n", true);
+        mk_cg("/a.slice/x.service", "101\n", true);
+        mk_cg("/b.slice", "", true);
+        mk_cg("/b.slice/agent.service", "101\n", true);
+        mk_cg("/b.slice/c.slice", "", true);
+        mk_cg("/b.slice/c.slice/y.service", "101\n", true);
+        ck_assert_int_eq(cgtree_new(cg, &t), 0);
+
+        busy[0] = (char *) "/a.slice/x.service";
+        band_as_full(&c, 1, t, "/a.slice", NULL, -999, busy, "/a.slice");
+        busy[1] = (char *) "/b.slice";
+        band_as_full(&c, 1, t, "/", NULL, -999, busy, "/a.slice");
+        busy[1] = NULL;
+        busy[0] = (char *) "/b.slice";
+        band_as_full(&c, 1, t, "/b.slice/c.slice", NULL, 0, busy, "");
+        busy[0] = (char *) "/b.slice/c.slice";
+        band_as_full(&c, 1, t, "/b.slice/c.slice", NULL, 0, busy, "");
+        band_as_full(&c, 1, t, "/b.slice", NULL, 0, busy, "/b.slice/agent.service");
+        band_as_full(&c, 2, t, "/b.slice", "/b.slice/agent.service", 0, busy, "");
+        band_as_full(&c, 2, t, "/b.slice", "/b.slice/agent.service", 0, NULL, "/b.slice/c.slice/y.service");
+}
+END_TEST
+
 static Suite *snapshot_suite(void) {
         Suite *s = suite_create("snapshot");
         TCase *tc = tcase_create("tree");
@@ -1044,6 +1133,8 @@ static Suite *snapshot_suite(void) {
         tcase_add_test(tc, test_band_same_victim);
         tcase_add_test(tc, test_band_reads_one);
         tcase_add_test(tc, test_band_inner_processes);
+        tcase_add_test(tc, test_band_emptied);
+        tcase_add_test(tc, test_band_corners);
         tcase_add_test(tc, test_tree_model);
         suite_add_tcase(s, tc);
 
