@@ -26,9 +26,14 @@ static unsigned permyriad(uint64_t v, uint64_t total) {
         return (unsigned) (v * 10000 / total);
 }
 
-int evidence_read(const char *cg_root, const char *proc_root, const char *cgroup, double full_avg10,
+int evidence_read(const char *cg_root, const char *proc_root, const char *cgroup, const PsiStats *pressure,
                   EvidenceReading *ret) {
-        EvidenceReading e = { .full_avg10 = full_avg10 };
+        EvidenceReading e = {
+                .has_pressure = pressure,
+                .full_avg10 = pressure && pressure->has_full ? pressure->full.avg10 : 0,
+                .some_total = pressure ? pressure->some.total : 0,
+                .full_total = pressure && pressure->has_full ? pressure->full.total : 0,
+        };
         long page = sysconf(_SC_PAGESIZE);
         uint64_t page_size = page > 0 ? (uint64_t) page : 4096;
         ProcMeminfo mi;
@@ -121,17 +126,33 @@ static void append(char *text, size_t len, const char *fmt, ...) {
 #define PCT(p) (p) / 100, (p) % 100
 
 bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, const EvidenceLimits *lim,
-                    usec_t since_kill, ReportReason *ret_reason, bool *ret_critical, char *text, size_t len) {
+                    usec_t since_kill, bool after_kill, ReportReason *ret_reason, bool *ret_critical, char *text,
+                    size_t len) {
         char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX], d[FORMAT_BYTES_MAX];
         unsigned avail = permyriad(now->mem_available, now->mem_total);
         bool low_swap = swap_low(now->swap_total, now->swap_free, lim->min_swap_free);
         bool have_base = base && now->time >= base->time;
         usec_t dt = have_base ? now->time - base->time : 0;
         ReportReason reason = _REASON_INVALID;
-        bool critical = false;
+        bool critical = false, demand = true;
+        uint64_t stalled = 0;
         int64_t thrash = -1;
 
         text[0] = '\0';
+
+        /* Within a kill's episode short memory is no danger by itself: the
+         * survivor may hold what the kill freed and stay there. Someone
+         * must have stalled on memory since base (lmkd: "is it reclaiming"). */
+        if (after_kill && now->has_pressure) {
+                stalled = !have_base || !base->has_pressure ? 0 :
+                        lim->demand.kind == PSI_FULL ? now->full_total - MIN(base->full_total, now->full_total) :
+                        now->some_total - MIN(base->some_total, now->some_total);
+                /* Medium= share of the time since base; any stall when it is off. */
+                demand = stalled > 0 && dt > 0 &&
+                        (lim->demand.window_usec == 0 ||
+                         (double) stalled * (double) lim->demand.window_usec >=
+                         (double) lim->demand.stall_usec * (double) dt);
+        }
 
         /* oom: the kernel could reclaim nothing more below the limit. */
         if (now->has_events && have_base && base->has_events && now->oom > base->oom) {
@@ -148,7 +169,7 @@ bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, con
                 append(text, len, "swap free %u.%02u%% (%s of %s)",
                        PCT(permyriad(now->swap_free, now->swap_total)),
                        format_bytes(a, sizeof a, now->swap_free), format_bytes(b, sizeof b, now->swap_total));
-        if (reason == _REASON_INVALID && avail < lim->min_available && low_swap) {
+        if (reason == _REASON_INVALID && avail < lim->min_available && low_swap && demand) {
                 reason = REASON_LOW_MEMORY_AND_SWAP;
                 critical = true;
         }
@@ -161,7 +182,7 @@ bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, con
                        format_bytes(a, sizeof a, now->cg_available), format_bytes(b, sizeof b, now->limit),
                        format_bytes(c, sizeof c, now->cg_reclaimable),
                        format_bytes(d, sizeof d, now->cg_swap_free));
-                if (reason == _REASON_INVALID && head < lim->min_available && cg_low_swap) {
+                if (reason == _REASON_INVALID && head < lim->min_available && cg_low_swap && demand) {
                         reason = REASON_LIMIT;
                         critical = now->hard_limit;
                 }
@@ -194,6 +215,15 @@ bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, con
             now->full_avg10 * 100.0 >= (double) lim->stall_limit) {
                 reason = REASON_STALL;
                 critical = true;
+        }
+
+        if (after_kill && now->has_pressure) {
+                if (have_base && base->has_pressure && dt > 0)
+                        append(text, len, "; after a kill: %s stall %" PRIu64 "ms in the last %" PRIu64 "ms",
+                               lim->demand.kind == PSI_FULL ? "full" : "some", stalled / USEC_PER_MSEC,
+                               dt / USEC_PER_MSEC);
+                else
+                        append(text, len, "; after a kill: no stall measured yet");
         }
 
         if (reason == _REASON_INVALID)

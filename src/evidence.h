@@ -8,6 +8,7 @@
  * (evidence_judge, pure). Never chooses, never kills, never logs. */
 
 #include "macro.h"
+#include "psi.h"
 #include "report.h"
 
 /* What one look found. The whole machine's numbers are always there; a
@@ -34,7 +35,10 @@ typedef struct EvidenceReading {
         bool has_events;
         uint64_t oom;                   /* memory.events oom */
 
-        double full_avg10;              /* the monitor's PSI full avg10, percent */
+        /* The monitor's pressure file, when it could be read. */
+        bool has_pressure;
+        double full_avg10;              /* percent */
+        uint64_t some_total, full_total;        /* usec of stall since boot */
 } EvidenceReading;
 
 /* The thresholds, from [Pressure]. Shares are permyriad. */
@@ -43,6 +47,7 @@ typedef struct EvidenceLimits {
         unsigned min_swap_free;         /* MinSwapFree= */
         unsigned thrashing_limit;       /* ThrashingLimit=: refaults per second, share of the file LRU */
         unsigned stall_limit;           /* StallLimit=: full avg10 */
+        PsiTrigger demand;              /* the monitor's Medium=: a stall that counts after a kill */
 } EvidenceLimits;
 
 /* Thrashing is a rate: judged over at least this long, and never over a
@@ -59,22 +64,24 @@ typedef struct EvidenceLimits {
 #define EVIDENCE_THRASHING_AVAILABLE_FACTOR 5U
 
 /* Read the machine's numbers and, for a cgroup other than "/", its limit,
- * memory.stat, swap and memory.events. full_avg10 comes from the caller
- * (the monitor has read the pressure file). A cgroup that has no memory
+ * memory.stat, swap and memory.events. pressure comes from the caller (the
+ * monitor reads its pressure file; NULL when it could not). A cgroup that has no memory
  * files (no memory controller) is judged by the machine's numbers alone.
  * Returns <0 only when /proc/meminfo cannot be read; a cgroup that
  * vanished gives -ENOENT. */
-int evidence_read(const char *cg_root, const char *proc_root, const char *cgroup, double full_avg10,
+int evidence_read(const char *cg_root, const char *proc_root, const char *cgroup, const PsiStats *pressure,
                   EvidenceReading *ret);
 
 /* Whether a row of the decision table holds for now. base is an earlier
  * reading of the same monitor taken after its last kill (NULL: none), for
  * the rates and memory.events; since_kill is how long ago the monitor's
- * last kill ended (USEC_INFINITY: never). On true, *ret_reason is the row
+ * last kill ended (USEC_INFINITY: never). after_kill: the episode of that
+ * kill goes on, so short memory counts only with a stall of lim->demand's
+ * share since base (the survivor may just hold the room the kill freed). On true, *ret_reason is the row
  * and *ret_critical whether the row itself means critical (the kernel's
  * OOM killer is next: oom, low-memory-and-swap, a memory.max limit, stall)
  * whatever the pressure level that woke the agent. text always gets the
  * numbers that were weighed, for the record or the debug log. A limit of 0
  * turns its row off (ThrashingLimit=, StallLimit=). */
 bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, const EvidenceLimits *lim,
-                    usec_t since_kill, ReportReason *ret_reason, bool *ret_critical, char *text, size_t len);
+                    usec_t since_kill, bool after_kill, ReportReason *ret_reason, bool *ret_critical, char *text, size_t len);

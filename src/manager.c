@@ -35,6 +35,8 @@ typedef struct Entry {
         usec_t last_nothing[3]; /* per Level, for the rate limit */
         EvidenceReading base;   /* the rates' start, taken after the last kill */
         bool have_base;
+        bool after_kill;        /* a kill ended while the monitor was armed ... */
+        unsigned kill_arm_seq;  /* ... and this arming of it still goes on */
         usec_t nothing_until[3];        /* per Level: nothing was eligible, do not look again before */
         usec_t last_no_evidence;        /* a look that found none, for the rate limits */
         usec_t last_no_evidence_log;
@@ -569,8 +571,11 @@ static void manager_note_kill_done(Manager *m, const char *victim) {
                 e->last_kill_end = now;
                 e->have_base = false;
                 memset(e->nothing_until, 0, sizeof e->nothing_until);
-                if (e->mon)
+                if (e->mon) {
                         monitor_note_kill_done(e->mon);
+                        e->after_kill = true;
+                        e->kill_arm_seq = monitor_arm_seq(e->mon);
+                }
         }
 }
 
@@ -734,8 +739,11 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
                 .dry_run = manager_dry_run(m),
                 .decision_usec = now_usec() - event_usec,
         };
-        if (e && e->mon)
-                monitor_pressure_avg10(e->mon, &k->report.pressure_some_avg10, &k->report.pressure_full_avg10);
+        PsiStats pressure;
+        if (e && e->mon && monitor_pressure(e->mon, &pressure) >= 0) {
+                k->report.pressure_some_avg10 = pressure.some.avg10;
+                k->report.pressure_full_avg10 = pressure.has_full ? pressure.full.avg10 : 0;
+        }
 
         KillRequest req = {
                 .cg_root = m->cg_root,
@@ -791,16 +799,16 @@ static bool manager_judge(Entry *e, const char *trigger, ReportReason *ret_reaso
                 .min_swap_free = c->min_swap_free,
                 .thrashing_limit = c->thrashing_limit,
                 .stall_limit = c->stall_limit,
+                .demand = e->mon ? monitor_config(e->mon)->medium : (PsiTrigger) {},
         };
         EvidenceReading now;
-        double some = 0, full = 0;
+        PsiStats pressure;
+        bool have_pressure, found;
         usec_t since_kill;
-        bool found;
         int r;
 
-        if (e->mon)
-                monitor_pressure_avg10(e->mon, &some, &full);
-        r = evidence_read(m->cg_root, m->opts.proc_root, e->cgroup, full, &now);
+        have_pressure = e->mon && monitor_pressure(e->mon, &pressure) >= 0;
+        r = evidence_read(m->cg_root, m->opts.proc_root, e->cgroup, have_pressure ? &pressure : NULL, &now);
         if (r < 0) {
                 if (!ERRNO_IS_VANISHED(r))
                         log_debug_errno(r, "Monitor %s (%s): failed to read the evidence: %m", e->name, e->cgroup);
@@ -811,7 +819,12 @@ static bool manager_judge(Entry *e, const char *trigger, ReportReason *ret_reaso
                 e->have_base = true;
         }
         since_kill = e->last_kill_end > 0 ? now.time - MIN(e->last_kill_end, now.time) : USEC_INFINITY;
-        found = evidence_judge(&now, &e->base, &lim, since_kill, ret_reason, ret_critical, text, len);
+        /* The kill's episode lasts while its monitor stays armed: calm for
+         * PollDuration= disarms it, and the next arming starts anew. */
+        if (e->after_kill && !(e->mon && monitor_is_armed(e->mon) && monitor_arm_seq(e->mon) == e->kill_arm_seq))
+                e->after_kill = false;
+        found = evidence_judge(&now, &e->base, &lim, since_kill, e->after_kill, ret_reason, ret_critical, text,
+                               len);
         if (!found && streq(trigger, MONITOR_TRIGGER_OOM)) {
                 /* The increase that woke us is the evidence: the base may be newer. */
                 *ret_reason = REASON_OOM;

@@ -63,6 +63,7 @@ struct Monitor {
         sd_event_source *poll_src;
         Detector det;
         usec_t last_active;
+        unsigned arm_seq;               /* new armings so far */
         bool pressure_unreadable_logged;
 
         bool guard_applied;
@@ -266,13 +267,12 @@ int monitor_sample(Monitor *mon, PsiSample *ret) {
         return 0;
 }
 
-void monitor_pressure_avg10(const Monitor *mon, double *ret_some, double *ret_full) {
-        PsiStats st = {};
+int monitor_pressure(const Monitor *mon, PsiStats *ret) {
+        return psi_read(mon->pressure_path, ret);
+}
 
-        if (psi_read(mon->pressure_path, &st) < 0)
-                st = (PsiStats) {};
-        *ret_some = st.some.avg10;
-        *ret_full = st.has_full ? st.full.avg10 : 0;
+unsigned monitor_arm_seq(const Monitor *mon) {
+        return mon->arm_seq;
 }
 
 static void monitor_gone(Monitor *mon) {
@@ -386,6 +386,7 @@ static int monitor_arm(Monitor *mon, bool now) {
         }
 
         detector_reset(&mon->det);
+        mon->arm_seq++;
         /* Time 0 is in the past: dispatched on the next loop iteration. */
         r = sd_event_add_time(mon->env->event, &mon->poll_src, CLOCK_MONOTONIC, 0, c->poll_interval / 10,
                               poll_tick, mon);
@@ -965,6 +966,7 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 }
                 if (monitor_is_armed(prev))
                         (void) monitor_arm(mon, false);
+                mon->arm_seq = prev->arm_seq;   /* prev's arming goes on */
         }
 
         r = monitor_apply_guard(mon);

@@ -170,8 +170,10 @@ int monitor_sample(Monitor *mon, PsiSample *ret);
  * first tick right away): a fast allocator may already be eating what the
  * kill freed. */
 void monitor_note_kill_done(Monitor *mon);
-/* Read the avg10 values for reports (0 when unreadable). */
-void monitor_pressure_avg10(const Monitor *mon, double *ret_some, double *ret_full);
+/* Read the monitor's pressure file now (for evidence and reports). */
+int monitor_pressure(const Monitor *mon, PsiStats *ret);
+/* Counts the armings: the same number means armed without a break since. */
+unsigned monitor_arm_seq(const Monitor *mon);
 
 /* Expand a Cgroup= glob into the concrete cgroup paths that exist now
  * (sorted), and the directories whose new children could match later (for

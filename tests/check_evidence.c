@@ -34,7 +34,7 @@ static bool judge(const EvidenceReading *now, const EvidenceReading *base, usec_
 
         *reason = _REASON_INVALID;
         *critical = false;
-        return evidence_judge(now, base, &lim, since_kill, reason, critical, text, sizeof text);
+        return evidence_judge(now, base, &lim, since_kill, false, reason, critical, text, sizeof text);
 }
 
 START_TEST(test_low_memory_no_swap) {
@@ -129,7 +129,7 @@ START_TEST(test_thrashing) {
         char text[256];
         now.swap_total = now.swap_free = 0;
         off.thrashing_limit = 0;
-        ck_assert(!evidence_judge(&now, &base, &off, USEC_INFINITY, &reason, &critical, text, sizeof text));
+        ck_assert(!evidence_judge(&now, &base, &off, USEC_INFINITY, false, &reason, &critical, text, sizeof text));
 }
 END_TEST
 
@@ -199,7 +199,7 @@ START_TEST(test_text) {
         bool critical;
         char text[512];
 
-        ck_assert(evidence_judge(&e, NULL, &lim, USEC_INFINITY, &reason, &critical, text, sizeof text));
+        ck_assert(evidence_judge(&e, NULL, &lim, USEC_INFINITY, false, &reason, &critical, text, sizeof text));
         ck_assert_msg(strstr(text, "MemAvailable 1.46% (30M of 2G), no swap"), "%s", text);
         /* Every number in its own place (one buffer per value). */
         e.has_limit = true;
@@ -207,12 +207,73 @@ START_TEST(test_text) {
         e.cg_available = 3 * MiB;
         e.cg_reclaimable = 1 * MiB;
         e.cg_swap_free = 0;
-        ck_assert(evidence_judge(&e, NULL, &lim, USEC_INFINITY, &reason, &critical, text, sizeof text));
+        ck_assert(evidence_judge(&e, NULL, &lim, USEC_INFINITY, false, &reason, &critical, text, sizeof text));
         ck_assert_msg(strstr(text, "limit headroom 0.75% (3M of 400M, 1M reclaimable), 0B swap free"), "%s", text);
         /* A short buffer is cut, never overrun. */
         char small[16];
-        ck_assert(evidence_judge(&e, NULL, &lim, USEC_INFINITY, &reason, &critical, small, sizeof small));
+        ck_assert(evidence_judge(&e, NULL, &lim, USEC_INFINITY, false, &reason, &critical, small, sizeof small));
         ck_assert_uint_lt(strlen(small), sizeof small);
+}
+END_TEST
+
+/* The bench's cpu scenario: the first victim's memory came back, the hog
+ * took it and holds 1.7G; MemAvailable stays at 0.1% with no swap and
+ * nobody stalls. Within that kill's episode short memory alone is no
+ * danger; a stall on memory measured after the kill is. */
+START_TEST(test_after_kill_needs_a_stall) {
+        EvidenceReading base = machine(2 * MiB), now = machine(2 * MiB);
+        ReportReason reason;
+        bool critical;
+        char text[512];
+
+        base.has_pressure = now.has_pressure = true;
+        base.some_total = now.some_total = 123857;
+        now.time = base.time + 500 * USEC_PER_MSEC;
+        ck_assert(!evidence_judge(&now, &base, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert_msg(strstr(text, "after a kill: some stall 0ms in the last 500ms"), "%s", text);
+        /* The first look after the kill has nothing to compare yet. */
+        ck_assert(!evidence_judge(&now, NULL, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert(!evidence_judge(&now, &now, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert_msg(strstr(text, "after a kill: no stall measured yet"), "%s", text);
+        /* Out of the episode, the same numbers are the row of earlyoom. */
+        ck_assert(evidence_judge(&now, &base, &lim, USEC_PER_SEC, false, &reason, &critical, text, sizeof text));
+        ck_assert_int_eq(reason, REASON_LOW_MEMORY_AND_SWAP);
+
+        /* The hog wants more: it stalls in reclaim, and that is danger. */
+        now.some_total += 3 * USEC_PER_MSEC;
+        ck_assert(evidence_judge(&now, &base, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert_int_eq(reason, REASON_LOW_MEMORY_AND_SWAP);
+        ck_assert(critical);
+        ck_assert_msg(strstr(text, "after a kill: some stall 3ms in the last 500ms"), "%s", text);
+        /* With Medium=some 10% 2s, the stall must be 10% of the time:
+         * a few refaults of a quiet machine at its edge are not enough. */
+        EvidenceLimits medium = lim;
+        medium.demand = (PsiTrigger) { PSI_SOME, 200 * USEC_PER_MSEC, 2 * USEC_PER_SEC };
+        ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        now.some_total = base.some_total + 50 * USEC_PER_MSEC;
+        ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        medium.demand.kind = PSI_FULL;
+        ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        now.full_total = base.full_total + 50 * USEC_PER_MSEC;
+        ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert_msg(strstr(text, "after a kill: full stall 50ms in the last 500ms"), "%s", text);
+
+        /* The same for a limit. */
+        now = base;
+        now.time = base.time + 500 * USEC_PER_MSEC;
+        now.mem_available = base.mem_available = 1 * GiB;
+        now.has_limit = base.has_limit = true;
+        now.limit = 400 * MiB;
+        now.cg_available = 3 * MiB;
+        ck_assert(!evidence_judge(&now, &base, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        now.some_total++;
+        ck_assert(evidence_judge(&now, &base, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert_int_eq(reason, REASON_LIMIT);
+
+        /* An unreadable pressure file cannot show a stall: no gate then. */
+        now.some_total = base.some_total;
+        now.has_pressure = false;
+        ck_assert(evidence_judge(&now, &base, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
 }
 END_TEST
 
@@ -245,22 +306,23 @@ static void tree_teardown(void) {
 
 START_TEST(test_read) {
         _cleanup_free_ char *cg = NULL, *proc = NULL;
+        PsiStats pressure = { .some.total = 123456, .full.avg10 = 12.5, .has_full = true };
         EvidenceReading e;
         long page = sysconf(_SC_PAGESIZE);
 
         ck_assert_int_ge(asprintf(&cg, "%s/cg", tmp), 0);
         ck_assert_int_ge(asprintf(&proc, "%s/proc", tmp), 0);
 
-        ck_assert_int_eq(evidence_read(cg, proc, "/", 12.5, &e), 0);
+        ck_assert_int_eq(evidence_read(cg, proc, "/", &pressure, &e), 0);
         ck_assert_uint_eq(e.mem_total, 2 * GiB);
         ck_assert_uint_eq(e.mem_available, 1 * GiB);
         ck_assert_uint_eq(e.swap_free, 512 * MiB);
         ck_assert_uint_eq(e.file_lru, 2 * MiB);
         ck_assert_uint_eq(e.refault_bytes, 10 * (uint64_t) page);
         ck_assert(!e.has_limit);
-        ck_assert(e.full_avg10 == 12.5);
+        ck_assert(e.has_pressure && e.full_avg10 == 12.5 && e.some_total == 123456);
 
-        ck_assert_int_eq(evidence_read(cg, proc, "/s.slice", 0, &e), 0);
+        ck_assert_int_eq(evidence_read(cg, proc, "/s.slice", NULL, &e), 0);
         ck_assert(e.has_limit && e.hard_limit);
         ck_assert_uint_eq(e.limit, 400 * MiB);
         ck_assert_uint_eq(e.cg_reclaimable, 100 * MiB);
@@ -274,12 +336,12 @@ START_TEST(test_read) {
         ck_assert_uint_eq(e.oom, 2);
 
         /* No memory files (no memory controller): the machine's numbers alone. */
-        ck_assert_int_eq(evidence_read(cg, proc, "/plain.slice", 0, &e), 0);
-        ck_assert(!e.has_limit && !e.has_events);
+        ck_assert_int_eq(evidence_read(cg, proc, "/plain.slice", NULL, &e), 0);
+        ck_assert(!e.has_limit && !e.has_events && !e.has_pressure);
         /* A cgroup that is gone. */
-        ck_assert_int_eq(evidence_read(cg, proc, "/gone.slice", 0, &e), -ENOENT);
+        ck_assert_int_eq(evidence_read(cg, proc, "/gone.slice", NULL, &e), -ENOENT);
         /* No /proc/meminfo: an error. */
-        ck_assert_int_lt(evidence_read(cg, cg, "/", 0, &e), 0);
+        ck_assert_int_lt(evidence_read(cg, cg, "/", NULL, &e), 0);
 }
 END_TEST
 
@@ -294,6 +356,7 @@ static Suite *evidence_suite(void) {
         tcase_add_test(tc, test_limit);
         tcase_add_test(tc, test_stall_and_oom);
         tcase_add_test(tc, test_text);
+        tcase_add_test(tc, test_after_kill_needs_a_stall);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("read");
