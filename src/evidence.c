@@ -62,6 +62,7 @@ int evidence_read(const char *cg_root, const char *proc_root, const char *cgroup
                         return -ENOENT;
                 if (r >= 0) {
                         e.has_events = true;
+                        e.max = ev.max;
                         e.oom = ev.oom;
                 }
 
@@ -110,6 +111,14 @@ static int64_t thrashing_rate(uint64_t base_refaults, uint64_t now_refaults, uin
         return rate > 1e9 ? (int64_t) 1e9 : (int64_t) rate;
 }
 
+/* Headroom that fell from before to now over dt and, at that rate, is
+ * gone within EVIDENCE_DEMAND_HORIZON_USEC. */
+static bool falling(uint64_t before, uint64_t now, usec_t dt) {
+        if (now >= before || dt == 0)
+                return false;
+        return (double) now * (double) dt < (double) (before - now) * (double) EVIDENCE_DEMAND_HORIZON_USEC;
+}
+
 static void append(char *text, size_t len, const char *fmt, ...) _printf_(3, 4);
 static void append(char *text, size_t len, const char *fmt, ...) {
         size_t l = strnlen(text, len);
@@ -134,24 +143,34 @@ bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, con
         bool have_base = base && now->time >= base->time;
         usec_t dt = have_base ? now->time - base->time : 0;
         ReportReason reason = _REASON_INVALID;
-        bool critical = false, demand = true;
+        bool critical = false, demand = true, measured = false, stall_demand = false;
+        bool mem_falling = false, cg_falling = false;
         uint64_t stalled = 0;
         int64_t thrash = -1;
 
         text[0] = '\0';
 
         /* Within a kill's episode short memory is no danger by itself: the
-         * survivor may hold what the kill freed and stay there. Someone
-         * must have stalled on memory since base (lmkd: "is it reclaiming"). */
+         * survivor may hold what the kill freed and stay there. Something
+         * must want more since base (lmkd: "is it reclaiming at all"). */
         if (after_kill && now->has_pressure) {
-                stalled = !have_base || !base->has_pressure ? 0 :
-                        lim->demand.kind == PSI_FULL ? now->full_total - MIN(base->full_total, now->full_total) :
-                        now->some_total - MIN(base->some_total, now->some_total);
-                /* Medium= share of the time since base; any stall when it is off. */
-                demand = stalled > 0 && dt > 0 &&
+                measured = have_base && base->has_pressure && dt > 0;
+                if (measured)
+                        stalled = lim->demand.kind == PSI_FULL ?
+                                now->full_total - MIN(base->full_total, now->full_total) :
+                                now->some_total - MIN(base->some_total, now->some_total);
+                /* Medium='s share of the time since base, over half a second
+                 * at least (a blip of refaults is no demand); any stall when
+                 * Medium= is off. */
+                stall_demand = measured && stalled > 0 &&
                         (lim->demand.window_usec == 0 ||
                          (double) stalled * (double) lim->demand.window_usec >=
-                         (double) lim->demand.stall_usec * (double) dt);
+                         (double) lim->demand.stall_usec * (double) MAX(dt, EVIDENCE_DEMAND_SPAN_MIN_USEC));
+                mem_falling = measured && falling(base->mem_available, now->mem_available, dt);
+                cg_falling = measured && now->has_limit && base->has_limit &&
+                        (falling(base->cg_available, now->cg_available, dt) ||
+                         (now->has_events && base->has_events && now->max > base->max));
+                demand = stall_demand || mem_falling;
         }
 
         /* oom: the kernel could reclaim nothing more below the limit. */
@@ -182,7 +201,9 @@ bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, con
                        format_bytes(a, sizeof a, now->cg_available), format_bytes(b, sizeof b, now->limit),
                        format_bytes(c, sizeof c, now->cg_reclaimable),
                        format_bytes(d, sizeof d, now->cg_swap_free));
-                if (reason == _REASON_INVALID && head < lim->min_available && cg_low_swap && demand) {
+                bool cg_demand = !after_kill || !now->has_pressure || stall_demand || cg_falling;
+
+                if (reason == _REASON_INVALID && head < lim->min_available && cg_low_swap && cg_demand) {
                         reason = REASON_LIMIT;
                         critical = now->hard_limit;
                 }
@@ -218,12 +239,13 @@ bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, con
         }
 
         if (after_kill && now->has_pressure) {
-                if (have_base && base->has_pressure && dt > 0)
-                        append(text, len, "; after a kill: %s stall %" PRIu64 "ms in the last %" PRIu64 "ms",
+                if (measured)
+                        append(text, len, "; after a kill: %s stall %" PRIu64 "ms in the last %" PRIu64 "ms%s%s",
                                lim->demand.kind == PSI_FULL ? "full" : "some", stalled / USEC_PER_MSEC,
-                               dt / USEC_PER_MSEC);
+                               dt / USEC_PER_MSEC, mem_falling ? ", MemAvailable falling" : "",
+                               cg_falling ? ", the limit's headroom falling" : "");
                 else
-                        append(text, len, "; after a kill: no stall measured yet");
+                        append(text, len, "; after a kill: nothing measured yet");
         }
 
         if (reason == _REASON_INVALID)

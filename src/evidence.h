@@ -33,7 +33,7 @@ typedef struct EvidenceReading {
         uint64_t cg_refault_bytes;
 
         bool has_events;
-        uint64_t oom;                   /* memory.events oom */
+        uint64_t max, oom;              /* memory.events */
 
         /* The monitor's pressure file, when it could be read. */
         bool has_pressure;
@@ -63,6 +63,13 @@ typedef struct EvidenceLimits {
  * cache endanger nothing. */
 #define EVIDENCE_THRASHING_AVAILABLE_FACTOR 5U
 
+/* After a kill, headroom falling at a rate that empties it within this long
+ * is demand: the Medium= window of the default, about what the kernel's
+ * OOM killer leaves an allocator that reclaims nothing. */
+#define EVIDENCE_DEMAND_HORIZON_USEC (2 * USEC_PER_SEC)
+/* A stall after a kill is weighed over this long at least. */
+#define EVIDENCE_DEMAND_SPAN_MIN_USEC (500 * USEC_PER_MSEC)
+
 /* Read the machine's numbers and, for a cgroup other than "/", its limit,
  * memory.stat, swap and memory.events. pressure comes from the caller (the
  * monitor reads its pressure file; NULL when it could not). A cgroup that has no memory
@@ -76,8 +83,10 @@ int evidence_read(const char *cg_root, const char *proc_root, const char *cgroup
  * reading of the same monitor taken after its last kill (NULL: none), for
  * the rates and memory.events; since_kill is how long ago the monitor's
  * last kill ended (USEC_INFINITY: never). after_kill: the episode of that
- * kill goes on, so short memory counts only with a stall of lim->demand's
- * share since base (the survivor may just hold the room the kill freed). On true, *ret_reason is the row
+ * kill goes on, and short memory counts only with demand measured since
+ * base: a stall of lim->demand's share, headroom falling towards 0 within
+ * EVIDENCE_DEMAND_HORIZON_USEC, or (a limit) memory.events max; a survivor
+ * may just hold the room the kill freed. On true, *ret_reason is the row
  * and *ret_critical whether the row itself means critical (the kernel's
  * OOM killer is next: oom, low-memory-and-swap, a memory.max limit, stall)
  * whatever the pressure level that woke the agent. text always gets the

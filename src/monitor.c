@@ -63,7 +63,7 @@ struct Monitor {
         sd_event_source *poll_src;
         Detector det;
         usec_t last_active;
-        unsigned arm_seq;               /* new armings so far */
+        unsigned arm_seq;               /* which arming: unique in the process */
         bool pressure_unreadable_logged;
 
         bool guard_applied;
@@ -375,6 +375,7 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata);
  * hog) has used up MemAvailable by then. With now, the next tick comes at
  * once also when already armed (after a kill). */
 static int monitor_arm(Monitor *mon, bool now) {
+        static unsigned arm_seq_next;   /* never reused by another monitor */
         const Config *c = mon->env->config;
         int r;
 
@@ -386,7 +387,7 @@ static int monitor_arm(Monitor *mon, bool now) {
         }
 
         detector_reset(&mon->det);
-        mon->arm_seq++;
+        mon->arm_seq = ++arm_seq_next;
         /* Time 0 is in the past: dispatched on the next loop iteration. */
         r = sd_event_add_time(mon->env->event, &mon->poll_src, CLOCK_MONOTONIC, 0, c->poll_interval / 10,
                               poll_tick, mon);

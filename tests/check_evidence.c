@@ -219,61 +219,86 @@ END_TEST
 /* The bench's cpu scenario: the first victim's memory came back, the hog
  * took it and holds 1.7G; MemAvailable stays at 0.1% with no swap and
  * nobody stalls. Within that kill's episode short memory alone is no
- * danger; a stall on memory measured after the kill is. */
-START_TEST(test_after_kill_needs_a_stall) {
-        EvidenceReading base = machine(2 * MiB), now = machine(2 * MiB);
+ * danger; demand measured after the kill is: a stall, memory still falling
+ * fast, or (a limit) memory.events max. */
+START_TEST(test_after_kill_needs_demand) {
+        EvidenceLimits medium = lim;
+        EvidenceReading base = machine(2 * MiB), now;
         ReportReason reason;
         bool critical;
         char text[512];
 
-        base.has_pressure = now.has_pressure = true;
-        base.some_total = now.some_total = 123857;
+        medium.demand = (PsiTrigger) { PSI_SOME, 200 * USEC_PER_MSEC, 2 * USEC_PER_SEC };
+        base.has_pressure = true;
+        base.some_total = 123857;
+        now = base;
         now.time = base.time + 500 * USEC_PER_MSEC;
-        ck_assert(!evidence_judge(&now, &base, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
         ck_assert_msg(strstr(text, "after a kill: some stall 0ms in the last 500ms"), "%s", text);
         /* The first look after the kill has nothing to compare yet. */
-        ck_assert(!evidence_judge(&now, NULL, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
-        ck_assert(!evidence_judge(&now, &now, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
-        ck_assert_msg(strstr(text, "after a kill: no stall measured yet"), "%s", text);
+        ck_assert(!evidence_judge(&now, NULL, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert(!evidence_judge(&now, &now, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert_msg(strstr(text, "after a kill: nothing measured yet"), "%s", text);
         /* Out of the episode, the same numbers are the row of earlyoom. */
-        ck_assert(evidence_judge(&now, &base, &lim, USEC_PER_SEC, false, &reason, &critical, text, sizeof text));
+        ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, false, &reason, &critical, text, sizeof text));
         ck_assert_int_eq(reason, REASON_LOW_MEMORY_AND_SWAP);
 
-        /* The hog wants more: it stalls in reclaim, and that is danger. */
-        now.some_total += 3 * USEC_PER_MSEC;
-        ck_assert(evidence_judge(&now, &base, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
-        ck_assert_int_eq(reason, REASON_LOW_MEMORY_AND_SWAP);
-        ck_assert(critical);
-        ck_assert_msg(strstr(text, "after a kill: some stall 3ms in the last 500ms"), "%s", text);
-        /* With Medium=some 10% 2s, the stall must be 10% of the time:
-         * a few refaults of a quiet machine at its edge are not enough. */
-        EvidenceLimits medium = lim;
-        medium.demand = (PsiTrigger) { PSI_SOME, 200 * USEC_PER_MSEC, 2 * USEC_PER_SEC };
+        /* Medium=some 10% 2s: 10% of the time, over half a second at least.
+         * A blip of refaults of a quiet machine at its edge is not enough. */
+        now.some_total = base.some_total + 30 * USEC_PER_MSEC;
+        ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        now.time = base.time + 100 * USEC_PER_MSEC;
         ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
         now.some_total = base.some_total + 50 * USEC_PER_MSEC;
         ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert_int_eq(reason, REASON_LOW_MEMORY_AND_SWAP);
+        ck_assert(critical);
+        ck_assert_msg(strstr(text, "after a kill: some stall 50ms in the last 100ms"), "%s", text);
+        /* Of the trigger's kind; any stall when Medium= is off. */
         medium.demand.kind = PSI_FULL;
         ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
         now.full_total = base.full_total + 50 * USEC_PER_MSEC;
         ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
-        ck_assert_msg(strstr(text, "after a kill: full stall 50ms in the last 500ms"), "%s", text);
-
-        /* The same for a limit. */
-        now = base;
-        now.time = base.time + 500 * USEC_PER_MSEC;
-        now.mem_available = base.mem_available = 1 * GiB;
-        now.has_limit = base.has_limit = true;
-        now.limit = 400 * MiB;
-        now.cg_available = 3 * MiB;
-        ck_assert(!evidence_judge(&now, &base, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
-        now.some_total++;
+        now.some_total = base.some_total + 1;
         ck_assert(evidence_judge(&now, &base, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+
+        /* A hog still growing into what the kill freed: gone within 2s at
+         * the rate since base, it is demand before anything stalls. */
+        medium.demand.kind = PSI_SOME;
+        now = base;
+        base.mem_available = 300 * MiB;
+        now.mem_available = 30 * MiB;
+        now.time = base.time + USEC_PER_SEC;
+        ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert_msg(strstr(text, ", MemAvailable falling"), "%s", text);
+        /* Creeping down (30M left at 1M/s) is not. */
+        base.mem_available = 31 * MiB;
+        ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+
+        /* A limit: its headroom falling, or the charge hitting memory.max. */
+        now = base = machine(1 * GiB);
+        base.has_pressure = now.has_pressure = true;
+        base.has_limit = now.has_limit = true;
+        base.has_events = now.has_events = true;
+        base.limit = now.limit = 400 * MiB;
+        base.cg_available = now.cg_available = 3 * MiB;
+        now.time = base.time + 500 * USEC_PER_MSEC;
+        ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        now.max = base.max + 1;
+        ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
         ck_assert_int_eq(reason, REASON_LIMIT);
+        ck_assert_msg(strstr(text, ", the limit's headroom falling"), "%s", text);
+        now.max = base.max;
+        base.cg_available = 40 * MiB;
+        ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        /* The machine's MemAvailable falling says nothing of the limit. */
+        base.cg_available = now.cg_available;
+        base.mem_available = 2 * GiB;
+        ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
 
         /* An unreadable pressure file cannot show a stall: no gate then. */
-        now.some_total = base.some_total;
         now.has_pressure = false;
-        ck_assert(evidence_judge(&now, &base, &lim, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
 }
 END_TEST
 
@@ -356,7 +381,7 @@ static Suite *evidence_suite(void) {
         tcase_add_test(tc, test_limit);
         tcase_add_test(tc, test_stall_and_oom);
         tcase_add_test(tc, test_text);
-        tcase_add_test(tc, test_after_kill_needs_a_stall);
+        tcase_add_test(tc, test_after_kill_needs_demand);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("read");
