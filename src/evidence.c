@@ -111,10 +111,11 @@ static int64_t thrashing_rate(uint64_t base_refaults, uint64_t now_refaults, uin
         return rate > 1e9 ? (int64_t) 1e9 : (int64_t) rate;
 }
 
-/* Headroom that fell from before to now over dt and, at that rate, is
- * gone within EVIDENCE_DEMAND_HORIZON_USEC. */
-static bool falling(uint64_t before, uint64_t now, usec_t dt) {
-        if (now >= before || dt == 0)
+/* Headroom that fell from before to now over dt by min_drop at least and,
+ * at that rate, is gone within EVIDENCE_DEMAND_HORIZON_USEC. min_drop keeps
+ * the jitter of a machine at its edge (0.5M in 100ms at 2M) out. */
+static bool falling(uint64_t before, uint64_t now, usec_t dt, uint64_t min_drop) {
+        if (now >= before || dt == 0 || before - now < min_drop)
                 return false;
         return (double) now * (double) dt < (double) (before - now) * (double) EVIDENCE_DEMAND_HORIZON_USEC;
 }
@@ -166,9 +167,12 @@ bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, con
                         (lim->demand.window_usec == 0 ||
                          (double) stalled * (double) lim->demand.window_usec >=
                          (double) lim->demand.stall_usec * (double) MAX(dt, EVIDENCE_DEMAND_SPAN_MIN_USEC));
-                mem_falling = measured && falling(base->mem_available, now->mem_available, dt);
+                mem_falling = measured && falling(base->mem_available, now->mem_available, dt,
+                                                  share_of(now->mem_total, lim->min_available) /
+                                                  EVIDENCE_DEMAND_DROP_DIVISOR);
                 cg_falling = measured && now->has_limit && base->has_limit &&
-                        (falling(base->cg_available, now->cg_available, dt) ||
+                        (falling(base->cg_available, now->cg_available, dt,
+                                 share_of(now->limit, lim->min_available) / EVIDENCE_DEMAND_DROP_DIVISOR) ||
                          (now->has_events && base->has_events && now->max > base->max));
                 demand = stall_demand || mem_falling;
         }

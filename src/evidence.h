@@ -67,6 +67,8 @@ typedef struct EvidenceLimits {
  * is demand: the Medium= window of the default, about what the kernel's
  * OOM killer leaves an allocator that reclaims nothing. */
 #define EVIDENCE_DEMAND_HORIZON_USEC (2 * USEC_PER_SEC)
+/* ... and by a quarter of MinAvailable= at least (about 10M of 2G). */
+#define EVIDENCE_DEMAND_DROP_DIVISOR 4U
 /* A stall after a kill is weighed over this long at least. */
 #define EVIDENCE_DEMAND_SPAN_MIN_USEC (500 * USEC_PER_MSEC)
 

@@ -274,6 +274,14 @@ START_TEST(test_after_kill_needs_demand) {
         /* Creeping down (30M left at 1M/s) is not. */
         base.mem_available = 31 * MiB;
         ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        /* Nor the jitter of a machine at its edge (the bench's cpu, rep 1:
+         * 2.0M to 1.5M in 111ms), under a quarter of MinAvailable=. */
+        base.mem_available = 2 * MiB;
+        now.mem_available = 1536 * 1024;
+        now.time = base.time + 111 * USEC_PER_MSEC;
+        ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
+        base.mem_available = now.mem_available + 11 * MiB;  /* over 10.24M of 2G */
+        ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
 
         /* A limit: its headroom falling, or the charge hitting memory.max. */
         now = base = machine(1 * GiB);
@@ -289,6 +297,8 @@ START_TEST(test_after_kill_needs_demand) {
         ck_assert_int_eq(reason, REASON_LIMIT);
         ck_assert_msg(strstr(text, ", the limit's headroom falling"), "%s", text);
         now.max = base.max;
+        base.cg_available = 4 * MiB;           /* 1M: jitter below a quarter of 8M */
+        ck_assert(!evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
         base.cg_available = 40 * MiB;
         ck_assert(evidence_judge(&now, &base, &medium, USEC_PER_SEC, true, &reason, &critical, text, sizeof text));
         /* The machine's MemAvailable falling says nothing of the limit. */
