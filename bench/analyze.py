@@ -904,7 +904,8 @@ def findings(pairs, scenarios, agents, scale):
             no_model = any(r.get("model", "yes") != "yes" for r in starts)
             parts.append(f"{scale_label(key)} cgroups: ready in {med([float(r['startup_ms']) for r in starts]):.0f} ms, "
                          f"{med([int(r['rss_after_kb']) for r in starts]) / 1024:.1f} MiB RSS, "
-                         f"decision {decision[key]:.0f} ms" + (" (without the tree model)" if no_model else ""))
+                         f"decision {decision[key]:.{1 if decision[key] < 10 else 0}f} ms"
+                         + (" (without the tree model)" if no_model else ""))
         text = "**cgreapd at scale** (host, medians): " + "; ".join(parts) + "."
         for key, ms in decision.items():
             base = decision.get(("services", key[1], 0))
