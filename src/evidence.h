@@ -74,8 +74,9 @@ typedef struct EvidenceLimits {
 
 /* Read the machine's numbers and, for a cgroup other than "/", its limit,
  * memory.stat, swap and memory.events. pressure comes from the caller (the
- * monitor reads its pressure file; NULL when it could not). A cgroup that has no memory
- * files (no memory controller) is judged by the machine's numbers alone.
+ * monitor reads its pressure file; NULL when it could not). A cgroup that
+ * has no memory files (no memory controller) is judged by the machine's
+ * numbers alone.
  * Returns <0 only when /proc/meminfo cannot be read; a cgroup that
  * vanished gives -ENOENT. */
 int evidence_read(const char *cg_root, const char *proc_root, const char *cgroup, const PsiStats *pressure,
@@ -95,4 +96,5 @@ int evidence_read(const char *cg_root, const char *proc_root, const char *cgroup
  * numbers that were weighed, for the record or the debug log. A limit of 0
  * turns its row off (ThrashingLimit=, StallLimit=). */
 bool evidence_judge(const EvidenceReading *now, const EvidenceReading *base, const EvidenceLimits *lim,
-                    usec_t since_kill, bool after_kill, ReportReason *ret_reason, bool *ret_critical, char *text, size_t len);
+                    usec_t since_kill, bool after_kill, ReportReason *ret_reason, bool *ret_critical, char *text,
+                    size_t len);
