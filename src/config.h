@@ -35,6 +35,7 @@ typedef struct ConfigSource {
         X(PRESSURE_EARLY,         "Pressure", "Early",          "some 1% 2s",  TRIGGER,  early)            \
         X(PRESSURE_POLL_INTERVAL, "Pressure", "PollInterval",   "100ms",       TIMESPAN, poll_interval)    \
         X(PRESSURE_POLL_DURATION, "Pressure", "PollDuration",   "2s",          TIMESPAN, poll_duration)    \
+        X(PRESSURE_CALM_POLL,     "Pressure", "CalmPollInterval", "1s",        DURATION, calm_poll_interval) \
         X(PRESSURE_MIN_AVAILABLE, "Pressure", "MinAvailable",   "2%",          PERCENT,  min_available)    \
         X(PRESSURE_MIN_SWAP_FREE, "Pressure", "MinSwapFree",    "10%",         PERCENT,  min_swap_free)    \
         X(PRESSURE_THRASHING,     "Pressure", "ThrashingLimit", "100%",        PERCENT,  thrashing_limit)  \
@@ -104,6 +105,7 @@ typedef struct Config {
         PsiTrigger medium, critical, early;
         usec_t poll_interval;
         usec_t poll_duration;
+        usec_t calm_poll_interval;      /* 0: no look at the root's headroom while calm */
         unsigned min_available;         /* permyriad */
         unsigned min_swap_free;         /* permyriad */
         unsigned thrashing_limit;       /* permyriad of the file LRU refaulted per second; 0 = off */

@@ -61,6 +61,11 @@ struct Monitor {
 
         /* Armed polling (DESIGN §5): a timer that only exists under pressure. */
         sd_event_source *poll_src;
+        /* The root's headroom while calm (CalmPollInterval=): PSI stays
+         * silent while memory fills without reclaim, until the OOM killer. */
+        sd_event_source *calm_src;
+        HeadroomSample calm_prev;
+        bool have_calm_prev;
         Detector det;
         usec_t last_active;
         unsigned arm_seq;               /* which arming: unique in the process */
@@ -145,6 +150,24 @@ bool headroom_time_to_min(const HeadroomSample *prev, const HeadroomSample *now,
         else
                 *ret_usec = (usec_t) ((double) (now->avail - min_bytes) * (double) dt / (double) drop);
         return true;
+}
+
+usec_t headroom_calm_next(const HeadroomSample *prev, const HeadroomSample *now, unsigned min_permyriad,
+                          usec_t floor, usec_t ceiling, usec_t horizon) {
+        uint64_t min_bytes = permyriad_of(now->limit, min_permyriad);
+        usec_t next, left;
+
+        if (headroom_permyriad(now->limit, now->limit - MIN(now->avail, now->limit)) < min_permyriad)
+                return 0;
+        next = (usec_t) ((double) (now->avail - MIN(now->avail, min_bytes)) * USEC_PER_SEC /
+                         (double) HEADROOM_CALM_FILL_RATE);
+        if (prev && headroom_time_to_min(prev, now, min_permyriad, &left)) {
+                if (left <= horizon)
+                        return 0;
+                /* Half the time left: the looks close in on a crossing. */
+                next = MIN(next, left / 2);
+        }
+        return MIN(MAX(next, MAX(floor, (usec_t) 1)), MAX(ceiling, floor));
 }
 
 int detector_init(Detector *d, size_t ring_size) {
@@ -285,6 +308,7 @@ static void monitor_gone(Monitor *mon) {
                 (void) sd_event_source_set_enabled(mon->trigger_src[s], SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(mon->events_src, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(mon->poll_src, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(mon->calm_src, SD_EVENT_OFF);
         for (size_t i = 0; i < ELEMENTSOF(mon->guard_src); i++)
                 (void) sd_event_source_set_enabled(mon->guard_src[i], SD_EVENT_OFF);
         log_debug("Monitor %s: cgroup %s is gone.", mon->mc->name, mon->cgroup);
@@ -368,6 +392,72 @@ static bool headroom_low(Monitor *mon, char *trigger, size_t len, usec_t *ret_ne
 }
 
 static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata);
+static int monitor_arm(Monitor *mon, bool now);
+
+/* ---- calm looks at the headroom ---- */
+
+static void calm_stop(Monitor *mon) {
+        (void) sd_event_source_set_enabled(mon->calm_src, SD_EVENT_OFF);
+        mon->have_calm_prev = false;
+}
+
+static int calm_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Monitor *mon = userdata;
+        const Config *c = mon->env->config;
+        usec_t floor = MIN(c->poll_interval, c->calm_poll_interval), next;
+        HeadroomSample h;
+        int r;
+
+        r = headroom_read(mon, &h);
+        if (r < 0) {
+                log_debug_errno(r, "Monitor %s: cannot read the headroom of %s while calm: %m", mon->mc->name,
+                                mon->cgroup);
+                next = c->calm_poll_interval;
+        } else {
+                next = headroom_calm_next(mon->have_calm_prev ? &mon->calm_prev : NULL, &h, c->min_available,
+                                          floor, c->calm_poll_interval, c->poll_duration);
+                mon->calm_prev = h;
+                mon->have_calm_prev = true;
+        }
+        if (next == 0) {
+                log_debug("Monitor %s (%s): headroom %" PRIu64 " of %" PRIu64 " bytes, near or below "
+                          "MinAvailable=: arming.", mon->mc->name, mon->cgroup, h.avail, h.limit);
+                r = monitor_arm(mon, true);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to arm the poll timer of %s: %m", mon->cgroup);
+                return 0;
+        }
+        r = sd_event_source_set_time_relative(s, next);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Failed to re-arm the calm headroom timer of %s: %m", mon->cgroup);
+        return 0;
+}
+
+/* Start the calm looks, the first one at once; only for the root, which has
+ * no memory.events to say that a limit is near. */
+static int calm_start(Monitor *mon) {
+        const Config *c = mon->env->config;
+        int r;
+
+        if (!streq(mon->cgroup, "/") || c->calm_poll_interval == 0 || c->min_available == 0 || mon->gone)
+                return 0;
+        mon->have_calm_prev = false;
+        if (mon->calm_src) {
+                r = sd_event_source_set_time(mon->calm_src, 0);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(mon->calm_src, SD_EVENT_ONESHOT);
+                return r;
+        }
+        /* Slack of a tenth: calm looks may ride on other wake-ups. */
+        r = sd_event_add_time(mon->env->event, &mon->calm_src, CLOCK_MONOTONIC, 0, c->calm_poll_interval / 10,
+                              calm_tick, mon);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(mon->calm_src, "monitor-calm");
+        return 0;
+}
 
 /* Arm the polling, or keep it armed. The first tick of a new arming comes
  * at once, not a PollInterval= later: the trigger that armed it fires when
@@ -387,6 +477,7 @@ static int monitor_arm(Monitor *mon, bool now) {
         }
 
         detector_reset(&mon->det);
+        calm_stop(mon);
         mon->arm_seq = ++arm_seq_next;
         /* Time 0 is in the past: dispatched on the next loop iteration. */
         r = sd_event_add_time(mon->env->event, &mon->poll_src, CLOCK_MONOTONIC, 0, c->poll_interval / 10,
@@ -405,6 +496,8 @@ static void monitor_disarm(Monitor *mon) {
         mon->poll_src = sd_event_source_disable_unref(mon->poll_src);
         detector_reset(&mon->det);
         log_debug("Monitor %s (%s): calm again, disarmed.", mon->mc->name, mon->cgroup);
+        if (calm_start(mon) < 0)
+                log_warning("Failed to start the calm headroom timer of %s.", mon->cgroup);
 }
 
 bool monitor_is_armed(const Monitor *mon) {
@@ -969,6 +1062,11 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                         (void) monitor_arm(mon, false);
                 mon->arm_seq = prev->arm_seq;   /* prev's arming goes on */
         }
+        if (!monitor_is_armed(mon)) {
+                r = calm_start(mon);
+                if (r < 0)
+                        log_warning_errno(r, "Monitor %s: cannot start the calm headroom timer: %m", mc->name);
+        }
 
         r = monitor_apply_guard(mon);
         if (r < 0 && !ERRNO_IS_VANISHED(r))
@@ -992,6 +1090,7 @@ Monitor *monitor_free(Monitor *mon) {
                 oom_child_free(mon->oom_children[i]);
         free(mon->oom_children);
         sd_event_source_disable_unref(mon->poll_src);
+        sd_event_source_disable_unref(mon->calm_src);
         detector_done(&mon->det);
         free(mon->cgroup);
         free(mon->pressure_path);

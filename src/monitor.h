@@ -60,6 +60,17 @@ typedef struct HeadroomSample {
 bool headroom_time_to_min(const HeadroomSample *prev, const HeadroomSample *now, unsigned min_permyriad,
                           usec_t *ret_usec);
 
+/* The fill rate a calm look at the headroom assumes possible (bytes/s). */
+#define HEADROOM_CALM_FILL_RATE (UINT64_C(1) << 30)
+
+/* While calm: how long until the next look at the headroom (between floor
+ * and ceiling: sooner the less is left above min_permyriad at
+ * HEADROOM_CALM_FILL_RATE, or at the rate it fell since prev, which may be
+ * NULL), or 0 to arm polling now: below min_permyriad already, or falling
+ * at a rate that reaches it within horizon. */
+usec_t headroom_calm_next(const HeadroomSample *prev, const HeadroomSample *now, unsigned min_permyriad,
+                          usec_t floor, usec_t ceiling, usec_t horizon);
+
 typedef enum HeadroomVerdict {
         HEADROOM_OK,
         HEADROOM_LOW,           /* below MinAvailable= now */

@@ -156,7 +156,8 @@ START_TEST(test_every_key) {
                 "Early=some 1.5% 2s\n"
                 "PollInterval=250ms\n"
                 "PollDuration=1min\n"
-                "MinAvailable=5.5%\n"                   /* 11 */
+                "CalmPollInterval=0\n"                  /* 11 */
+                "MinAvailable=5.5%\n"
                 "MinSwapFree=20%\n"
                 "ThrashingLimit=30%\n"
                 "StallLimit=0%\n"
@@ -164,7 +165,7 @@ START_TEST(test_every_key) {
                 "MediumMinAdj=500\n"
                 "CriticalMinAdj=-100\n"
                 "DefaultAdj=100\n"
-                "Method=pidfd\n"                        /* 16 */
+                "Method=pidfd\n"
                 "ReleaseMemory=off\n"
                 "PostKillDelay=0\n"
                 "KillTimeout=1.5s\n");
@@ -187,6 +188,7 @@ START_TEST(test_every_key) {
         ck_assert_uint_eq(c->early.stall_usec, 30 * USEC_PER_MSEC);
         ck_assert_uint_eq(c->poll_interval, 250 * USEC_PER_MSEC);
         ck_assert_uint_eq(c->poll_duration, 60 * USEC_PER_SEC);
+        ck_assert_uint_eq(c->calm_poll_interval, 0);
         ck_assert_uint_eq(c->min_available, 550);
         ck_assert_int_eq(c->medium_min_adj, 500);
         ck_assert_int_eq(c->critical_min_adj, -100);
@@ -200,7 +202,7 @@ START_TEST(test_every_key) {
         ck_assert_uint_eq(c->thrashing_limit, 3000);
         ck_assert_uint_eq(c->stall_limit, 0);
 
-        /* Every key has its file and line: keys are on lines 2-4, 6-14, 16-22. */
+        /* Every key has its file and line: keys are on lines 2-4, 6-15, 17-23. */
         for (size_t k = 0; k < _CONFIG_KEY_MAX; k++) {
                 unsigned expected = k + 2 + (k >= CONFIG_PRESSURE_MEDIUM) + (k >= CONFIG_KILL_MEDIUM_MIN_ADJ);
 

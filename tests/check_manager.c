@@ -232,6 +232,44 @@ START_TEST(test_headroom_time_to_min) {
 }
 END_TEST
 
+START_TEST(test_headroom_calm_next) {
+        const uint64_t limit = 2000 * MIB;      /* 2% = 40 MiB */
+        const usec_t floor = 100000, ceiling = 1000000, horizon = 2000000;
+        HeadroomSample a = { .time = 10000000, .limit = limit, .avail = 1800 * MIB };
+        HeadroomSample b = a;
+
+        /* Ample and no rate yet: the ceiling. */
+        ck_assert_uint_eq(headroom_calm_next(NULL, &a, 200, floor, ceiling, horizon), ceiling);
+        /* 512 MiB above the floor fill in 500ms at 1 GiB/s. */
+        a.avail = 552 * MIB;
+        ck_assert_uint_eq(headroom_calm_next(NULL, &a, 200, floor, ceiling, horizon), 500000);
+        /* Close to the floor, steady: the floor, not polling. */
+        a.avail = 50 * MIB;
+        b = a;
+        b.time += floor;
+        ck_assert_uint_eq(headroom_calm_next(&a, &b, 200, floor, ceiling, horizon), floor);
+        /* Below the floor: arm. */
+        b.avail = 39 * MIB;
+        ck_assert_uint_eq(headroom_calm_next(NULL, &b, 200, floor, ceiling, horizon), 0);
+        /* Falling 250 MiB/s (the guest's hog) to 1040 MiB: 4s left at that
+         * rate, less at 1 GiB/s; then 2s left, within the horizon: arm. */
+        a = (HeadroomSample) { .time = 10000000, .limit = limit, .avail = 1290 * MIB };
+        b = (HeadroomSample) { .time = 11000000, .limit = limit, .avail = 1040 * MIB };
+        ck_assert_uint_eq(headroom_calm_next(&a, &b, 200, floor, 5 * ceiling, horizon),
+                          (usec_t) (1000 * MIB * 1000000.0 / HEADROOM_CALM_FILL_RATE));
+        a = b;
+        b = (HeadroomSample) { .time = 12000000, .limit = limit, .avail = 540 * MIB };
+        ck_assert_uint_eq(headroom_calm_next(&a, &b, 200, floor, ceiling, horizon), 0);
+        /* Falling faster than 1 GiB/s (4 GiB/s, 6s left): half of that. */
+        a = (HeadroomSample) { .time = 10000000, .limit = 100000 * MIB, .avail = 30000 * MIB };
+        b = (HeadroomSample) { .time = 11000000, .limit = 100000 * MIB, .avail = 26000 * MIB };
+        ck_assert_uint_eq(headroom_calm_next(&a, &b, 200, floor, 10 * ceiling, horizon), 3000000);
+        /* Rising: the fill rate alone. */
+        ck_assert_uint_eq(headroom_calm_next(&b, &a, 200, floor, 100 * ceiling, horizon),
+                          (usec_t) ((30000 - 2000) * MIB * 1000000.0 / HEADROOM_CALM_FILL_RATE));
+}
+END_TEST
+
 START_TEST(test_headroom_lookahead) {
         const uint64_t limit = 2000 * MIB;
         const usec_t interval = 100000;
@@ -470,6 +508,7 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_detector_crosses);
         tcase_add_test(tc, test_headroom_time_to_min);
         tcase_add_test(tc, test_headroom_lookahead);
+        tcase_add_test(tc, test_headroom_calm_next);
         tcase_add_test(tc, test_headroom);
         tcase_add_test(tc, test_cooldown);
         tcase_add_test(tc, test_ratelimit);
