@@ -227,13 +227,77 @@ int rank_prepare(const Config *c, uint32_t gen, CgTree *t, const char *own_cgrou
         return r;
 }
 
-/* A cgroup with processes and children below within: a hand-made tree,
- * whose ranking needs the whole subtree (policy.h, NEVER_KILL). */
-static bool inner_processes(const Snapshot *s) {
-        for (size_t i = 1; i < s->n_nodes; i++)
-                if (!s->nodes[i].is_ancestor && s->nodes[i].has_children && s->nodes[i].n_procs > 0)
-                        return true;
+/* Room for n more in *a (of *alloc), doubling. */
+static bool nodes_reserve(CgTreeNode ***a, size_t *alloc, size_t n) {
+        if (n <= *alloc)
+                return true;
+        size_t na = MAX(n, MAX(*alloc * 2, (size_t) 16));
+        CgTreeNode **p = reallocarray(*a, na, sizeof *p);
+        if (!p)
+                return false;
+        *a = p;
+        *alloc = na;
+        return true;
+}
+
+static bool has_inner_processes(const CgroupNode *n) {
+        return !n->is_ancestor && n->has_children && n->n_procs > 0;
+}
+
+/* The cgroups of s with processes and children below within: a hand-made
+ * tree, whose ranking needs the whole subtree (policy.h, NEVER_KILL). In
+ * the model; NULL-terminated, NULL when there are none or on ENOMEM. */
+static CgTreeNode **inner_processes(const Snapshot *s, CgTree *t, int *ret) {
+        _cleanup_free_ CgTreeNode **inner = NULL;
+        size_t n = 0, alloc = 0;
+
+        *ret = 0;
+        for (size_t i = 1; i < s->n_nodes; i++) {
+                CgTreeNode *node;
+
+                if (!has_inner_processes(&s->nodes[i]) || !(node = cgtree_find(t, s->nodes[i].path)))
+                        continue;
+                if (!nodes_reserve(&inner, &alloc, n + 2)) {
+                        *ret = -ENOMEM;
+                        return NULL;
+                }
+                inner[n++] = node;
+                inner[n] = NULL;
+        }
+        return TAKE_PTR(inner);
+}
+
+typedef struct Extend {
+        CgTreeNode *const *picks;       /* in visit order */
+        size_t n_picks, next_pick;
+        CgTreeNode **inner;
+        CgTreeNode **nodes;             /* the picks and every cgroup below an inner one */
+        size_t n_nodes, alloc;
+} Extend;
+
+static bool below_inner(CgTreeNode *n, CgTreeNode **inner) {
+        for (; n; n = cgtree_node_parent(n))
+                for (CgTreeNode **i = inner; *i; i++)
+                        if (*i == n)
+                                return true;
         return false;
+}
+
+static int extend_cb(CgTreeNode *n, const char *name, unsigned depth, bool ancestor, const CgTreeInfo *info,
+                     CgTreeMemo *memo, void *userdata) {
+        Extend *x = userdata;
+        bool pick = x->next_pick < x->n_picks && x->picks[x->next_pick] == n;
+
+        if (ancestor || info->populated == 0)
+                return ancestor ? 0 : 1;
+        if (pick)
+                x->next_pick++;
+        if (!pick && !below_inner(n, x->inner))
+                return 0;
+        if (!nodes_reserve(&x->nodes, &x->alloc, x->n_nodes + 1))
+                return -ENOMEM;
+        x->nodes[x->n_nodes++] = n;
+        return 0;
 }
 
 /* One pass: the band below ceiling, read and ranked. *ret_best: that
@@ -278,12 +342,23 @@ static int rank_pass(const Config *c, uint32_t gen, CgTree *t, const char *cg_ro
         if (r < 0)
                 return r;
 
-        if (inner_processes(s)) {
-                s = snapshot_free(s);
-                r = snapshot_build_tree(t, cg_root, proc_root, within, &s);
+        _cleanup_free_ CgTreeNode **inner = inner_processes(s, t, &r);
+        if (r < 0)
+                return r;
+        if (inner) {
+                /* Those subtrees in full, and nothing else more: a user's
+                 * hand-made cgroup must not make every decision read the
+                 * whole machine. */
+                Extend x = { .picks = nodes, .n_picks = v.n_picks, .inner = inner };
+
+                r = cgtree_visit(t, within, extend_cb, &x);
+                if (r >= 0) {
+                        s = snapshot_free(s);
+                        r = snapshot_build_some(t, cg_root, proc_root, within, x.nodes, x.n_nodes, &s);
+                }
+                free(x.nodes);
                 if (r < 0)
                         return r;
-                *ret_best = INT_MIN;    /* all of it read */
         }
         r = policy_rank(c, s, within, own_cgroup, min_adj, busy, ret, ret_n);
         if (r < 0)

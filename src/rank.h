@@ -15,8 +15,8 @@
  * ranking of the whole subtree, read now: the eligible ones in the highest
  * band of adj known without processes, every one whose processes decide
  * its adj (no rule), and the inner ones at or above that band (which hold
- * processes only in hand-made trees: if one does, the whole subtree is
- * read). So the first eligible candidate, if any, is the one that
+ * processes only in hand-made trees: if one does, its whole subtree is
+ * read, and nothing else more). So the first eligible candidate, if any, is the one that
  * policy_rank() ranks first over a full read; the others are not all
  * there. gen (> 0): the caller's generation of c and own_cgroup, which it
  * changes whenever either does. Returns 0, *ret_snap (what was read), the

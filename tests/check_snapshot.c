@@ -977,6 +977,7 @@ START_TEST(test_band_inner_processes) {
                 { .pattern = (char *) "victim.service", .adj = 800 },
                 { .pattern = (char *) "/t.slice", .adj = 800 },
                 { .pattern = (char *) "/t.slice/keep.service", .adj = 100 },
+                { .pattern = (char *) "/o.slice", .adj = 100 },
         };
         Config c = { .rules = (PriorityRule *) rules, .n_rules = ELEMENTSOF(rules) };
         _cleanup_snapshot_free_ Snapshot *s = NULL;
@@ -993,12 +994,24 @@ START_TEST(test_band_inner_processes) {
         mk_cg("/t.slice", "101\n", true);
         mk_file("/t.slice", "memory.current", "65536\n");
         mk_cg("/t.slice/keep.service", "100\n", true);
+        /* Services with a rule far below the band: a hand-made cgroup
+         * (a user can make one) must not make the decision read them all. */
+        mk_cg("/o.slice", "", true);
+        for (unsigned i = 0; i < 50; i++) {
+                char path[64];
+
+                snprintf(path, sizeof path, "/o.slice/svc%u.service", i);
+                mk_cg(path, "100\n", true);
+        }
         ck_assert_int_eq(cgtree_new(cg, &t), 0);
 
         ck_assert_int_eq(rank_band(&c, 1, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
         v = policy_pick_victim(cands, n);
         ck_assert_int_ge(v, 0);
         ck_assert_str_eq(s->nodes[cands[v].node].path, "/t.slice");
+        /* "/", the victim, the slice and its child: the inner cgroup's
+         * subtree and the band, nothing of o.slice. */
+        ck_assert_uint_eq(s->n_nodes, 4);
 
         /* With a never-kill child, the slice is no victim: its kill would
          * take the child (policy.h, NEVER_KILL). */
