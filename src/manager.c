@@ -820,7 +820,8 @@ static bool manager_judge(Entry *e, const char *trigger, ReportReason *ret_reaso
         }
         since_kill = e->last_kill_end > 0 ? now.time - MIN(e->last_kill_end, now.time) : USEC_INFINITY;
         /* The kill's episode lasts while its monitor stays armed: calm for
-         * PollDuration= disarms it, and the next arming starts anew. */
+         * PollDuration= disarms it, and the next arming by pressure starts
+         * anew (one by a calm look at the headroom continues it). */
         if (e->after_kill && !(e->mon && monitor_is_armed(e->mon) && monitor_arm_seq(e->mon) == e->kill_arm_seq))
                 e->after_kill = false;
         found = evidence_judge(&now, &e->base, &lim, since_kill, e->after_kill, ret_reason, ret_critical, text,

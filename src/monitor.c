@@ -147,8 +147,11 @@ bool headroom_time_to_min(const HeadroomSample *prev, const HeadroomSample *now,
         dt = now->time - prev->time;
         if (now->avail <= min_bytes)
                 *ret_usec = 0;
-        else
-                *ret_usec = (usec_t) ((double) (now->avail - min_bytes) * (double) dt / (double) drop);
+        else {
+                double left = (double) (now->avail - min_bytes) * (double) dt / (double) drop;
+
+                *ret_usec = left >= (double) (USEC_INFINITY / 2) ? USEC_INFINITY : (usec_t) left;
+        }
         return true;
 }
 
@@ -392,9 +395,15 @@ static bool headroom_low(Monitor *mon, char *trigger, size_t len, usec_t *ret_ne
 }
 
 static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata);
-static int monitor_arm(Monitor *mon, bool now);
+static int monitor_arm(Monitor *mon, bool now, bool new_episode);
 
 /* ---- calm looks at the headroom ---- */
+
+static bool calm_wanted(const Monitor *mon) {
+        const Config *c = mon->env->config;
+
+        return streq(mon->cgroup, "/") && c->calm_poll_interval > 0 && c->min_available > 0 && !mon->gone;
+}
 
 static void calm_stop(Monitor *mon) {
         (void) sd_event_source_set_enabled(mon->calm_src, SD_EVENT_OFF);
@@ -408,10 +417,15 @@ static int calm_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         HeadroomSample h;
         int r;
 
+        if (!calm_wanted(mon)) {        /* a reload kept this monitor with new settings */
+                calm_stop(mon);
+                return 0;
+        }
         r = headroom_read(mon, &h);
         if (r < 0) {
                 log_debug_errno(r, "Monitor %s: cannot read the headroom of %s while calm: %m", mon->mc->name,
                                 mon->cgroup);
+                mon->have_calm_prev = false;    /* no rate across the gap */
                 next = c->calm_poll_interval;
         } else {
                 next = headroom_calm_next(mon->have_calm_prev ? &mon->calm_prev : NULL, &h, c->min_available,
@@ -422,12 +436,18 @@ static int calm_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         if (next == 0) {
                 log_debug("Monitor %s (%s): headroom %" PRIu64 " of %" PRIu64 " bytes, near or below "
                           "MinAvailable=: arming.", mon->mc->name, mon->cgroup, h.avail, h.limit);
-                r = monitor_arm(mon, true);
+                /* Headroom near the floor is no new pressure: a survivor
+                 * of the last kill that sits there must not end its
+                 * episode (and the manager's after-kill gate) by it. */
+                r = monitor_arm(mon, true, false);
                 if (r < 0)
                         log_warning_errno(r, "Failed to arm the poll timer of %s: %m", mon->cgroup);
                 return 0;
         }
-        r = sd_event_source_set_time_relative(s, next);
+        /* Slack of a tenth of the wait (0 would be sd-event's 250ms). */
+        r = sd_event_source_set_time_accuracy(s, MAX(next / 10, (usec_t) 1));
+        if (r >= 0)
+                r = sd_event_source_set_time_relative(s, next);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         if (r < 0)
@@ -438,11 +458,12 @@ static int calm_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 /* Start the calm looks, the first one at once; only for the root, which has
  * no memory.events to say that a limit is near. */
 static int calm_start(Monitor *mon) {
-        const Config *c = mon->env->config;
         int r;
 
-        if (!streq(mon->cgroup, "/") || c->calm_poll_interval == 0 || c->min_available == 0 || mon->gone)
+        if (!calm_wanted(mon)) {
+                calm_stop(mon);
                 return 0;
+        }
         mon->have_calm_prev = false;
         if (mon->calm_src) {
                 r = sd_event_source_set_time(mon->calm_src, 0);
@@ -450,9 +471,7 @@ static int calm_start(Monitor *mon) {
                         r = sd_event_source_set_enabled(mon->calm_src, SD_EVENT_ONESHOT);
                 return r;
         }
-        /* Slack of a tenth: calm looks may ride on other wake-ups. */
-        r = sd_event_add_time(mon->env->event, &mon->calm_src, CLOCK_MONOTONIC, 0, c->calm_poll_interval / 10,
-                              calm_tick, mon);
+        r = sd_event_add_time(mon->env->event, &mon->calm_src, CLOCK_MONOTONIC, 0, 1, calm_tick, mon);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(mon->calm_src, "monitor-calm");
@@ -463,8 +482,9 @@ static int calm_start(Monitor *mon) {
  * at once, not a PollInterval= later: the trigger that armed it fires when
  * the stall begins, and a fast allocator without swap (the benchmark's
  * hog) has used up MemAvailable by then. With now, the next tick comes at
- * once also when already armed (after a kill). */
-static int monitor_arm(Monitor *mon, bool now) {
+ * once also when already armed (after a kill). Without new_episode a new
+ * arming keeps the last one's monitor_arm_seq(). */
+static int monitor_arm(Monitor *mon, bool now, bool new_episode) {
         static unsigned arm_seq_next;   /* never reused by another monitor */
         const Config *c = mon->env->config;
         int r;
@@ -477,13 +497,14 @@ static int monitor_arm(Monitor *mon, bool now) {
         }
 
         detector_reset(&mon->det);
-        calm_stop(mon);
-        mon->arm_seq = ++arm_seq_next;
         /* Time 0 is in the past: dispatched on the next loop iteration. */
         r = sd_event_add_time(mon->env->event, &mon->poll_src, CLOCK_MONOTONIC, 0, c->poll_interval / 10,
                               poll_tick, mon);
         if (r < 0)
                 return r;
+        calm_stop(mon);
+        if (new_episode || mon->arm_seq == 0)
+                mon->arm_seq = ++arm_seq_next;
         (void) sd_event_source_set_description(mon->poll_src, "monitor-poll");
         log_debug("Monitor %s (%s): armed, polling every %" PRIu64 "us.", mon->mc->name, mon->cgroup,
                   c->poll_interval);
@@ -588,7 +609,7 @@ void monitor_note_kill_done(Monitor *mon) {
         if (mon->events_src && monitor_read_events(mon, false) == -ENODEV)
                 return;
         detector_note_kill_done(&mon->det, monitor_sample(mon, &s) >= 0 ? &s : NULL);
-        r = monitor_arm(mon, true);
+        r = monitor_arm(mon, true, true);
         if (r < 0)
                 log_warning_errno(r, "Failed to arm the poll timer of %s: %m", mon->cgroup);
 }
@@ -612,7 +633,7 @@ static int on_trigger(sd_event_source *s, int fd, uint32_t revents, void *userda
                 return 0;
         }
 
-        (void) monitor_arm(mon, false);
+        (void) monitor_arm(mon, false, true);
         if (slot == SLOT_EARLY || slot == SLOT_EARLY_FAST)
                 return 0;       /* Early= only arms polling */
 
@@ -704,7 +725,7 @@ static int monitor_read_events(Monitor *mon, bool act) {
         }
 
         if (now.high > old.high || now.max > old.max || now.oom > old.oom)
-                (void) monitor_arm(mon, false);
+                (void) monitor_arm(mon, false, true);
 
         if (now.oom > old.oom)
                 fire(mon, LEVEL_CRITICAL, MONITOR_TRIGGER_OOM, true);
@@ -1059,7 +1080,7 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                         prev->guard_applied = false;
                 }
                 if (monitor_is_armed(prev))
-                        (void) monitor_arm(mon, false);
+                        (void) monitor_arm(mon, false, true);
                 mon->arm_seq = prev->arm_seq;   /* prev's arming goes on */
         }
         if (!monitor_is_armed(mon)) {
@@ -1108,6 +1129,8 @@ const MonitorConfig *monitor_config(const Monitor *mon) {
 
 void monitor_set_config(Monitor *mon, const MonitorConfig *mc) {
         mon->mc = mc;
+        if (!monitor_is_armed(mon) && calm_start(mon) < 0)
+                log_debug("Monitor %s: cannot start the calm headroom timer.", mc->name);
 }
 
 unsigned monitor_n_triggers(const Monitor *mon) {

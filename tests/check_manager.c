@@ -229,6 +229,11 @@ START_TEST(test_headroom_time_to_min) {
         ck_assert(headroom_time_to_min(&h1, &h2, 200, &left));
         ck_assert_uint_gt(left, 900000);
         ck_assert_uint_lt(left, 1000000);
+        /* A byte in an hour, an exabyte left: never, not a wrapped number. */
+        h1 = (HeadroomSample) { .time = 0, .limit = UINT64_MAX - 1, .avail = UINT64_MAX / 2 };
+        h2 = (HeadroomSample) { .time = 3600 * USEC_PER_SEC, .limit = UINT64_MAX - 1, .avail = UINT64_MAX / 2 - 1 };
+        ck_assert(headroom_time_to_min(&h1, &h2, 200, &left));
+        ck_assert_uint_eq(left, USEC_INFINITY);
 }
 END_TEST
 
