@@ -93,6 +93,13 @@ static int prop_stuck(sd_bus *bus, const char *path, const char *interface, cons
         return sd_bus_message_close_container(reply);
 }
 
+static int prop_being_killed(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+
+        return sd_bus_message_append_strv(reply, (char **) manager_being_killed(b->manager));
+}
+
 static int prop_last_kill(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Bus *b = userdata;
@@ -323,6 +330,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("DryRun", "b", prop_dry_run, 0, 0),
         SD_BUS_PROPERTY("Monitors", "a(sssst)", prop_monitors, 0, 0),
         SD_BUS_PROPERTY("StuckVictims", "as", prop_stuck, 0, 0),
+        SD_BUS_PROPERTY("BeingKilled", "as", prop_being_killed, 0, 0),
         SD_BUS_PROPERTY("LastKill", "(tsssit)", prop_last_kill, 0, 0),
         SD_BUS_PROPERTY("HistogramBoundsUSec", "at", prop_bounds, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("KillLatency", "(attt)", prop_histogram, 0, 0),

@@ -1116,6 +1116,10 @@ const char *manager_get_stuck(const Manager *m, size_t i) {
         return i < m->n_stuck ? m->stuck[i]->cgroup : NULL;
 }
 
+char *const *manager_being_killed(Manager *m) {
+        return reaper_busy(m->reaper);
+}
+
 
 static void on_oom_kill(Monitor *mon, const char *cgroup, uint64_t new_kills, uint64_t total, void *userdata) {
         Entry *e = userdata;

@@ -80,6 +80,8 @@ bool manager_get_monitor(const Manager *m, size_t i, const char **ret_name, cons
                          bool *ret_armed, Level *ret_last_level, usec_t *ret_last_usec);
 /* The i-th victim passed over; NULL past the last. */
 const char *manager_get_stuck(const Manager *m, size_t i);
+/* The cgroups whose kill is in flight; NULL-terminated. */
+char *const *manager_being_killed(Manager *m);
 
 /* The daemon's ranking inside cgroup at level, as its next decision there
  * would see it now: its config, the floors of the monitor acting on cgroup
