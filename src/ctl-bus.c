@@ -218,12 +218,12 @@ int ctl_live_state(const char *cgroup, char ***ret_being_killed, char ***ret_pas
         if (r >= 0)
                 r = read_strv(bus, "StuckVictims", &error, &stuck);
         for (char **p = busy; r >= 0 && p && *p; p++)
-                if (cg_path_is_below(*p, cgroup))
+                if (cg_path_is_below(*p, cgroup) || cg_path_is_below(cgroup, *p))
                         r = strv_extendf(&killing, "%s", *p);
         /* A victim that did not die is passed over once its kill is no
          * longer in flight. */
         for (char **p = stuck; r >= 0 && p && *p; p++)
-                if (cg_path_is_below(*p, cgroup) && !strv_contains(busy, *p))
+                if ((cg_path_is_below(*p, cgroup) || cg_path_is_below(cgroup, *p)) && !strv_contains(busy, *p))
                         r = strv_extendf(&passed, "%s", *p);
         if (r < 0) {
                 if (sd_bus_error_has_names(&error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
