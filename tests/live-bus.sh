@@ -283,6 +283,9 @@ jq -e --arg p "$P" '.live and .victim == $p + "/next.service" and
 call ListCandidates ss "$P" critical | jq -e --arg p "$P" \
         '[.data[2][] | select(.[0] == $p + "/stubborn.service")][0][6] == "being-killed"' >/dev/null ||
         fail "ListCandidates does not show the kill in flight"
+"${BUSCTL[@]}" get-property org.cgreap1 /org/cgreap1 org.cgreap1.Manager BeingKilled > "$WORK/bk.out" ||
+        fail "BeingKilled cannot be read"
+grep -qx "as 1 \"$P/stubborn.service\"" "$WORK/bk.out" || fail "BeingKilled during the kill: $(cat "$WORK/bk.out")"
 pass "a kill in flight: list shows being-killed, explain picks next.service, from the daemon"
 
 wait_file "$LOG" "Passing $P/stubborn.service over for 36s or until it is empty"
@@ -292,6 +295,8 @@ grep -qE " passed-over +$P/stubborn.service\$" "$WORK/list.out" ||
         fail "list: stubborn.service not passed over: $(cat "$WORK/list.out")"
 grep -qx "Live from cgreapd: 0 cgroups being killed, 1 victim passed over." "$WORK/list.out" ||
         fail "list has no live line: $(cat "$WORK/list.out")"
+[ "$("${BUSCTL[@]}" get-property org.cgreap1 /org/cgreap1 org.cgreap1.Manager BeingKilled)" = "as 0" ] ||
+        fail "BeingKilled after the kill gave up is not empty"
 "$CGREAPCTL" list --json "$P" | jq -e --arg p "$P" \
         '.[] | select(.cgroup == $p + "/stubborn.service") | .passed_over and (.being_killed | not)' >/dev/null ||
         fail "list --json: stubborn.service not passed over"
