@@ -3,12 +3,15 @@
  * lives in the manager. */
 
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <link.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "manager.h"
@@ -163,15 +166,46 @@ static int lock_segments(struct dl_phdr_info *info, size_t size, void *userdata)
         }
         return 1;       /* the first object is the program itself */
 }
+
+/* Library pages that start-up and fault-around mapped would stay locked
+ * (~0.9 MiB that every process shares): unmap the read-only ones without
+ * private copies; the page cache keeps them, what we use faults back in. */
+static void release_library_pages(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
+        char line[PATH_MAX + 128], self[PATH_MAX];
+        uintptr_t start = 0, end = 0;
+        bool shared_text = false;
+        ssize_t l;
+
+        l = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (!f || l <= 0)
+                return;
+        self[l] = '\0';
+        while (fgets(line, sizeof line, f)) {
+                char perm[5], path[PATH_MAX];
+                unsigned long anon;
+                uintptr_t a, b;
+                int n;
+
+                n = sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %4s %*s %*s %*s %4095s", &a, &b, perm, path);
+                if (n >= 3) {
+                        start = a;
+                        end = b;
+                        shared_text = n == 4 && path[0] == '/' && perm[1] != 'w' && !streq(path, self);
+                } else if (shared_text && sscanf(line, "Anonymous: %lu kB", &anon) == 1 && anon == 0)
+                        (void) madvise((void *) start, end - start, MADV_DONTNEED);
+        }
+}
 #endif
 
-/* MCL_ONFAULT locks the pages in use, not every page mapped: the unused
- * bulk of libsystemd's libraries (libgcrypt, libzstd, ...) stays out of
- * our RSS. What a kill needs was touched above, at start-up, or is ours. */
+/* MCL_ONFAULT locks the pages in use, not every page mapped. What a kill
+ * needs of our own memory was touched above or is our program; shared
+ * library code it needs comes from the page cache, as for every process. */
 static void lock_memory(void) {
 #if !defined(__SANITIZE_ADDRESS__)    /* ASan's shadow memory cannot be locked */
         int flags = MCL_CURRENT | MCL_FUTURE;
 
+        release_library_pages();
         /* EINVAL: a kernel before 4.4 without MCL_ONFAULT; lock everything. */
         if (mlockall(flags | MCL_ONFAULT) < 0 && (errno != EINVAL || mlockall(flags) < 0))
                 log_warning_errno(errno, "Failed to lock our memory (mlockall), continuing: %m");
