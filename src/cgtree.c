@@ -3,6 +3,7 @@
  * cgtree.h. */
 
 #include <assert.h>
+#include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
@@ -11,7 +12,8 @@
 typedef struct CgTreeNode TNode;
 struct CgTreeNode {
         TNode *parent, *child, *next, *prev;    /* first child; siblings */
-        int dir_wd, events_wd;                  /* -1: none */
+        int dir_wd;
+        int pin;                                /* O_PATH fd of its cgroup.events while empty */
         usec_t empty_since;                     /* when populated last went to 0 */
         CgTreeInfo info;
         CgTreeMemo memo;
@@ -28,7 +30,7 @@ struct CgTree {
         int fd;
         TNode *root;
         WdSlot *slots;          /* wd -> node, open addressing */
-        size_t cap, n_slots;            /* n_slots: the watches we hold */
+        size_t cap, n_slots;            /* n_slots: the watches we hold, one per cgroup */
         size_t max_watches;             /* 0: no limit of ours */
         size_t n_nodes;
 };
@@ -38,8 +40,11 @@ struct CgTree {
  * without the model knowing yet, and is read, not skipped. */
 #define EMPTY_SETTLE_USEC (50 * USEC_PER_MSEC)
 
+/* IN_MODIFY: the kernel's changes of a child file, cgroup.events among
+ * them, reach the directory's watch while that file's inode is cached
+ * (update_populated()). */
 #define DIR_MASK (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_ATTRIB | \
-                  IN_ONLYDIR | IN_DONT_FOLLOW)
+                  IN_MODIFY | IN_ONLYDIR | IN_DONT_FOLLOW)
 
 /* ---- wd -> node ---- */
 
@@ -142,31 +147,25 @@ static void read_populated(CgTree *t, TNode *n, const char *path) {
                 n->empty_since = now_usec();
 }
 
-
-/* (Re)watch the cgroup.events of n: new cgroups, and in fake trees a file
- * replaced by a rename. No such file: populated stays unknown (-1). */
-static int watch_events(CgTree *t, TNode *n, const char *path) {
-        _cleanup_free_ char *p = cg_path(t->cg_root, path, "cgroup.events");
-        int wd;
-
-        if (!p)
-                return -ENOMEM;
-        wd = inotify_add_watch(t->fd, p, IN_MODIFY | IN_DONT_FOLLOW);
-        if (wd < 0) {
-                if (errno == ENOSPC || errno == ENOMEM)
-                        return -errno;
-                /* The old file's watch must not outlive the node in the map. */
-                wd_del(t, n->events_wd);
-                if (n->events_wd > 0)
-                        (void) inotify_rm_watch(t->fd, n->events_wd);
-                wd = -1;
-        } else if (wd != n->events_wd) {
-                wd_del(t, n->events_wd);
-                if (wd_put(t, wd, n) < 0)
-                        return -ENOMEM;
-        }
-        n->events_wd = wd;
+/* Read cgroup.events of n, with its inode pinned while n is empty: the
+ * change to populated must reach the directory's watch (a missed one
+ * would hide a candidate), the change back only saves reads. Out of fds:
+ * -EMFILE, the model cannot be kept. */
+static int update_populated(CgTree *t, TNode *n, const char *path) {
         read_populated(t, n, path);
+        if (n->info.populated == 0 && n->pin < 0) {
+                _cleanup_free_ char *p = cg_path(t->cg_root, path, "cgroup.events");
+
+                if (!p)
+                        return -ENOMEM;
+                n->pin = open(p, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                if (n->pin < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+                        return -errno;
+                /* Changed before the pin: read again. */
+                read_populated(t, n, path);
+        }
+        if (n->info.populated != 0)
+                n->pin = safe_close(n->pin);
         return 0;
 }
 
@@ -181,9 +180,7 @@ static void node_unlink(CgTree *t, TNode *n) {
         while (n->child)
                 node_unlink(t, n->child);
         wd_del(t, n->dir_wd);
-        wd_del(t, n->events_wd);
-        if (t->fd >= 0 && n->events_wd > 0)
-                (void) inotify_rm_watch(t->fd, n->events_wd);
+        safe_close(n->pin);
         if (n->parent) {
                 if (n->prev)
                         n->prev->next = n->next;
@@ -209,8 +206,8 @@ static int node_add(CgTree *t, TNode *parent, const char *name, const char *path
         if (!dir)
                 return -ENOMEM;
         /* Root's watches are shared with every root service, and a user
-         * makes as many cgroups as they like: the model takes half at most. */
-        if (t->max_watches > 0 && t->n_slots + 2 > t->max_watches)
+         * makes as many cgroups as they like: the model takes 3/4 at most. */
+        if (t->max_watches > 0 && t->n_slots + 1 > t->max_watches)
                 return -ENOSPC;
         wd = inotify_add_watch(t->fd, dir, DIR_MASK);
         if (wd < 0)
@@ -223,7 +220,7 @@ static int node_add(CgTree *t, TNode *parent, const char *name, const char *path
                 return -ENOMEM;
         strcpy(n->name, name);
         n->dir_wd = wd;
-        n->events_wd = -1;
+        n->pin = -EBADF;
         n->parent = parent;
         if (parent) {
                 n->next = parent->child;
@@ -237,7 +234,7 @@ static int node_add(CgTree *t, TNode *parent, const char *name, const char *path
         if (r < 0)
                 return r;
         cg_read_trust(t->cg_root, path, &n->info.trust);
-        r = watch_events(t, n, path);
+        r = update_populated(t, n, path);
         if (r < 0)
                 return r;
 
@@ -274,7 +271,7 @@ int cgtree_new(const char *cg_root, CgTree **ret) {
         uint64_t v;
         if (cg_read_full("/proc/sys/fs/inotify/max_user_watches", &max) >= 0 &&
             cg_parse_u64_buf(max, &v) >= 0)
-                t->max_watches = (size_t) MIN(v / 2, (uint64_t) SIZE_MAX);
+                t->max_watches = (size_t) MIN(v - v / 4, (uint64_t) SIZE_MAX);
         r = node_add(t, NULL, "", "/");
         if (r < 0)
                 return r;
@@ -311,20 +308,6 @@ static int handle_event(CgTree *t, const struct inotify_event *ev) {
         if (!n)
                 return 0;       /* a watch already dropped */
 
-        if (ev->wd == n->events_wd) {
-                if (ev->mask & IN_IGNORED) {
-                        wd_del(t, n->events_wd);
-                        n->events_wd = -1;
-                        return 0;
-                }
-                path = node_path(n);
-                if (!path)
-                        return -ENOMEM;
-                read_populated(t, n, path);
-                return 0;
-        }
-        if (ev->wd != n->dir_wd)
-                return 0;
         if (ev->mask & (IN_DELETE_SELF | IN_IGNORED)) {
                 if (n == t->root)
                         return -ENOENT;
@@ -352,12 +335,15 @@ static int handle_event(CgTree *t, const struct inotify_event *ev) {
                         }
                 return 0;
         }
-        if (!(ev->mask & (IN_CREATE | IN_MOVED_TO)))
+        if (!(ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MODIFY)) ||
+            (!(ev->mask & IN_ISDIR) && !streq(ev->name, "cgroup.events")))
                 return 0;
 
         path = node_path(n);
         if (!path)
                 return -ENOMEM;
+        if (ev->mask & IN_MODIFY)
+                return update_populated(t, n, path);
         if (ev->mask & IN_ISDIR) {
                 _cleanup_free_ char *cp = NULL;
 
@@ -365,9 +351,9 @@ static int handle_event(CgTree *t, const struct inotify_event *ev) {
                         return -ENOMEM;
                 return node_add(t, n, ev->name, cp);
         }
-        if (streq(ev->name, "cgroup.events"))
-                return watch_events(t, n, path);
-        return 0;
+        /* A fake tree's file replaced by a rename: pin the new one. */
+        n->pin = safe_close(n->pin);
+        return update_populated(t, n, path);
 }
 
 int cgtree_process(CgTree *t) {

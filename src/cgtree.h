@@ -2,17 +2,19 @@
 #pragma once
 
 /* cgtree: the daemon's standing model of the cgroup tree: which cgroups
- * exist and which are populated, kept current by inotify (a watch on each
- * cgroup directory for new children, removal, owner and xattrs, one on its
- * cgroup.events for "populated"). A decision walks the model instead of listing every
- * directory, and never visits a cgroup the model knows to be empty, so the
- * cgroups a user creates by the thousand and leaves empty cost it nothing.
+ * exist and which are populated, kept current by inotify: one watch on each
+ * cgroup directory for new children, removal, owner, xattrs and changes of
+ * its cgroup.events, which an O_PATH fd keeps in the inode cache while
+ * the cgroup is empty. A
+ * decision walks the model instead of listing every directory, and never
+ * visits a cgroup the model knows to be empty, so the cgroups a user
+ * creates by the thousand and leaves empty cost it nothing.
  *
  * The model is best effort and says when it cannot be trusted: after an
  * inotify queue overflow it must be rebuilt (cgtree_process() returns
  * -EOVERFLOW), and when the kernel refuses a watch (fs.inotify.
- * max_user_watches) it is given up (-ENOSPC): callers then walk the tree
- * as before. Never logs above debug. */
+ * max_user_watches) or a file descriptor it is given up (-ENOSPC,
+ * -EMFILE): callers then walk the tree as before. Never logs above debug. */
 
 #include "cgroupfs.h"
 

@@ -479,8 +479,9 @@ static void manager_tree_start(Manager *m) {
                 if (ratelimit_pass(&m->tree_warned, TREE_WARN_INTERVAL_USEC, t0))
                         log_warning_errno(r, "Cannot keep a model of the cgroup tree (%m)%s; each decision reads "
                                           "the whole tree instead.",
-                                          r == -ENOSPC ? ": more cgroups than half of the fs.inotify."
-                                          "max_user_watches sysctl allows" : "");
+                                          r == -ENOSPC ? ": more cgroups than 3/4 of the fs.inotify."
+                                          "max_user_watches sysctl allows" :
+                                          r == -EMFILE ? ": more cgroups than LimitNOFILE= allows" : "");
                 return;
         }
         (void) sd_event_source_set_description(m->tree_src, "cgroup-tree");

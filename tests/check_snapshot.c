@@ -4,6 +4,7 @@
  * read-only pass over the real cgroup2 mount is in live_cgroupfs.c. */
 
 #include <check.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -617,6 +618,18 @@ static void tree_snapshot(CgTree *t, Snapshot **s) {
         ck_assert_int_eq(snapshot_build_tree(t, cg, proc, "/", s), 0);
 }
 
+/* This process's open file descriptors. */
+static size_t count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        size_t n = 0;
+
+        ck_assert_ptr_nonnull(d);
+        while (readdir(d))
+                n++;
+        closedir(d);
+        return n;
+}
+
 START_TEST(test_tree_model) {
         _cleanup_snapshot_free_ Snapshot *s = NULL;
         _cleanup_cgtree_free_ CgTree *t = NULL;
@@ -630,9 +643,13 @@ START_TEST(test_tree_model) {
         }
         mk_cg("/user.slice/u.scope/e0/below", "", false);
 
+        size_t fds = count_fds();
+
         ck_assert_int_eq(cgtree_new(cg, &t), 0);
         cgtree_count(t, &n, &empty);
         ck_assert_uint_eq(empty, 52);     /* and b.service */
+        /* The inotify fd, and a pin on each empty cgroup's cgroup.events. */
+        ck_assert_uint_eq(count_fds() - fds, 1 + 52);
         tree_snapshot(t, &s);
         ck_assert_int_ge(snapshot_find(s, "/user.slice/u.scope"), 0);
         ck_assert_int_eq(node(s, "/user.slice/u.scope")->n_procs, 1);
@@ -663,6 +680,7 @@ START_TEST(test_tree_model) {
         ck_assert_int_eq(node(s, "/user.slice/u.scope/e7")->n_procs, 1);
         cgtree_count(t, &n, &empty);
         ck_assert_uint_eq(empty, 51);
+        ck_assert_uint_eq(count_fds() - fds, 1 + 51);
 
         /* It empties again, its cgroup.events replaced by a rename as a
          * fake tree may do; then the empty ones go away. */
@@ -695,6 +713,7 @@ START_TEST(test_tree_model) {
         ck_assert_int_ge(snapshot_find(s, "/user.slice/u.scope/new"), 0);
         cgtree_count(t, &n, &empty);
         ck_assert_uint_eq(empty, 12);
+        ck_assert_uint_eq(count_fds() - fds, 1 + 12);
 }
 END_TEST
 

@@ -1456,6 +1456,18 @@ static bool model_wait(CgTree *t, const char *below, const char *path, bool visi
         return false;
 }
 
+/* The inotify watches behind fd, from the kernel's own list. */
+static size_t count_watches(int fd) {
+        _cleanup_free_ char *p = NULL, *text = NULL;
+        size_t n = 0;
+
+        ck_assert_int_ge(asprintf(&p, "/proc/self/fdinfo/%d", fd), 0);
+        ck_assert_int_eq(cg_read_full(p, &text), 0);
+        for (const char *s = text; (s = strstr(s, "inotify wd:")); s++)
+                n++;
+        return n;
+}
+
 START_TEST(test_tree_model_live) {
         _cleanup_free_ char *base = cg("model"), *full = cg("model/full"), *empty = cg("model/empty");
         _cleanup_cgtree_free_ CgTree *t = NULL;
@@ -1469,6 +1481,10 @@ START_TEST(test_tree_model_live) {
         ck_assert_int_eq(cgtree_new(mnt, &t), 0);
         ck_assert(model_visits(t, base, full));
         ck_assert(!model_visits(t, base, empty));
+        /* One watch per cgroup: changes of cgroup.events come by its directory's. */
+        size_t nodes, n_empty;
+        cgtree_count(t, &nodes, &n_empty);
+        ck_assert_uint_eq(count_watches(cgtree_fd(t)), nodes);
 
         /* A process moves in, and leaves; a cgroup made after the model. */
         kill_and_reap(pid);
