@@ -897,22 +897,7 @@ def findings(pairs, scenarios, agents, scale):
 
     # cgreapd at scale.
     if scale:
-        parts, decision = [], {}
-        for key, rs in scale_groups(scale, []).items():
-            starts = list({r["rep"]: r for r in rs}.values())
-            decision[key] = med([int(r["decision_usec"]) for r in rs]) / 1000
-            no_model = any(r.get("model", "yes") != "yes" for r in starts)
-            parts.append(f"{scale_label(key)} cgroups: ready in {med([float(r['startup_ms']) for r in starts]):.0f} ms, "
-                         f"{med([int(r['rss_after_kb']) for r in starts]) / 1024:.1f} MiB RSS, "
-                         f"decision {decision[key]:.{1 if decision[key] < 10 else 0}f} ms"
-                         + (" (without the tree model)" if no_model else ""))
-        text = "**cgreapd at scale** (host, medians): " + "; ".join(parts) + "."
-        for key, ms in decision.items():
-            base = decision.get(("services", key[1], 0))
-            if key[0] != "services" and base:
-                text += (f" {key[2]:,} empty cgroups beside {key[1]:,} services: {ms / base:.2f}× the decision "
-                         f"time of {key[1]:,} services alone ({ms - base:+.1f} ms).")
-        out.append(text)
+        out.append(scale_finding(scale))
 
     gaps = []
     for state, what in (("failed", "failed (no data)"), ("not run", "not run"),
@@ -929,6 +914,54 @@ def findings(pairs, scenarios, agents, scale):
     if gaps:
         out.append("**Gaps**: " + ". ".join(gaps) + " (the tables say why).")
     return "\n".join("- " + x for x in out) if out else "- No data: nothing ran."
+
+
+def scale_finding(scale):
+    """The findings' line on bench/scale's rows (without the "- ")."""
+    parts, decision = [], {}
+    for key, rs in scale_groups(scale, []).items():
+        starts = list({r["rep"]: r for r in rs}.values())
+        decision[key] = med([int(r["decision_usec"]) for r in rs]) / 1000
+        no_model = any(r.get("model", "yes") != "yes" for r in starts)
+        parts.append(f"{scale_label(key)} cgroups: ready in {med([float(r['startup_ms']) for r in starts]):.0f} ms, "
+                     f"{med([int(r['rss_after_kb']) for r in starts]) / 1024:.1f} MiB RSS, "
+                     f"decision {decision[key]:.{1 if decision[key] < 10 else 0}f} ms"
+                     + (" (without the tree model)" if no_model else ""))
+    text = "**cgreapd at scale** (host, medians): " + "; ".join(parts) + "."
+    for key, ms in decision.items():
+        base = decision.get(("services", key[1], 0))
+        if key[0] != "services" and base:
+            text += (f" {key[2]:,} empty cgroups beside {key[1]:,} services: {ms / base:.2f}× the decision "
+                     f"time of {key[1]:,} services alone ({ms - base:+.1f} ms).")
+    return text
+
+
+def update_scale(work, results, sizes, empty_user, readme, no_plot):
+    """Only the scale part of RESULTS (and of README's block) from a new
+    WORK/scale.tsv: a run of bench/run --scale-only keeps the guest tables
+    of an earlier full run whose raw data is gone."""
+    scale = scale_rows(os.path.join(work, "scale.tsv"))
+    if not scale:
+        raise SystemExit(f"analyze: no {work}/scale.tsv")
+    table, line = scale_table(scale, sizes, empty_user), "- " + scale_finding(scale)
+    paths = [os.path.join(results, x) for x in ("results.md", "README.md", "summary.md")] + ([readme] if readme else [])
+    for path in paths:
+        with open(path) as f:
+            text = f.read()
+        text, n = re.subn(r"^- \*\*cgreapd at scale\*\*.*$", lambda m: line, text, flags=re.M)
+        if n != 1:
+            raise SystemExit(f"analyze: {path}: no single line of findings on cgreapd at scale")
+        if not path.endswith("summary.md") and path != readme:
+            # The scale table is the last part of both (README-results.md.in).
+            i = text.find("\n| cgroups |")
+            if i < 0:
+                raise SystemExit(f"analyze: {path}: no scale table")
+            text = text[:i + 1] + table + "\n"
+        with open(path, "w") as f:
+            f.write(text)
+    if not no_plot:
+        scale_plot(scale, os.path.join(results, "scale.png"))
+    print(f"analyze: the scale part of {results} from {len(scale)} decisions")
 
 
 # ------------------------------------------------------------ summary table
@@ -1114,6 +1147,8 @@ def main():
                     help="the empty-user run the scale table expects (bench/scale --empty-user)")
     ap.add_argument("--readme", help="also put the summary between the bench-summary markers of this file")
     ap.add_argument("--no-plot", action="store_true", help="no bench.png or scale.png (e.g. without matplotlib)")
+    ap.add_argument("--scale-update", action="store_true",
+                    help="rewrite only the scale part of RESULTS (and --readme) from WORK/scale.tsv")
     ap.add_argument("--check", metavar="PAIR_DIR", help="mark PAIR_DIR's complete repetitions (for bench/run)")
     ap.add_argument("--scenario", help="with --check")
     ap.add_argument("--reps", type=int, help="with --check")
@@ -1124,6 +1159,14 @@ def main():
         raise SystemExit(check_pair(args.check, args.scenario, args.reps))
     if not args.work or not args.results:
         ap.error("--work and --results are needed")
+    if args.scale_update:
+        try:
+            empty_user = parse_empty_user(args.scale_empty_user)
+        except ValueError:
+            ap.error("--scale-empty-user wants SERVICES:EMPTY, e.g. 1000:10000")
+        update_scale(os.path.abspath(args.work), args.results, [int(x) for x in args.scale_sizes.split()],
+                     empty_user, args.readme, args.no_plot)
+        return
     agents, scenarios = args.agents.split(), args.scenarios.split()
     for x in agents:
         if x not in AGENT_NAMES:

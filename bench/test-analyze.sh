@@ -280,6 +280,26 @@ has "$md" "| 1,000 + 10,000 empty (owned by a user) | 500.0 | 8.0 | 8.0 | 8.0 | 
 has "$md" "(fs.inotify.max_user_watches was 8192)"
 has "$md" "10,000 cgroups: ready in 400 ms, 10.0 MiB RSS, decision 300 ms (without the tree model)"
 has "$md" "10,000 empty cgroups beside 1,000 services: 1.10× the decision time of 1,000 services alone (+0.3 ms)."
+# --scale-update (bench/run --scale-only): the scale part of earlier full
+# results, and of the README block, from a new scale.tsv; the guest tables
+# stay, without their raw data.
+cp -r "$res" "$tmp/update-results"
+cp "$tmp/README.md" "$tmp/update-README.md"
+"$py" "$analyze" --work "$tmp/scale-new" --results "$tmp/update-results" --scale-update --scale-sizes "1000 10000 100000" \
+	--scale-empty-user 1000:10000 --readme "$tmp/update-README.md" "${plot[@]}" >"$tmp/analyze.out" 2>&1 ||
+	bad "analyze.py --scale-update failed: $(tail -n 3 "$tmp/analyze.out")"
+for f in results.md README.md; do
+	has "$tmp/update-results/$f" "| 10,000 | 400.0 | 9.0 | 9.0 | 10.0 | 12.0 | 10.0 | 300.0 | 301.0 | no: No space left on device |"
+	has "$tmp/update-results/$f" "| 100,000 | **not run or failed**"
+done
+for f in update-results/results.md update-results/README.md update-results/summary.md update-README.md; do
+	has "$tmp/$f" "10,000 cgroups: ready in 400 ms, 10.0 MiB RSS, decision 300 ms (without the tree model)"
+done
+has "$tmp/update-README.md" "| earlyoom 1.7 | fail / n/r / 0 / n/r / n/r | 0/1 | 1/1 |"
+cmp -s <(sed '/^| cgroups |/,$d;/cgreapd at scale/d' "$res/results.md") \
+	<(sed '/^| cgroups |/,$d;/cgreapd at scale/d' "$tmp/update-results/results.md") ||
+	bad "--scale-update changed results.md outside its scale part"
+
 # An expected empty-user run that is missing says so too; a bad spec is a usage error.
 "$py" "$analyze" --work "$tmp/scale-only" --results "$tmp/scale-only-results" --scale-empty-user 1000:10000 \
 	--no-plot >/dev/null 2>&1 || bad "analyze.py failed with an old scale.tsv and --scale-empty-user"
