@@ -66,9 +66,9 @@ int cgtree_visit(CgTree *t, const char *path, cgtree_visit_cb cb, void *userdata
 
 /* A node's parent (NULL for the root), its path (malloc'd; NULL: ENOMEM) and
  * what a walk reports of it now. Valid until the next cgtree_process(). */
-CgTreeNode *cgtree_node_parent(const CgTreeNode *n);
-char *cgtree_node_path(const CgTreeNode *n);
-void cgtree_node_info(const CgTreeNode *n, CgTreeInfo *ret);
+CgTreeNode *cgtree_node_parent(const CgTree *t, const CgTreeNode *n);
+char *cgtree_node_path(const CgTree *t, const CgTreeNode *n);
+void cgtree_node_info(const CgTree *t, const CgTreeNode *n, CgTreeInfo *ret);
 /* The node of path, or NULL. */
 CgTreeNode *cgtree_find(const CgTree *t, const char *path);
 

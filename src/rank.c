@@ -268,6 +268,7 @@ static CgTreeNode **inner_processes(const Snapshot *s, CgTree *t, int *ret) {
 }
 
 typedef struct Extend {
+        const CgTree *t;
         CgTreeNode *const *picks;       /* in visit order */
         size_t n_picks, next_pick;
         CgTreeNode **inner;
@@ -275,8 +276,8 @@ typedef struct Extend {
         size_t n_nodes, alloc;
 } Extend;
 
-static bool below_inner(CgTreeNode *n, CgTreeNode **inner) {
-        for (; n; n = cgtree_node_parent(n))
+static bool below_inner(const CgTree *t, CgTreeNode *n, CgTreeNode **inner) {
+        for (; n; n = cgtree_node_parent(t, n))
                 for (CgTreeNode **i = inner; *i; i++)
                         if (*i == n)
                                 return true;
@@ -292,7 +293,7 @@ static int extend_cb(CgTreeNode *n, const char *name, unsigned depth, bool ances
                 return ancestor ? 0 : 1;
         if (pick)
                 x->next_pick++;
-        if (!pick && !below_inner(n, x->inner))
+        if (!pick && !below_inner(x->t, n, x->inner))
                 return 0;
         if (!nodes_reserve(&x->nodes, &x->alloc, x->n_nodes + 1))
                 return -ENOMEM;
@@ -349,7 +350,7 @@ static int rank_pass(const Config *c, uint32_t gen, CgTree *t, const char *cg_ro
                 /* Those subtrees in full, and nothing else more: a user's
                  * hand-made cgroup must not make every decision read the
                  * whole machine. */
-                Extend x = { .picks = nodes, .n_picks = v.n_picks, .inner = inner };
+                Extend x = { .t = t, .picks = nodes, .n_picks = v.n_picks, .inner = inner };
 
                 r = cgtree_visit(t, within, extend_cb, &x);
                 if (r >= 0) {

@@ -322,7 +322,7 @@ static int walk_some(Builder *b, CgTree *tree, const Some *some) {
                 size_t k = 0;
 
                 /* at[0].chain is the node, at[k - 1].chain top. */
-                for (CgTreeNode *y = i == 0 ? top : some->nodes[i - 1];; y = cgtree_node_parent(y)) {
+                for (CgTreeNode *y = i == 0 ? top : some->nodes[i - 1];; y = cgtree_node_parent(tree, y)) {
                         assert(y);      /* every node is at or below top */
                         if (k == alloc) {
                                 size_t na = MAX((size_t) 8, alloc * 2);
@@ -349,12 +349,12 @@ static int walk_some(Builder *b, CgTree *tree, const Some *some) {
                                         break;
                                 continue;
                         }
-                        path = cgtree_node_path(y);
+                        path = cgtree_node_path(tree, y);
                         if (!path) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        cgtree_node_info(y, &info);
+                        cgtree_node_info(tree, y, &info);
                         size_t before = b->s->n_nodes;
                         b->info = &info;
                         r = walk_cb(b->cg_root, path, b);

@@ -726,6 +726,61 @@ static uint32_t lazy_rand(uint32_t n) {
         return (lazy_seed >> 16) % n;
 }
 
+/* The model under churn: thousands of cgroups made and removed, nested
+ * ones too, so that nodes are reused, the watch map shrinks and grows
+ * and the name arena is rewritten; each cgroup the model holds is there
+ * under its own path, each removed one gone, and the count is exact. */
+START_TEST(test_tree_churn) {
+        _cleanup_cgtree_free_ CgTree *t = NULL;
+        static bool alive[3000];
+        char path[256], rel[512];
+        size_t live = 0, n, empty;
+
+        mk_cg("", "", true);
+        mk_cg("/churn", "", false);
+        ck_assert_int_eq(cgtree_new(cg, &t), 0);
+        lazy_seed = 77;
+        for (unsigned round = 0; round < 6; round++) {
+                for (unsigned k = 0; k < 1500; k++) {
+                        unsigned i = lazy_rand(ELEMENTSOF(alive));
+
+                        snprintf(path, sizeof path, "/churn/c%05u-a-name-long-enough-to-fill-the-arena.service", i);
+                        if (alive[i]) {
+                                snprintf(rel, sizeof rel, "%s/cg%s", tmp, path);
+                                test_rm_rf(rel);
+                                live -= 1 + (i % 3 == 0);
+                        } else {
+                                mk_cg(path, "", i % 2);
+                                if (i % 3 == 0) {
+                                        strcat(path, "/sub.scope");
+                                        mk_cg(path, "", false);
+                                }
+                                live += 1 + (i % 3 == 0);
+                        }
+                        alive[i] = !alive[i];
+                        if (k % 250 == 0)
+                                ck_assert_int_eq(cgtree_process(t), 0);
+                }
+                ck_assert_int_eq(cgtree_process(t), 0);
+                cgtree_count(t, &n, &empty);
+                ck_assert_uint_eq(n, 2 + live);
+                for (unsigned i = 0; i < ELEMENTSOF(alive); i++) {
+                        CgTreeNode *node;
+
+                        snprintf(path, sizeof path, "/churn/c%05u-a-name-long-enough-to-fill-the-arena.service", i);
+                        node = cgtree_find(t, path);
+                        ck_assert_msg(!node == !alive[i], "round %u: %s %s the model", round, path,
+                                      alive[i] ? "missing from" : "still in");
+                        if (node) {
+                                _cleanup_free_ char *p = cgtree_node_path(t, node);
+
+                                ck_assert_str_eq(p, path);
+                        }
+                }
+        }
+}
+END_TEST
+
 static const PriorityRule lazy_rules[] = {
         { .pattern = (char *) "/a.slice", .adj = 100 },
         { .pattern = (char *) "*.service", .adj = 300 },
@@ -1167,6 +1222,7 @@ static Suite *snapshot_suite(void) {
         tcase_add_test(tc, test_band_emptied);
         tcase_add_test(tc, test_band_corners);
         tcase_add_test(tc, test_tree_model);
+        tcase_add_test(tc, test_tree_churn);
         suite_add_tcase(s, tc);
 
         /* 200 random trees, each written, modelled and read three times:
