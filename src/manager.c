@@ -1141,6 +1141,57 @@ static void on_gone(Monitor *mon, void *userdata) {
         manager_schedule_resync(e->manager);
 }
 
+/* What a monitor could not do, or did for MemoryHighGuard=: said once, here. */
+static void on_note(Monitor *mon, const MonitorNote *n, void *userdata) {
+        const MonitorConfig *mc = monitor_config(mon);
+        const char *cg = monitor_cgroup(mon);
+
+        switch (n->kind) {
+        case MONITOR_NO_TRIGGER:
+                log_warning_errno(n->error, "Monitor %s: cannot arm the %s PSI trigger on %s: %m", mc->name, n->what,
+                                  n->file);
+                break;
+        case MONITOR_NO_EVENTS:
+                log_warning_errno(n->error, "Monitor %s: cannot watch memory.events of %s: %m", mc->name, cg);
+                break;
+        case MONITOR_NO_TIMER:
+                log_warning_errno(n->error, "Monitor %s: cannot arm the %s timer of %s: %m", mc->name, n->what, cg);
+                break;
+        case MONITOR_NO_GUARD:
+                log_warning_errno(n->error, "Monitor %s: cannot apply MemoryHighGuard= to %s: %m", mc->name, cg);
+                break;
+        case MONITOR_NO_GUARD_RESTORE:
+                log_warning_errno(n->error, "Monitor %s: cannot restore memory.high=max on %s: %m", mc->name, cg);
+                break;
+        case MONITOR_GUARD_TAKEN_OVER:
+                log_info("Monitor %s: memory.high of %s is %" PRIu64 ", MemoryHighGuard='s own value; taking it over.",
+                         mc->name, cg, n->high);
+                break;
+        case MONITOR_GUARD_FOREIGN:
+                log_info("Monitor %s: memory.high of %s was set to %" PRIu64 " by someone else; "
+                         "MemoryHighGuard= leaves it alone.", mc->name, cg, n->high);
+                break;
+        case MONITOR_GUARD_LIFTED:
+                log_info("Monitor %s: memory.max of %s was lifted; memory.high is max again.", mc->name, cg);
+                break;
+        case MONITOR_GUARD_SET:
+                log_info("Monitor %s: %s memory.high of %s to %" PRIu64 " (memory.max %" PRIu64 " less %u.%02u%%).",
+                         mc->name, n->again ? "re-applied" : "set", cg, n->high, n->max,
+                         mc->memory_high_guard / 100, mc->memory_high_guard % 100);
+                break;
+        case MONITOR_GUARD_DRY_RUN:
+                log_info("Monitor %s: dry run, MemoryHighGuard= leaves memory.high of %s alone.", mc->name, cg);
+                break;
+        }
+}
+
+static const MonitorCallbacks monitor_callbacks = {
+        .level = on_level,
+        .oom_kill = on_oom_kill,
+        .gone = on_gone,
+        .note = on_note,
+};
+
 /* ---- the monitor set ---- */
 
 static Entry *entry_free(Entry *e) {
@@ -1154,11 +1205,6 @@ static Entry *entry_free(Entry *e) {
 }
 
 static int manager_add_entry(Manager *m, const MonitorConfig *mc, const char *cgroup) {
-        static const MonitorCallbacks cbs_template = {
-                .level = on_level,
-                .oom_kill = on_oom_kill,
-                .gone = on_gone,
-        };
         Entry *e;
         int r;
 
@@ -1173,7 +1219,7 @@ static int manager_add_entry(Manager *m, const MonitorConfig *mc, const char *cg
                 return -ENOMEM;
         }
 
-        MonitorCallbacks cbs = cbs_template;
+        MonitorCallbacks cbs = monitor_callbacks;
         cbs.userdata = e;
         r = monitor_new(&m->env, mc, cgroup, &cbs, NULL, &e->mon);
         if (r < 0) {
@@ -1280,12 +1326,10 @@ static int manager_sync(Manager *m, bool rebuild) {
                         if (e && !e->gone) {
                                 e->keep = true;
                                 if (!e->mon || rebuild) {
-                                        MonitorCallbacks cbs = {
-                                                .level = on_level, .oom_kill = on_oom_kill,
-                                                .gone = on_gone, .userdata = e,
-                                        };
+                                        MonitorCallbacks cbs = monitor_callbacks;
                                         Monitor *prev = TAKE_PTR(e->mon);
 
+                                        cbs.userdata = e;
                                         r = monitor_new(&m->env, mc, *p, &cbs, prev, &e->mon);
                                         if (r < 0 && prev && !ERRNO_IS_VANISHED(r)) {
                                                 /* A watch that works beats none: prev keeps its

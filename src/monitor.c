@@ -319,6 +319,16 @@ static void monitor_gone(Monitor *mon) {
                 mon->cbs.gone(mon, mon->cbs.userdata);  /* may free mon */
 }
 
+/* Tell the manager (monitor.h, MonitorNote). */
+static void note(Monitor *mon, MonitorNote n) {
+        if (mon->cbs.note)
+                mon->cbs.note(mon, &n, mon->cbs.userdata);
+}
+
+static void note_no_timer(Monitor *mon, const char *what, int error) {
+        note(mon, (MonitorNote) { .kind = MONITOR_NO_TIMER, .what = what, .error = error });
+}
+
 static void fire(Monitor *mon, Level level, const char *trigger, bool fresh) {
         log_debug("Monitor %s (%s): %s level (%s%s).", mon->mc->name, mon->cgroup, level_to_string(level), trigger,
                   fresh ? ", fresh" : "");
@@ -441,7 +451,7 @@ static int calm_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                  * episode (and the manager's after-kill gate) by it. */
                 r = monitor_arm(mon, true, false);
                 if (r < 0)
-                        log_warning_errno(r, "Failed to arm the poll timer of %s: %m", mon->cgroup);
+                        note_no_timer(mon, "poll", r);
                 return 0;
         }
         /* Slack of a tenth of the wait (0 would be sd-event's 250ms). */
@@ -451,7 +461,7 @@ static int calm_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         if (r < 0)
-                log_warning_errno(r, "Failed to re-arm the calm headroom timer of %s: %m", mon->cgroup);
+                note_no_timer(mon, "calm headroom", r);
         return 0;
 }
 
@@ -517,8 +527,10 @@ static void monitor_disarm(Monitor *mon) {
         mon->poll_src = sd_event_source_disable_unref(mon->poll_src);
         detector_reset(&mon->det);
         log_debug("Monitor %s (%s): calm again, disarmed.", mon->mc->name, mon->cgroup);
-        if (calm_start(mon) < 0)
-                log_warning("Failed to start the calm headroom timer of %s.", mon->cgroup);
+        int r = calm_start(mon);
+
+        if (r < 0)
+                note_no_timer(mon, "calm headroom", r);
 }
 
 bool monitor_is_armed(const Monitor *mon) {
@@ -583,7 +595,7 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         if (r < 0)
-                log_warning_errno(r, "Failed to re-arm the poll timer of %s: %m", mon->cgroup);
+                note_no_timer(mon, "poll", r);
 
         if (level != LEVEL_NONE) {
                 detector_note_fired(&mon->det, level, have_now ? &now : NULL);
@@ -611,7 +623,7 @@ void monitor_note_kill_done(Monitor *mon) {
         detector_note_kill_done(&mon->det, monitor_sample(mon, &s) >= 0 ? &s : NULL);
         r = monitor_arm(mon, true, true);
         if (r < 0)
-                log_warning_errno(r, "Failed to arm the poll timer of %s: %m", mon->cgroup);
+                note_no_timer(mon, "poll", r);
 }
 
 /* ---- PSI triggers ---- */
@@ -887,16 +899,14 @@ static int monitor_sync_guard(Monitor *mon) {
          * see DESIGN-NOTES.md, "Robust state". */
         ours = mon->guard_applied ? high == mon->guard_written : max != UINT64_MAX && high == guard;
         if (ours && !mon->guard_applied) {
-                log_info("Monitor %s: memory.high of %s is %" PRIu64 ", MemoryHighGuard='s own value; taking it over.",
-                         mon->mc->name, mon->cgroup, high);
+                note(mon, (MonitorNote) { .kind = MONITOR_GUARD_TAKEN_OVER, .high = high });
                 mon->guard_written = high;
                 mon->guard_applied = true;
         }
 
         if (high != UINT64_MAX && !ours) {
                 if (mon->guard_applied)
-                        log_info("Monitor %s: memory.high of %s was set to %" PRIu64 " by someone else; "
-                                 "MemoryHighGuard= leaves it alone.", mon->mc->name, mon->cgroup, high);
+                        note(mon, (MonitorNote) { .kind = MONITOR_GUARD_FOREIGN, .high = high });
                 mon->guard_applied = false;
                 return 0;
         }
@@ -908,8 +918,7 @@ static int monitor_sync_guard(Monitor *mon) {
                 if (r < 0)
                         return r;
                 mon->guard_applied = false;
-                log_info("Monitor %s: memory.max of %s was lifted; memory.high is max again.",
-                         mon->mc->name, mon->cgroup);
+                note(mon, (MonitorNote) { .kind = MONITOR_GUARD_LIFTED });
                 return 1;
         }
 
@@ -920,9 +929,7 @@ static int monitor_sync_guard(Monitor *mon) {
         r = cg_write_file(mon->env->cg_root, mon->cgroup, "memory.high", buf);
         if (r < 0)
                 return r;
-        log_info("Monitor %s: %s memory.high of %s to %" PRIu64 " (memory.max %" PRIu64 " less %u.%02u%%).",
-                 mon->mc->name, mon->guard_applied ? "re-applied" : "set", mon->cgroup, guard, max,
-                 mon->mc->memory_high_guard / 100, mon->mc->memory_high_guard % 100);
+        note(mon, (MonitorNote) { .kind = MONITOR_GUARD_SET, .high = guard, .max = max, .again = mon->guard_applied });
         mon->guard_written = guard;
         mon->guard_applied = true;
         return 1;
@@ -941,8 +948,7 @@ static int on_guard_file(sd_event_source *s, const struct inotify_event *ev, voi
 
         r = monitor_sync_guard(mon);
         if (r < 0 && !ERRNO_IS_VANISHED(r))
-                log_warning_errno(r, "Monitor %s: failed to apply MemoryHighGuard= to %s: %m",
-                                  mon->mc->name, mon->cgroup);
+                note(mon, (MonitorNote) { .kind = MONITOR_NO_GUARD, .error = r });
         return 0;
 }
 
@@ -955,8 +961,7 @@ static int monitor_apply_guard(Monitor *mon) {
         if (!mon->env->have_memory_controller)
                 return -EOPNOTSUPP;
         if (mon->env->dry_run) {
-                log_info("Monitor %s: dry run, MemoryHighGuard= leaves memory.high of %s alone.", mon->mc->name,
-                         mon->cgroup);
+                note(mon, (MonitorNote) { .kind = MONITOR_GUARD_DRY_RUN });
                 return 0;
         }
 
@@ -989,7 +994,7 @@ static void monitor_remove_guard(Monitor *mon) {
                 return;
         r = cg_write_file(mon->env->cg_root, mon->cgroup, "memory.high", "max");
         if (r < 0 && !ERRNO_IS_VANISHED(r))
-                log_warning_errno(r, "Failed to restore memory.high=max on %s: %m", mon->cgroup);
+                note(mon, (MonitorNote) { .kind = MONITOR_NO_GUARD_RESTORE, .error = r });
 }
 
 /* ---- life cycle ---- */
@@ -1032,16 +1037,15 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                                 monitor_free(mon);
                                 return -ENOENT;
                         }
-                        log_warning_errno(r, "Monitor %s: cannot arm the %s PSI trigger on %s: %m",
-                                          mc->name, slot_name[s], mon->pressure_path);
+                        note(mon, (MonitorNote) { .kind = MONITOR_NO_TRIGGER, .what = slot_name[s],
+                                                  .file = mon->pressure_path, .error = r });
                 }
         }
 
         if (env->have_memory_controller && !streq(cgroup, "/")) {
                 r = monitor_watch_events(mon);
                 if (r < 0 && !ERRNO_IS_VANISHED(r))
-                        log_warning_errno(r, "Monitor %s: cannot watch memory.events of %s: %m",
-                                          mc->name, cgroup);
+                        note(mon, (MonitorNote) { .kind = MONITOR_NO_EVENTS, .error = r });
         } else if (!streq(cgroup, "/")) {
                 /* Without the memory controller a fake or partial tree may still
                  * carry memory.events (tests); watch it if it is there. */
@@ -1086,12 +1090,12 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
         if (!monitor_is_armed(mon)) {
                 r = calm_start(mon);
                 if (r < 0)
-                        log_warning_errno(r, "Monitor %s: cannot start the calm headroom timer: %m", mc->name);
+                        note_no_timer(mon, "calm headroom", r);
         }
 
         r = monitor_apply_guard(mon);
         if (r < 0 && !ERRNO_IS_VANISHED(r))
-                log_warning_errno(r, "Monitor %s: cannot apply MemoryHighGuard= to %s: %m", mc->name, cgroup);
+                note(mon, (MonitorNote) { .kind = MONITOR_NO_GUARD, .error = r });
 
         *ret = mon;
         return 0;

@@ -137,10 +137,36 @@ typedef void (*monitor_oom_kill_cb)(Monitor *mon, const char *cgroup, uint64_t n
  * callback may free the monitor. */
 typedef void (*monitor_gone_cb)(Monitor *mon, void *userdata);
 
+/* What a monitor could not do, or did to memory.high for MemoryHighGuard=.
+ * The monitor logs at debug only; the manager says these (note). */
+typedef enum MonitorNoteKind {
+        MONITOR_NO_TRIGGER,             /* a PSI trigger cannot be armed: what (its slot), file, error */
+        MONITOR_NO_EVENTS,              /* memory.events cannot be watched: error */
+        MONITOR_NO_TIMER,               /* what ("poll", "calm headroom") cannot be (re-)armed: error */
+        MONITOR_NO_GUARD,               /* MemoryHighGuard= cannot be applied: error */
+        MONITOR_NO_GUARD_RESTORE,       /* memory.high=max cannot be written back: error */
+        MONITOR_GUARD_TAKEN_OVER,       /* memory.high (high) is the guard's own value */
+        MONITOR_GUARD_FOREIGN,          /* someone else set memory.high (high): left alone */
+        MONITOR_GUARD_LIFTED,           /* memory.max went away, memory.high is max again */
+        MONITOR_GUARD_SET,              /* memory.high set (again: re-applied) to high below max */
+        MONITOR_GUARD_DRY_RUN,          /* DryRun=: nothing written */
+} MonitorNoteKind;
+
+typedef struct MonitorNote {
+        MonitorNoteKind kind;
+        int error;
+        const char *what, *file;
+        uint64_t high, max;
+        bool again;
+} MonitorNote;
+
+typedef void (*monitor_note_cb)(Monitor *mon, const MonitorNote *note, void *userdata);
+
 typedef struct MonitorCallbacks {
         monitor_level_cb level;
         monitor_oom_kill_cb oom_kill;
         monitor_gone_cb gone;
+        monitor_note_cb note;           /* may be called from monitor_new() */
         void *userdata;
 } MonitorCallbacks;
 
