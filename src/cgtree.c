@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "cgtree.h"
@@ -16,6 +17,7 @@
 enum {
         TN_OMIT = 1 << 0,
         TN_AVOID = 1 << 1,
+        TN_SETTLED = 1 << 2,    /* empty for long: skipped whatever the 16-bit clock says */
 };
 
 struct CgTreeNode {
@@ -51,6 +53,7 @@ struct CgTree {
         Map wds;                        /* wd -> node: the watches we hold, one per cgroup */
         Map pins;                       /* node + 1 -> O_PATH fd of its cgroup.events */
         size_t max_watches;             /* 0: no limit of ours */
+        size_t max_pins;                /* the fds a decision needs stay free; 0: no limit */
 };
 
 /* The kernel tells cgroup.events changes at most every 10 ms per file, from
@@ -206,7 +209,7 @@ static uint32_t node_new(CgTree *t, const char *name) {
                 .parent = NIL, .child = NIL, .next = NIL, .prev = NIL,
                 .name = (uint32_t) t->names_len,
                 .populated = -1,
-                .emptied = (uint16_t) (clock_ms() - EMPTY_SETTLE_MSEC),
+                .flags = TN_SETTLED,
         };
         memcpy(t->names + t->names_len, name, l);
         t->names_len += l;
@@ -277,7 +280,7 @@ static void read_trust(CgTree *t, uint32_t i, const char *path) {
         n->owner = tr.owner;
         n->owner_error = (int8_t) MAX(tr.owner_error, -127);
         n->xattr_error = (int8_t) MAX(tr.xattr_error, -127);
-        n->flags = (uint8_t) ((tr.omit ? TN_OMIT : 0) | (tr.avoid ? TN_AVOID : 0));
+        n->flags = (uint8_t) ((n->flags & ~(TN_OMIT | TN_AVOID)) | (tr.omit ? TN_OMIT : 0) | (tr.avoid ? TN_AVOID : 0));
 }
 
 static void read_populated(CgTree *t, uint32_t i, const char *path) {
@@ -286,8 +289,10 @@ static void read_populated(CgTree *t, uint32_t i, const char *path) {
         CgroupEvents ev;
 
         n->populated = cg_read_events(t->cg_root, path, &ev) >= 0 ? ev.populated : -1;
-        if (n->populated == 0 && was == 1)
+        if (n->populated == 0 && was == 1) {
                 n->emptied = clock_ms();
+                n->flags &= ~TN_SETTLED;
+        }
 }
 
 static void unpin(CgTree *t, uint32_t i) {
@@ -309,6 +314,9 @@ static int update_populated(CgTree *t, uint32_t i, const char *path) {
 
                 if (!p)
                         return -ENOMEM;
+                /* A user's empty cgroups must not take the fds of a decision. */
+                if (t->max_pins > 0 && t->pins.n + 1 > t->max_pins)
+                        return -EMFILE;
                 fd = open(p, O_PATH | O_CLOEXEC | O_NOFOLLOW);
                 if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
                         return -errno;
@@ -418,6 +426,7 @@ static int node_add(CgTree *t, uint32_t parent, const char *name, const char *pa
 int cgtree_new(const char *cg_root, CgTree **ret) {
         _cleanup_cgtree_free_ CgTree *t = NULL;
         _cleanup_free_ char *max = NULL;
+        struct rlimit rl;
         uint64_t v;
         int r;
 
@@ -435,6 +444,8 @@ int cgtree_new(const char *cg_root, CgTree **ret) {
         if (cg_read_full("/proc/sys/fs/inotify/max_user_watches", &max) >= 0 &&
             cg_parse_u64_buf(max, &v) >= 0)
                 t->max_watches = (size_t) MIN(v - v / 4, (uint64_t) NIL);
+        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur != RLIM_INFINITY)
+                t->max_pins = rl.rlim_cur > 2048 ? rl.rlim_cur - 1024 : rl.rlim_cur / 2;
         r = node_add(t, NIL, "", "/");
         if (r < 0)
                 return r;
@@ -570,7 +581,8 @@ static CgTreeNode *find_node(const CgTree *t, const char *path) {
 
 /* Whether a walk leaves c out: known empty, and long enough. */
 static bool skip_empty(const CgTreeNode *c, uint16_t now) {
-        return c->populated == 0 && (uint16_t) (now - c->emptied) >= EMPTY_SETTLE_MSEC;
+        return c->populated == 0 &&
+               ((c->flags & TN_SETTLED) || (uint16_t) (now - c->emptied) >= EMPTY_SETTLE_MSEC);
 }
 
 /* What a walk reports of n at now. */
@@ -602,8 +614,10 @@ static int visit_node(CgTree *t, CgTreeNode *n, unsigned depth, uint16_t now, cg
         if (r != 0)
                 return r < 0 ? r : 0;
         for (uint32_t c = n->child; c != NIL; c = t->nodes[c].next) {
-                if (skip_empty(&t->nodes[c], now))
+                if (skip_empty(&t->nodes[c], now)) {
+                        t->nodes[c].flags |= TN_SETTLED;
                         continue;
+                }
                 r = visit_node(t, &t->nodes[c], depth + 1, now, cb, userdata);
                 if (r < 0)
                         return r;

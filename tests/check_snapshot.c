@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/xattr.h>
 
 #include "cgroupfs.h"
@@ -644,6 +645,16 @@ START_TEST(test_tree_model) {
         mk_cg("/user.slice/u.scope/e0/below", "", false);
 
         size_t fds = count_fds();
+        struct rlimit rl, low;
+
+        /* The pins leave the fds a decision needs: with a limit of 64 (32
+         * for pins), 52 empty cgroups give the model up. */
+        ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+        low = (struct rlimit) { .rlim_cur = 64, .rlim_max = rl.rlim_max };
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+        ck_assert_int_eq(cgtree_new(cg, &t), -EMFILE);
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+        ck_assert_uint_eq(count_fds(), fds);
 
         ck_assert_int_eq(cgtree_new(cg, &t), 0);
         cgtree_count(t, &n, &empty);
@@ -727,8 +738,8 @@ static uint32_t lazy_rand(uint32_t n) {
 }
 
 /* The model under churn: thousands of cgroups made and removed, nested
- * ones too, so that nodes are reused, the watch map shrinks and grows
- * and the name arena is rewritten; each cgroup the model holds is there
+ * ones too, so that nodes are reused, the watch map loses and regains
+ * entries and the name arena is rewritten; each cgroup the model holds is there
  * under its own path, each removed one gone, and the count is exact. */
 START_TEST(test_tree_churn) {
         _cleanup_cgtree_free_ CgTree *t = NULL;
