@@ -763,7 +763,7 @@ static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, 
         return 0;
 }
 
-static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
+static int on_recheck(sd_event_source *s, void *userdata) {
         (void) monitor_read_events(userdata, true);
         return 0;
 }
@@ -1103,8 +1103,7 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 if (prev->have_events && mon->have_events && mon->events_src &&
                     !events_went_back(&prev->last_events, &mon->last_events)) {
                         mon->last_events = prev->last_events;
-                        r = sd_event_add_time_relative(env->event, &mon->recheck_src, CLOCK_MONOTONIC, 0, 0,
-                                                       on_recheck, mon);
+                        r = sd_event_add_defer(env->event, &mon->recheck_src, on_recheck, mon);
                         if (r < 0)
                                 note(mon, (MonitorNote) { .kind = MONITOR_NO_EVENTS, .error = r });
                 }
