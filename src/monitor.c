@@ -54,7 +54,6 @@ struct Monitor {
         PsiTrigger early_fast;
 
         sd_event_source *events_src;
-        sd_event_source *recheck_src;   /* a look at memory.events after taking prev's over */
         MemoryEvents last_events;
         bool have_events;
         struct OomChild **oom_children; /* a monitor of "/": see monitor_watch_oom_children() */
@@ -696,12 +695,6 @@ static int monitor_add_trigger(Monitor *mon, Slot slot) {
  * and oom/max fire a critical event. Without act the increases are only
  * taken in (see monitor_note_kill_done()). Returns <0 when unreadable, and
  * -ENODEV after the monitor went away (it may be freed then). */
-/* Whether a counter of now is below old: the kernel's only grow. */
-static bool events_went_back(const MemoryEvents *old, const MemoryEvents *now) {
-        return now->low < old->low || now->high < old->high || now->max < old->max || now->oom < old->oom ||
-               now->oom_kill < old->oom_kill || now->oom_group_kill < old->oom_group_kill;
-}
-
 static int monitor_read_events(Monitor *mon, bool act) {
         MemoryEvents now;
         int r;
@@ -724,7 +717,8 @@ static int monitor_read_events(Monitor *mon, bool act) {
         }
         /* The kernel's counters only grow; a reading where one went back
          * was torn (or is not the kernel's) and says nothing. */
-        if (events_went_back(&old, &now)) {
+        if (now.low < old.low || now.high < old.high || now.max < old.max || now.oom < old.oom ||
+            now.oom_kill < old.oom_kill || now.oom_group_kill < old.oom_group_kill) {
                 log_debug("Monitor %s: memory.events of %s went backwards, ignoring that reading.",
                           mon->mc->name, mon->cgroup);
                 return 0;
@@ -760,11 +754,6 @@ static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, 
                 return 0;
         }
         (void) monitor_read_events(mon, true);
-        return 0;
-}
-
-static int on_recheck(sd_event_source *s, void *userdata) {
-        (void) monitor_read_events(userdata, true);
         return 0;
 }
 
@@ -1097,16 +1086,6 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 if (monitor_is_armed(prev))
                         (void) monitor_arm(mon, false, true);
                 mon->arm_seq = prev->arm_seq;   /* prev's arming goes on */
-                /* A re-creation after lost inotify events: a change of
-                 * memory.events since prev's last reading is acted on, once
-                 * the caller is done, not taken as the new baseline. */
-                if (prev->have_events && mon->have_events && mon->events_src &&
-                    !events_went_back(&prev->last_events, &mon->last_events)) {
-                        mon->last_events = prev->last_events;
-                        r = sd_event_add_defer(env->event, &mon->recheck_src, on_recheck, mon);
-                        if (r < 0)
-                                note(mon, (MonitorNote) { .kind = MONITOR_NO_EVENTS, .error = r });
-                }
         }
         if (!monitor_is_armed(mon)) {
                 r = calm_start(mon);
@@ -1132,7 +1111,6 @@ Monitor *monitor_free(Monitor *mon) {
                 safe_close(mon->trigger_fd[s]);
         }
         sd_event_source_disable_unref(mon->events_src);
-        sd_event_source_disable_unref(mon->recheck_src);
         for (size_t i = 0; i < mon->n_oom_children; i++)
                 oom_child_free(mon->oom_children[i]);
         free(mon->oom_children);
