@@ -5,10 +5,9 @@
  * exist and which are populated, kept current by inotify: one watch on each
  * cgroup directory for new children, removal, owner, xattrs and changes of
  * its cgroup.events, which an O_PATH fd keeps in the inode cache while
- * the cgroup is empty. A
- * decision walks the model instead of listing every directory, and never
- * visits a cgroup the model knows to be empty, so the cgroups a user
- * creates by the thousand and leaves empty cost it nothing.
+ * the cgroup is empty. A decision walks the model instead of listing every
+ * directory, and never visits a cgroup the model knows to be empty, so the
+ * cgroups a user creates by the thousand and leaves empty cost it nothing.
  *
  * The model is best effort and says when it cannot be trusted: after an
  * inotify queue overflow it must be rebuilt (cgtree_process() returns
@@ -32,7 +31,8 @@ int cgtree_fd(const CgTree *t);
 
 /* Apply every queued event, without blocking. Returns 0; -EOVERFLOW when
  * events were lost (rebuild with cgtree_new()); -ENOSPC when a new cgroup
- * could not be watched; -ENOMEM. After an error the model must not be used. */
+ * could not be watched; -EMFILE when an empty one could not be pinned;
+ * -ENOMEM. After an error the model must not be used. */
 int cgtree_process(CgTree *t);
 
 /* What the model knows of a cgroup besides its place: its directory's
