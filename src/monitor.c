@@ -309,11 +309,13 @@ static void monitor_gone(Monitor *mon) {
          * every loop iteration until the owner gets around to freeing us. */
         for (Slot s = 0; s < _SLOT_MAX; s++)
                 (void) sd_event_source_set_enabled(mon->trigger_src[s], SD_EVENT_OFF);
-        (void) sd_event_source_set_enabled(mon->events_src, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(mon->poll_src, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(mon->calm_src, SD_EVENT_OFF);
+        /* Inotify watches go entirely: libsystemd before v258 spins without end
+         * on an event that arrives for disabled sources only. */
+        mon->events_src = sd_event_source_disable_unref(mon->events_src);
         for (size_t i = 0; i < ELEMENTSOF(mon->guard_src); i++)
-                (void) sd_event_source_set_enabled(mon->guard_src[i], SD_EVENT_OFF);
+                mon->guard_src[i] = sd_event_source_disable_unref(mon->guard_src[i]);
         log_debug("Monitor %s: cgroup %s is gone.", mon->mc->name, mon->cgroup);
         if (mon->cbs.gone)
                 mon->cbs.gone(mon, mon->cbs.userdata);  /* may free mon */

@@ -500,6 +500,50 @@ START_TEST(test_own_cgroup_required) {
 }
 END_TEST
 
+static void on_gone_flag(Monitor *mon, void *userdata) {
+        *(bool *) userdata = true;      /* freed later, as the manager's resync does */
+}
+
+/* A monitor that finds its cgroup gone must drop its inotify watches, not only
+ * disable them: libsystemd before v258 spins without end on an event whose
+ * every source is disabled. Here the cgroup is renamed away, so its
+ * memory.events still changes after the monitor said it is gone. */
+START_TEST(test_gone_monitor_loop_goes_on) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *root = test_mkdtemp(), *from = NULL, *to = NULL;
+        const char *ev = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n";
+        sd_event *e = NULL;
+        Monitor *mon = NULL;
+        bool gone = false;
+
+        ck_assert_ptr_nonnull(root);
+        ck_assert_int_eq(config_new_default(&c), 0);
+        ck_assert_int_eq(test_write(root, "cg/memory.events", "%s", ev), 0);
+        ck_assert_int_ge(sd_event_new(&e), 0);
+        MonitorEnv env = { .event = e, .cg_root = root, .proc_root = "/proc", .config = c };
+        MonitorCallbacks cbs = { .gone = on_gone_flag, .userdata = &gone };
+        ck_assert_int_eq(monitor_new(&env, &c->monitors[0], "/cg", &cbs, NULL, &mon), 0);
+        ck_assert_int_ge(sd_event_run(e, 0), 0);
+
+        ck_assert_int_ge(asprintf(&from, "%s/cg", root), 0);
+        ck_assert_int_ge(asprintf(&to, "%s/cg.old", root), 0);
+        ck_assert_int_eq(rename(from, to), 0);
+        ck_assert_int_eq(test_write(root, "cg.old/memory.events", "%s", ev), 0);
+        for (int i = 0; i < 20 && !gone; i++)
+                ck_assert_int_ge(sd_event_run(e, 100 * USEC_PER_MSEC), 0);
+        ck_assert(gone);
+
+        /* Still watched after gone: this event hangs the loop (check's timeout). */
+        ck_assert_int_eq(test_write(root, "cg.old/memory.events", "%s", ev), 0);
+        for (int i = 0; i < 5; i++)
+                ck_assert_int_ge(sd_event_run(e, 20 * USEC_PER_MSEC), 0);
+
+        monitor_free(mon);
+        sd_event_unref(e);
+        test_rm_rf(root);
+}
+END_TEST
+
 static Suite *manager_suite(void) {
         Suite *s = suite_create("manager");
         TCase *tc;
@@ -522,6 +566,10 @@ static Suite *manager_suite(void) {
 
         tc = tcase_create("start");
         tcase_add_test(tc, test_own_cgroup_required);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("events");
+        tcase_add_test(tc, test_gone_monitor_loop_goes_on);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("glob");
