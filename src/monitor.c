@@ -54,6 +54,7 @@ struct Monitor {
         PsiTrigger early_fast;
 
         sd_event_source *events_src;
+        sd_event_source *recheck_src;   /* a look at memory.events after taking prev's over */
         MemoryEvents last_events;
         bool have_events;
         struct OomChild **oom_children; /* a monitor of "/": see monitor_watch_oom_children() */
@@ -311,6 +312,7 @@ static void monitor_gone(Monitor *mon) {
                 (void) sd_event_source_set_enabled(mon->trigger_src[s], SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(mon->poll_src, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(mon->calm_src, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(mon->recheck_src, SD_EVENT_OFF);
         /* Inotify watches go entirely: libsystemd before v258 spins without end
          * on an event that arrives for disabled sources only. */
         mon->events_src = sd_event_source_disable_unref(mon->events_src);
@@ -692,6 +694,12 @@ static int monitor_add_trigger(Monitor *mon, Slot slot) {
 
 /* ---- memory.events ---- */
 
+/* Whether a counter of now is below old: the kernel's only grow. */
+static bool events_went_back(const MemoryEvents *old, const MemoryEvents *now) {
+        return now->low < old->low || now->high < old->high || now->max < old->max || now->oom < old->oom ||
+               now->oom_kill < old->oom_kill || now->oom_group_kill < old->oom_group_kill;
+}
+
 /* Read memory.events and take in what changed: kernel OOM kills are
  * always reported; with act, an increase of high/max/oom arms the monitor
  * and oom/max fire a critical event. Without act the increases are only
@@ -719,8 +727,7 @@ static int monitor_read_events(Monitor *mon, bool act) {
         }
         /* The kernel's counters only grow; a reading where one went back
          * was torn (or is not the kernel's) and says nothing. */
-        if (now.low < old.low || now.high < old.high || now.max < old.max || now.oom < old.oom ||
-            now.oom_kill < old.oom_kill || now.oom_group_kill < old.oom_group_kill) {
+        if (events_went_back(&old, &now)) {
                 log_debug("Monitor %s: memory.events of %s went backwards, ignoring that reading.",
                           mon->mc->name, mon->cgroup);
                 return 0;
@@ -756,6 +763,11 @@ static int on_memory_events(sd_event_source *s, const struct inotify_event *ev, 
                 return 0;
         }
         (void) monitor_read_events(mon, true);
+        return 0;
+}
+
+static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) monitor_read_events(userdata, true);
         return 0;
 }
 
@@ -1088,6 +1100,17 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 if (monitor_is_armed(prev))
                         (void) monitor_arm(mon, false, true);
                 mon->arm_seq = prev->arm_seq;   /* prev's arming goes on */
+                /* A re-creation (a reload, or inotify events lost): a change
+                 * of memory.events since prev's last reading is acted on once
+                 * the caller is done, not taken as the new baseline. */
+                if (prev->have_events && mon->have_events && mon->events_src &&
+                    !events_went_back(&prev->last_events, &mon->last_events)) {
+                        mon->last_events = prev->last_events;
+                        r = sd_event_add_time_relative(env->event, &mon->recheck_src, CLOCK_MONOTONIC, 0, 0,
+                                                       on_recheck, mon);
+                        if (r < 0)
+                                note(mon, (MonitorNote) { .kind = MONITOR_NO_EVENTS, .error = r });
+                }
         }
         if (!monitor_is_armed(mon)) {
                 r = calm_start(mon);
@@ -1113,6 +1136,7 @@ Monitor *monitor_free(Monitor *mon) {
                 safe_close(mon->trigger_fd[s]);
         }
         sd_event_source_disable_unref(mon->events_src);
+        sd_event_source_disable_unref(mon->recheck_src);
         for (size_t i = 0; i < mon->n_oom_children; i++)
                 oom_child_free(mon->oom_children[i]);
         free(mon->oom_children);

@@ -505,6 +505,35 @@ pass "reload: a monitor that could not be re-created was kept, and still acted (
 rm -rf "$FAKE$P/apps.slice/app-late-2.scope"
 wait_log "Stopped monitoring $P/apps.slice/app-late-2.scope"
 
+# ---- a limit hit while the inotify queue is full is still acted on ----
+
+# The memory.events change is lost with the other events; the monitors
+# rebuilt after the rescan compare with what the old ones last read.
+mkcg /new-staging
+printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE/new-staging/memory.events"
+echo 104857600 > "$FAKE/new-staging/memory.max"
+echo max > "$FAKE/new-staging/memory.high"
+echo 104857600 > "$FAKE/new-staging/memory.current"
+printf 'anon 104857600\nfile 0\n' > "$FAKE/new-staging/memory.stat"
+mv "$FAKE/new-staging" "$FAKE$P/apps.slice/app-late-3.scope"
+mkdir -p "$REAL$P/apps.slice/app-late-3.scope"
+wait_log "Monitoring $P/apps.slice/app-late-3.scope \\(monitor apps\\)"
+spawn $P/apps.slice/app-late-3.scope
+late_app=$(pids_of $P/apps.slice/app-late-3.scope)
+f=$FAKE$P/apps.slice/app-late-3.scope/memory.events
+overflows=$(count_log 'The inotify queue overflowed')
+kill -STOP "$DAEMON"
+(cd "$FAKE$P/apps.slice" && seq -f 'noise-%.0f' 0 "$maxq" | xargs touch)
+sed 's/^max 0/max 1/' "$f" > "$f.new"; cat "$f.new" > "$f"; rm -f "$f.new"
+kill -CONT "$DAEMON"
+wait_count 'The inotify queue overflowed' $((overflows + 1))
+wait_log 'Killed app-late-3.scope'
+settle $P/apps.slice/app-late-3.scope
+alive "$late_app" && fail "app-late-3.scope survived"
+rm -rf "$FAKE$P/apps.slice"/noise* "$FAKE$P/apps.slice/app-late-3.scope"
+wait_log "Stopped monitoring $P/apps.slice/app-late-3.scope"
+pass "a limit hit while the inotify queue was full was acted on after the rescan (app-late-3.scope killed)"
+
 # ---- MinAvailable= foreseen is looked at, not acted on ----
 
 # test.slice's limit is its guard (memory.high). A "high" event arms the
