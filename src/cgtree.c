@@ -18,29 +18,30 @@ enum {
         TN_OMIT = 1 << 0,
         TN_AVOID = 1 << 1,
         TN_SETTLED = 1 << 2,    /* empty for long: skipped whatever the 16-bit clock says */
+        TN_OWNED = 1 << 3,      /* in CgTree.owners: not owned by root, or its trust unreadable */
+        TN_OWNER_ERROR = 1 << 4, /* the owners entry is the errno of reading the owner */
+        TN_XATTR_ERROR = 1 << 5, /* ... of reading the xattrs (of a root-owned cgroup) */
 };
 
+/* 32 bytes: with its name and a watch slot, the model's cost per cgroup. */
 struct CgTreeNode {
         uint32_t parent, child, next, prev;     /* NIL: none; a free node's next is the next free one */
         int32_t wd;                             /* its directory's watch; 0: a free node */
         uint32_t name;                          /* offset in CgTree.names */
-        uint32_t owner;
         CgTreeMemo memo;
-        int8_t owner_error, xattr_error;        /* 0 or -errno */
         uint8_t flags;                          /* TN_* */
         int8_t populated;                       /* 1, 0, -1: unknown */
         uint16_t emptied;                       /* ms clock, modulo 2^16, when populated last went to 0 */
 };
+_Static_assert(sizeof(CgTreeNode) == 32, "CgTreeNode grew");
 
-/* Open addressing, linear probing, key 0 free: a watch's node, and the
- * pinning fd of an empty node (key: its index + 1). */
-typedef struct MapSlot {
-        uint32_t key, value;
-} MapSlot;
-
+/* Open addressing, linear probing, no tombstones. Width 2: (key, value)
+ * pairs, key 0 free. Width 1: a node's index + 1 alone, keyed by that
+ * node's wd, so that a watch costs 4 bytes of slot. */
 typedef struct Map {
-        MapSlot *slots;
+        uint32_t *slots;
         size_t cap, n;
+        unsigned width;
 } Map;
 
 struct CgTree {
@@ -52,6 +53,9 @@ struct CgTree {
         size_t names_len, names_alloc, names_dead;
         Map wds;                        /* wd -> node: the watches we hold, one per cgroup */
         Map pins;                       /* node + 1 -> O_PATH fd of its cgroup.events */
+        Map owners;                     /* node + 1 -> uid, or errno (TN_OWNED) */
+        char **visit_names;             /* per depth: the name a visit passes on */
+        size_t n_visit_names;
         size_t max_watches;             /* 0: no limit of ours */
         size_t max_pins;                /* the fds a decision needs stay free; 0: no limit */
 };
@@ -95,69 +99,111 @@ static void region_free(void *p, size_t size) {
 
 /* ---- maps ---- */
 
+#define MAP_NONE SIZE_MAX
+
 static size_t map_home(const Map *m, uint32_t key) {
         return (key * 2654435761u) & (m->cap - 1);
 }
 
-static MapSlot *map_find(const Map *m, uint32_t key) {
-        if (key == 0 || m->cap == 0)
-                return NULL;
-        for (size_t i = map_home(m, key); m->slots[i].key; i = (i + 1) & (m->cap - 1))
-                if (m->slots[i].key == key)
-                        return &m->slots[i];
-        return NULL;
+/* The key of slot i, 0 when it is free. */
+static uint32_t map_key(const CgTree *t, const Map *m, size_t i) {
+        const uint32_t *s = &m->slots[i * m->width];
+
+        if (m->width == 2 || s[0] == 0)
+                return s[0];
+        return (uint32_t) t->nodes[s[0] - 1].wd;
 }
 
-static int map_put(Map *m, uint32_t key, uint32_t value) {
+static uint32_t map_value(const Map *m, size_t i) {
+        return m->width == 2 ? m->slots[i * 2 + 1] : m->slots[i] - 1;
+}
+
+static size_t map_find(const CgTree *t, const Map *m, uint32_t key) {
+        uint32_t k;
+
+        if (key == 0 || m->cap == 0)
+                return MAP_NONE;
+        for (size_t i = map_home(m, key); (k = map_key(t, m, i)); i = (i + 1) & (m->cap - 1))
+                if (k == key)
+                        return i;
+        return MAP_NONE;
+}
+
+static bool map_get(const CgTree *t, const Map *m, uint32_t key, uint32_t *ret_value) {
+        size_t i = map_find(t, m, key);
+
+        if (i == MAP_NONE)
+                return false;
+        if (ret_value)
+                *ret_value = map_value(m, i);
+        return true;
+}
+
+static void map_set(Map *m, size_t i, uint32_t key, uint32_t value) {
+        if (m->width == 2) {
+                m->slots[i * 2] = key;
+                m->slots[i * 2 + 1] = value;
+        } else
+                m->slots[i] = value + 1;
+}
+
+/* For width 1, value is the node and key must be its wd. */
+static int map_put(const CgTree *t, Map *m, uint32_t key, uint32_t value) {
+        uint32_t k;
+        size_t i;
+
         assert(key != 0);
-        /* Full at 4/5: 4 bytes of slot per entry at most. */
+        assert(m->width == 2 || (uint32_t) t->nodes[value].wd == key);
+        /* Full at 4/5. */
         if (5 * (m->n + 1) > 4 * m->cap) {
                 Map old = *m;
                 size_t ncap = m->cap ? m->cap * 2 : 256;
 
-                m->slots = region_alloc(NULL, 0, region_size(ncap * sizeof *m->slots));
+                m->slots = region_alloc(NULL, 0, region_size(ncap * m->width * sizeof *m->slots));
                 if (!m->slots) {
                         *m = old;
                         return -ENOMEM;
                 }
                 m->cap = ncap;
                 m->n = 0;
-                for (size_t i = 0; i < old.cap; i++)
-                        if (old.slots[i].key)
-                                (void) map_put(m, old.slots[i].key, old.slots[i].value);
-                region_free(old.slots, region_size(old.cap * sizeof *old.slots));
+                for (size_t j = 0; j < old.cap; j++)
+                        if ((k = map_key(t, &old, j)))
+                                (void) map_put(t, m, k, map_value(&old, j));
+                region_free(old.slots, region_size(old.cap * old.width * sizeof *old.slots));
         }
-        size_t i = map_home(m, key);
-        while (m->slots[i].key && m->slots[i].key != key)
-                i = (i + 1) & (m->cap - 1);
-        if (!m->slots[i].key)
+        for (i = map_home(m, key); (k = map_key(t, m, i)) && k != key; i = (i + 1) & (m->cap - 1))
+                ;
+        if (!k)
                 m->n++;
-        m->slots[i] = (MapSlot) { key, value };
+        map_set(m, i, key, value);
         return 0;
 }
 
-static bool map_del(Map *m, uint32_t key, uint32_t *ret_value) {
-        MapSlot *s = map_find(m, key);
-        size_t i, j, k;
+static bool map_del(const CgTree *t, Map *m, uint32_t key, uint32_t *ret_value) {
+        size_t i = map_find(t, m, key), j, h;
+        uint32_t k;
 
-        if (!s)
+        if (i == MAP_NONE)
                 return false;
         if (ret_value)
-                *ret_value = s->value;
-        i = (size_t) (s - m->slots);
-        m->slots[i].key = 0;
+                *ret_value = map_value(m, i);
+        m->slots[i * m->width] = 0;
         m->n--;
         /* Without tombstones: move later entries of the same run back into
          * the hole when their home slot allows it. */
-        for (j = (i + 1) & (m->cap - 1); m->slots[j].key; j = (j + 1) & (m->cap - 1)) {
-                k = map_home(m, m->slots[j].key);
-                if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+        for (j = (i + 1) & (m->cap - 1); (k = map_key(t, m, j)); j = (j + 1) & (m->cap - 1)) {
+                h = map_home(m, k);
+                if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
                         continue;
-                m->slots[i] = m->slots[j];
-                m->slots[j].key = 0;
+                map_set(m, i, k, map_value(m, j));
+                m->slots[j * m->width] = 0;
                 i = j;
         }
         return true;
+}
+
+static void map_free(Map *m) {
+        region_free(m->slots, region_size(m->cap * m->width * sizeof *m->slots));
 }
 
 /* ---- nodes ---- */
@@ -166,8 +212,64 @@ static uint32_t idx(const CgTree *t, const CgTreeNode *n) {
         return (uint32_t) (n - t->nodes);
 }
 
+/* The arena's form of a name. */
 static const char *node_name(const CgTree *t, const CgTreeNode *n) {
         return t->names + n->name;
+}
+
+/* Names are kept without the unit suffix most of them have: a last byte
+ * of 1 to 4 stands for the suffix below (4: none, for a name that itself
+ * ends in such a byte). "svc1.service" takes 6 bytes, not 13. */
+static const char *const name_suffix[] = { NULL, ".service", ".scope", ".slice", "" };
+#define NAME_CODE_RAW 4
+
+/* buf: NAME_MAX + 2 bytes. */
+static const char *name_encode(const char *name, char *buf) {
+        size_t l = strlen(name);
+
+        assert(l <= NAME_MAX);
+        for (size_t c = 1; c < NAME_CODE_RAW; c++) {
+                size_t sl = strlen(name_suffix[c]);
+
+                if (l > sl && streq(name + l - sl, name_suffix[c])) {
+                        memcpy(buf, name, l - sl);
+                        buf[l - sl] = (char) c;
+                        buf[l - sl + 1] = '\0';
+                        return buf;
+                }
+        }
+        if (l == 0 || (unsigned char) name[l - 1] > NAME_CODE_RAW)
+                return name;
+        memcpy(buf, name, l);
+        buf[l] = NAME_CODE_RAW;
+        buf[l + 1] = '\0';
+        return buf;
+}
+
+/* The name's length, and its suffix's code (0: none). */
+static size_t name_stem(const char *stored, unsigned *ret_code) {
+        size_t l = strlen(stored);
+        unsigned c = l > 0 ? (unsigned char) stored[l - 1] : 0;
+
+        *ret_code = c <= NAME_CODE_RAW ? c : 0;
+        return *ret_code ? l - 1 : l;
+}
+
+static size_t name_len(const char *stored) {
+        unsigned c;
+        size_t l = name_stem(stored, &c);
+
+        return l + (c ? strlen(name_suffix[c]) : 0);
+}
+
+/* Into buf (at least name_len() + 1 bytes, NAME_MAX + 1 for any name); returns buf. */
+static char *name_decode(const char *stored, char *buf) {
+        unsigned c;
+        size_t l = name_stem(stored, &c);
+
+        memcpy(buf, stored, l);
+        strcpy(buf + l, c ? name_suffix[c] : "");
+        return buf;
 }
 
 static uint16_t clock_ms(void) {
@@ -175,7 +277,9 @@ static uint16_t clock_ms(void) {
 }
 
 /* A new node, unlinked, or NIL (ENOMEM). Moves the array: indices stay. */
-static uint32_t node_new(CgTree *t, const char *name) {
+static uint32_t node_new(CgTree *t, const char *plain) {
+        char buf[NAME_MAX + 2];
+        const char *name = name_encode(plain, buf);
         size_t l = strlen(name) + 1;
         uint32_t i;
 
@@ -253,7 +357,7 @@ static char *node_path(const CgTree *t, uint32_t i) {
         char *s, *p;
 
         for (uint32_t j = i; t->nodes[j].parent != NIL; j = t->nodes[j].parent)
-                len += strlen(node_name(t, &t->nodes[j])) + 1;
+                len += name_len(node_name(t, &t->nodes[j])) + 1;
         s = malloc(len + 2);
         if (!s)
                 return NULL;
@@ -261,10 +365,12 @@ static char *node_path(const CgTree *t, uint32_t i) {
         *p = '\0';
         for (uint32_t j = i; t->nodes[j].parent != NIL; j = t->nodes[j].parent) {
                 const char *name = node_name(t, &t->nodes[j]);
-                size_t l = strlen(name);
+                size_t l = name_len(name);
+                char c = p[0];
 
                 p -= l;
-                memcpy(p, name, l);
+                name_decode(name, p);   /* its NUL lands on the '/' or NUL after it */
+                p[l] = c;
                 *--p = '/';
         }
         if (len == 0)
@@ -272,15 +378,33 @@ static char *node_path(const CgTree *t, uint32_t i) {
         return s;
 }
 
-static void read_trust(CgTree *t, uint32_t i, const char *path) {
+/* Most cgroups are root's and readable: only the others take an owners entry. */
+static int read_trust(CgTree *t, uint32_t i, const char *path) {
         CgTreeNode *n = &t->nodes[i];
+        uint8_t f = 0;
         CgroupTrust tr;
+        uint32_t v;
 
         cg_read_trust(t->cg_root, path, &tr);
-        n->owner = tr.owner;
-        n->owner_error = (int8_t) MAX(tr.owner_error, -127);
-        n->xattr_error = (int8_t) MAX(tr.xattr_error, -127);
-        n->flags = (uint8_t) ((n->flags & ~(TN_OMIT | TN_AVOID)) | (tr.omit ? TN_OMIT : 0) | (tr.avoid ? TN_AVOID : 0));
+        /* The xattrs are read only when root owns the cgroup. */
+        assert(tr.xattr_error == 0 || (tr.owner_error == 0 && tr.owner == 0));
+        if (tr.owner_error < 0) {
+                f = TN_OWNER_ERROR;
+                v = (uint32_t) -tr.owner_error;
+        } else if (tr.xattr_error < 0) {
+                f = TN_XATTR_ERROR;
+                v = (uint32_t) -tr.xattr_error;
+        } else
+                v = tr.owner;
+        if (v != 0) {
+                if (map_put(t, &t->owners, i + 1, v) < 0)
+                        return -ENOMEM;
+                f |= TN_OWNED;
+        } else
+                (void) map_del(t, &t->owners, i + 1, NULL);
+        f |= (tr.omit ? TN_OMIT : 0) | (tr.avoid ? TN_AVOID : 0);
+        n->flags = (uint8_t) ((n->flags & ~(TN_OMIT | TN_AVOID | TN_OWNED | TN_OWNER_ERROR | TN_XATTR_ERROR)) | f);
+        return 0;
 }
 
 static void read_populated(CgTree *t, uint32_t i, const char *path) {
@@ -298,7 +422,7 @@ static void read_populated(CgTree *t, uint32_t i, const char *path) {
 static void unpin(CgTree *t, uint32_t i) {
         uint32_t fd;
 
-        if (map_del(&t->pins, i + 1, &fd))
+        if (map_del(t, &t->pins, i + 1, &fd))
                 safe_close((int) fd);
 }
 
@@ -308,7 +432,7 @@ static void unpin(CgTree *t, uint32_t i) {
  * -EMFILE, the model cannot be kept. */
 static int update_populated(CgTree *t, uint32_t i, const char *path) {
         read_populated(t, i, path);
-        if (t->nodes[i].populated == 0 && !map_find(&t->pins, i + 1)) {
+        if (t->nodes[i].populated == 0 && !map_get(t, &t->pins, i + 1, NULL)) {
                 _cleanup_free_ char *p = cg_path(t->cg_root, path, "cgroup.events");
                 int fd;
 
@@ -320,7 +444,7 @@ static int update_populated(CgTree *t, uint32_t i, const char *path) {
                 fd = open(p, O_PATH | O_CLOEXEC | O_NOFOLLOW);
                 if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
                         return -errno;
-                if (fd >= 0 && map_put(&t->pins, i + 1, (uint32_t) fd) < 0) {
+                if (fd >= 0 && map_put(t, &t->pins, i + 1, (uint32_t) fd) < 0) {
                         safe_close(fd);
                         return -ENOMEM;
                 }
@@ -339,13 +463,20 @@ static void memo_clear(CgTree *t, uint32_t i) {
                 memo_clear(t, c);
 }
 
+void cgtree_forget_memos(CgTree *t) {
+        for (uint32_t i = 0; i < t->n_used; i++)
+                t->nodes[i].memo = (CgTreeMemo) {};
+}
+
 static void node_free(CgTree *t, uint32_t i) {
         CgTreeNode *n = &t->nodes[i];
 
         while (n->child != NIL)
                 node_free(t, n->child);
-        (void) map_del(&t->wds, (uint32_t) n->wd, NULL);
+        (void) map_del(t, &t->wds, (uint32_t) n->wd, NULL);
         unpin(t, i);
+        if (n->flags & TN_OWNED)
+                (void) map_del(t, &t->owners, i + 1, NULL);
         if (n->parent != NIL) {
                 if (n->prev != NIL)
                         t->nodes[n->prev].next = n->next;
@@ -378,6 +509,8 @@ static int node_add(CgTree *t, uint32_t parent, const char *name, const char *pa
 
         if (!dir)
                 return -ENOMEM;
+        if (strlen(name) > NAME_MAX)
+                return 0;       /* not from the kernel: no such directory */
         /* Root's watches are shared with every root service, and a user
          * makes as many cgroups as they like: the model takes 3/4 at most. */
         if (t->max_watches > 0 && t->wds.n + 1 > t->max_watches)
@@ -385,14 +518,14 @@ static int node_add(CgTree *t, uint32_t parent, const char *name, const char *pa
         wd = inotify_add_watch(t->fd, dir, DIR_MASK);
         if (wd < 0)
                 return ERRNO_IS_VANISHED(-errno) || errno == ENOTDIR ? 0 : -errno;
-        if (map_find(&t->wds, (uint32_t) wd))
+        if (map_get(t, &t->wds, (uint32_t) wd, NULL))
                 return 0;
 
         i = node_new(t, name);
         if (i == NIL)
                 return -ENOMEM;
         t->nodes[i].wd = wd;
-        if (map_put(&t->wds, (uint32_t) wd, i) < 0)
+        if (map_put(t, &t->wds, (uint32_t) wd, i) < 0)
                 return -ENOMEM;
         if (parent != NIL) {
                 CgTreeNode *n = &t->nodes[i], *p = &t->nodes[parent];
@@ -403,7 +536,9 @@ static int node_add(CgTree *t, uint32_t parent, const char *name, const char *pa
                         t->nodes[n->next].prev = i;
                 p->child = i;
         }
-        read_trust(t, i, path);
+        r = read_trust(t, i, path);
+        if (r < 0)
+                return r;
         r = update_populated(t, i, path);
         if (r < 0)
                 return r;
@@ -435,6 +570,8 @@ int cgtree_new(const char *cg_root, CgTree **ret) {
                 return -ENOMEM;
         t->fd = -EBADF;
         t->free_list = NIL;
+        t->wds.width = 1;
+        t->pins.width = t->owners.width = 2;
         t->cg_root = strdup(cg_root);
         if (!t->cg_root)
                 return -ENOMEM;
@@ -461,10 +598,14 @@ CgTree *cgtree_free(CgTree *t) {
                 return NULL;
         safe_close(t->fd);      /* closing dropped every watch */
         for (size_t i = 0; i < t->pins.cap; i++)
-                if (t->pins.slots[i].key)
-                        safe_close((int) t->pins.slots[i].value);
-        region_free(t->pins.slots, region_size(t->pins.cap * sizeof *t->pins.slots));
-        region_free(t->wds.slots, region_size(t->wds.cap * sizeof *t->wds.slots));
+                if (map_key(t, &t->pins, i))
+                        safe_close((int) map_value(&t->pins, i));
+        map_free(&t->pins);
+        map_free(&t->wds);
+        map_free(&t->owners);
+        for (size_t i = 0; i < t->n_visit_names; i++)
+                free(t->visit_names[i]);
+        free(t->visit_names);
         region_free(t->nodes, region_size((size_t) t->n_alloc * sizeof *t->nodes));
         region_free(t->names, t->names_alloc);
         free(t->cg_root);
@@ -478,15 +619,12 @@ int cgtree_fd(const CgTree *t) {
 
 static int handle_event(CgTree *t, const struct inotify_event *ev) {
         _cleanup_free_ char *path = NULL;
-        MapSlot *s;
         uint32_t i;
 
         if (ev->mask & IN_Q_OVERFLOW)
                 return -EOVERFLOW;
-        s = ev->wd > 0 ? map_find(&t->wds, (uint32_t) ev->wd) : NULL;
-        if (!s)
+        if (ev->wd <= 0 || !map_get(t, &t->wds, (uint32_t) ev->wd, &i))
                 return 0;       /* a watch already dropped */
-        i = s->value;
 
         if (ev->mask & (IN_DELETE_SELF | IN_IGNORED)) {
                 if (i == 0)
@@ -500,16 +638,18 @@ static int handle_event(CgTree *t, const struct inotify_event *ev) {
                 path = node_path(t, i);
                 if (!path)
                         return -ENOMEM;
-                read_trust(t, i, path);
                 memo_clear(t, i);
-                return 0;
+                return read_trust(t, i, path);
         }
         if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_DELETE | IN_MOVED_FROM))) {
+                char buf[NAME_MAX + 2];
+                const char *name = name_encode(ev->name, buf);
+
                 /* The child's own IN_DELETE_SELF may come only when its
                  * last dentry goes: drop it now. (cgroupfs refuses renames;
                  * a fake tree's renamed directory comes back by IN_MOVED_TO.) */
                 for (uint32_t c = t->nodes[i].child; c != NIL; c = t->nodes[c].next)
-                        if (streq(node_name(t, &t->nodes[c]), ev->name)) {
+                        if (streq(node_name(t, &t->nodes[c]), name)) {
                                 node_unlink(t, c);
                                 break;
                         }
@@ -559,6 +699,8 @@ int cgtree_process(CgTree *t) {
 }
 
 static CgTreeNode *find_node(const CgTree *t, const char *path) {
+        char comp[NAME_MAX + 1], buf[NAME_MAX + 2];
+        const char *want;
         uint32_t i = 0;
 
         for (const char *p = path; i != NIL && *p; ) {
@@ -568,12 +710,14 @@ static CgTreeNode *find_node(const CgTree *t, const char *path) {
                 len = strcspn(p, "/");
                 if (len == 0)
                         break;
-                for (i = t->nodes[i].child; i != NIL; i = t->nodes[i].next) {
-                        const char *name = node_name(t, &t->nodes[i]);
-
-                        if (strncmp(name, p, len) == 0 && name[len] == '\0')
+                if (len > NAME_MAX)
+                        return NULL;
+                memcpy(comp, p, len);
+                comp[len] = '\0';
+                want = name_encode(comp, buf);
+                for (i = t->nodes[i].child; i != NIL; i = t->nodes[i].next)
+                        if (streq(node_name(t, &t->nodes[i]), want))
                                 break;
-                }
                 p += len;
         }
         return i == NIL ? NULL : &t->nodes[i];
@@ -587,13 +731,17 @@ static bool skip_empty(const CgTreeNode *c, uint16_t now) {
 
 /* What a walk reports of n at now. */
 static void node_info(const CgTree *t, const CgTreeNode *n, uint16_t now, CgTreeInfo *ret) {
+        uint32_t v = 0;
+
+        if ((n->flags & TN_OWNED) && !map_get(t, &t->owners, idx(t, n) + 1, &v))
+                assert(!"an owned node without its owners entry");
         *ret = (CgTreeInfo) {
                 .trust = {
-                        .owner = n->owner,
-                        .owner_error = n->owner_error,
+                        .owner = n->flags & (TN_OWNER_ERROR | TN_XATTR_ERROR) ? 0 : v,
+                        .owner_error = n->flags & TN_OWNER_ERROR ? -(int) v : 0,
                         .omit = n->flags & TN_OMIT,
                         .avoid = n->flags & TN_AVOID,
-                        .xattr_error = n->xattr_error,
+                        .xattr_error = n->flags & TN_XATTR_ERROR ? -(int) v : 0,
                 },
                 .populated = n->populated,
         };
@@ -604,13 +752,34 @@ static void node_info(const CgTree *t, const CgTreeNode *n, uint16_t now, CgTree
                 ret->populated = -1;
 }
 
+/* n's name for a visit's callback: valid while the visit is at or below
+ * depth, as the chain of names to n. NULL: ENOMEM. */
+static const char *visit_name(CgTree *t, const CgTreeNode *n, unsigned depth) {
+        if (depth >= t->n_visit_names) {
+                char **nv = reallocarray(t->visit_names, depth + 1, sizeof *nv);
+
+                if (!nv)
+                        return NULL;
+                t->visit_names = nv;
+                for (; t->n_visit_names <= depth; t->n_visit_names++)
+                        nv[t->n_visit_names] = NULL;
+        }
+        if (!t->visit_names[depth] && !(t->visit_names[depth] = malloc(NAME_MAX + 1)))
+                return NULL;
+        return name_decode(node_name(t, n), t->visit_names[depth]);
+}
+
 static int visit_node(CgTree *t, CgTreeNode *n, unsigned depth, uint16_t now, cgtree_visit_cb cb,
                       void *userdata) {
         CgTreeInfo info;
         int r;
 
+        const char *name = visit_name(t, n, depth);
+
+        if (!name)
+                return -ENOMEM;
         node_info(t, n, now, &info);
-        r = cb(n, node_name(t, n), depth, false, &info, &n->memo, userdata);
+        r = cb(n, name, depth, false, &info, &n->memo, userdata);
         if (r != 0)
                 return r < 0 ? r : 0;
         for (uint32_t c = n->child; c != NIL; c = t->nodes[c].next) {
@@ -637,8 +806,12 @@ static int visit_ancestors(CgTree *t, uint32_t i, unsigned *depth, uint16_t now,
         r = visit_ancestors(t, n->parent, depth, now, cb, userdata);
         if (r < 0)
                 return r;
+        const char *name = visit_name(t, n, *depth);
+
+        if (!name)
+                return -ENOMEM;
         node_info(t, n, now, &info);
-        r = cb(n, node_name(t, n), (*depth)++, true, &info, &n->memo, userdata);
+        r = cb(n, name, (*depth)++, true, &info, &n->memo, userdata);
         return r < 0 ? r : 0;
 }
 

@@ -50,10 +50,13 @@ typedef struct CgTreeInfo {
  * the cgroup appears and when it or an ancestor changes owner or xattrs;
  * the consumer tells its own results apart by gen (0: none). */
 typedef struct CgTreeMemo {
-        uint32_t gen;
-        int16_t adj;
-        bool by_processes;
+        uint16_t gen;
+        int16_t adj : 15;               /* ADJ_MIN..ADJ_MAX */
+        uint16_t by_processes : 1;
 } CgTreeMemo;
+
+/* Forget every memo: for a consumer whose gen wrapped. */
+void cgtree_forget_memos(CgTree *t);
 
 /* Like cgtree_walk(), without paths: first the ancestors of path, root
  * first (ancestor set; their other children are not visited), then path

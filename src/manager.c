@@ -71,7 +71,7 @@ struct Manager {
         bool resync_rebuild;            /* the next resync recreates every monitor */
 
         Config *config;
-        uint32_t rank_gen;      /* of config, for what the model keeps of it (rank.h) */
+        uint16_t rank_gen;      /* of config, for what the model keeps of it (rank.h) */
         ConfigLoadOptions load_opts;
 
         char *cg_root;
@@ -1436,8 +1436,12 @@ static int manager_load_config(Manager *m, Config **ret) {
 
 /* What the model keeps of the old rules is resolved again. */
 static void manager_config_changed(Manager *m) {
-        if (++m->rank_gen == 0)
+        if (++m->rank_gen == 0) {
+                /* A memo of 65 535 reloads ago would pass for new. */
                 m->rank_gen = 1;
+                if (m->tree)
+                        cgtree_forget_memos(m->tree);
+        }
         if (m->tree)
                 manager_tree_prepare(m);
 }

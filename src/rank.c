@@ -28,7 +28,7 @@ typedef struct Step {
 
 typedef struct Visit {
         const Config *c;
-        uint32_t gen;
+        uint16_t gen;
         const char *own_cgroup;
         int min_adj;
         int ceiling;            /* leaves at or above it were read and found not eligible */
@@ -215,7 +215,7 @@ static int prepare_cb(CgTreeNode *n, const char *name, unsigned depth, bool ance
         return 0;
 }
 
-int rank_prepare(const Config *c, uint32_t gen, CgTree *t, const char *own_cgroup, size_t *ret_resolved) {
+int rank_prepare(const Config *c, uint16_t gen, CgTree *t, const char *own_cgroup, size_t *ret_resolved) {
         Visit v = { .c = c, .gen = gen, .own_cgroup = own_cgroup };
         int r;
 
@@ -303,7 +303,7 @@ static int extend_cb(CgTreeNode *n, const char *name, unsigned depth, bool ances
 
 /* One pass: the band below ceiling, read and ranked. *ret_best: that
  * band's adj (INT_MIN when there was none). */
-static int rank_pass(const Config *c, uint32_t gen, CgTree *t, const char *cg_root, const char *proc_root,
+static int rank_pass(const Config *c, uint16_t gen, CgTree *t, const char *cg_root, const char *proc_root,
                      const char *within, const char *own_cgroup, int min_adj, char *const *busy, int ceiling,
                      int *ret_best, Snapshot **ret_snap, Candidate **ret, size_t *ret_n, size_t *ret_seen) {
         _cleanup_snapshot_free_ Snapshot *s = NULL;
@@ -369,7 +369,7 @@ static int rank_pass(const Config *c, uint32_t gen, CgTree *t, const char *cg_ro
         return 0;
 }
 
-int rank_band(const Config *c, uint32_t gen, CgTree *t, const char *cg_root, const char *proc_root,
+int rank_band(const Config *c, uint16_t gen, CgTree *t, const char *cg_root, const char *proc_root,
               const char *within, const char *own_cgroup, int min_adj, char *const *busy,
               Snapshot **ret_snap, Candidate **ret, size_t *ret_n, size_t *ret_seen) {
         int ceiling = INT_MAX;

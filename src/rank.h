@@ -23,7 +23,7 @@
  * ranking as policy_rank() and *ret_seen, the candidates below within, read
  * or not; -ENOENT when within is not in the model or
  * vanished; -ENOMEM. */
-int rank_band(const Config *c, uint32_t gen, CgTree *t, const char *cg_root, const char *proc_root,
+int rank_band(const Config *c, uint16_t gen, CgTree *t, const char *cg_root, const char *proc_root,
               const char *within, const char *own_cgroup, int min_adj, char *const *busy,
               Snapshot **ret_snap, Candidate **ret, size_t *ret_n, size_t *ret_seen);
 
@@ -31,4 +31,4 @@ int rank_band(const Config *c, uint32_t gen, CgTree *t, const char *cg_root, con
  * in gen): after the model is built and after new rules, so that the next
  * decision does not do it. *ret_resolved: how many were. Returns 0 or as
  * rank_band(). */
-int rank_prepare(const Config *c, uint32_t gen, CgTree *t, const char *own_cgroup, size_t *ret_resolved);
+int rank_prepare(const Config *c, uint16_t gen, CgTree *t, const char *own_cgroup, size_t *ret_resolved);

@@ -13,6 +13,7 @@
 
 #include "cgroupfs.h"
 #include "cgtree.h"
+#include "parse-util.h"
 #include "rank.h"
 #include "snapshot.h"
 #include "test-util.h"
@@ -728,6 +729,65 @@ START_TEST(test_tree_model) {
 }
 END_TEST
 
+/* The model keeps names without their unit suffix: every kind of name
+ * comes back whole, by path, in a walk, and when it is removed. */
+static int collect_cb(const char *root, const char *path, const CgTreeInfo *info, void *userdata) {
+        char ***l = userdata;
+
+        ck_assert_int_ge(strv_extendf(l, "%s", path), 0);
+        return 0;
+}
+
+START_TEST(test_tree_names) {
+        static const char *const names[] = {
+                "a.service", "b.scope", "c.slice", "plain", ".service", "x.service.scope", "tail\001",
+                "tail\004", "tail\003.service", "e.mount", "a.servic", "x",
+        };
+        _cleanup_cgtree_free_ CgTree *t = NULL;
+        _cleanup_strv_free_ char **seen = NULL;
+        char path[512];
+
+        mk_cg("", "", true);
+        mk_cg("/s.slice", "", true);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                snprintf(path, sizeof path, "/s.slice/%s", names[i]);
+                mk_cg(path, "100\n", true);
+                snprintf(path, sizeof path, "/s.slice/%s/%s", names[i], names[i]);
+                mk_cg(path, "100\n", true);
+        }
+        ck_assert_int_eq(cgtree_new(cg, &t), 0);
+        ck_assert_int_eq(cgtree_walk(t, "/", collect_cb, &seen), 0);
+        size_t n_seen = 0;
+
+        for (char **l = seen; *l; l++)
+                n_seen++;
+        ck_assert_uint_eq(n_seen, 2 + 2 * ELEMENTSOF(names));
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *p = NULL;
+                CgTreeNode *n;
+
+                snprintf(path, sizeof path, "/s.slice/%s/%s", names[i], names[i]);
+                ck_assert_msg(strv_contains(seen, path), "%s not walked", path);
+                n = cgtree_find(t, path);
+                ck_assert_ptr_nonnull(n);
+                p = cgtree_node_path(t, n);
+                ck_assert_str_eq(p, path);
+        }
+        ck_assert_ptr_null(cgtree_find(t, "/s.slice/a"));
+        ck_assert_ptr_null(cgtree_find(t, "/s.slice/tail"));
+        ck_assert_ptr_null(cgtree_find(t, "/s.slice/tail\003"));
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                snprintf(path, sizeof path, "%s/cg/s.slice/%s", tmp, names[i]);
+                test_rm_rf(path);
+                ck_assert_int_eq(cgtree_process(t), 0);
+                snprintf(path, sizeof path, "/s.slice/%s", names[i]);
+                ck_assert_ptr_null(cgtree_find(t, path));
+        }
+        ck_assert_ptr_nonnull(cgtree_find(t, "/s.slice"));
+}
+END_TEST
+
 /* ---- a decision's band-first read (rank.h) ---- */
 
 static uint32_t lazy_seed;
@@ -959,6 +1019,19 @@ START_TEST(test_band_same_victim) {
 }
 END_TEST
 
+/* A fresh top-band decision over all of "/" picks path. */
+static void band_victim_is(const Config *c, uint16_t gen, CgTree *t, const char *path) {
+        _cleanup_snapshot_free_ Snapshot *s = NULL;
+        _cleanup_free_ Candidate *cands = NULL;
+        size_t n, seen;
+        ssize_t v;
+
+        ck_assert_int_eq(rank_band(c, gen, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
+        v = policy_pick_victim(cands, n);
+        ck_assert_int_ge(v, 0);
+        ck_assert_str_eq(s->nodes[cands[v].node].path, path);
+}
+
 /* One cgroup in the top band among many below it: a decision reads it and
  * none of the others; an xattr set later, or new rules, count at once. */
 START_TEST(test_band_reads_one) {
@@ -1015,12 +1088,7 @@ START_TEST(test_band_reads_one) {
                 snprintf(rel, sizeof rel, "%s/cg/s.slice/victim.service", tmp);
                 ck_assert_int_eq(chown(rel, 1000, 1000), 0);
                 ck_assert_int_eq(cgtree_process(t), 0);
-                s = snapshot_free(s);
-                cands = mfree(cands);
-                ck_assert_int_eq(rank_band(&c, 1, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
-                v = policy_pick_victim(cands, n);
-                ck_assert_int_ge(v, 0);
-                ck_assert_str_eq(s->nodes[cands[v].node].path, "/s.slice/svc7.service");
+                band_victim_is(&c, 1, t, "/s.slice/svc7.service");
                 ck_assert_int_eq(chown(rel, 0, 0), 0);
                 ck_assert_int_eq(cgtree_process(t), 0);
         }
@@ -1037,21 +1105,21 @@ START_TEST(test_band_reads_one) {
                 ck_assert_int_eq(removexattr(rel, "user.oomd_omit"), 0);
                 ck_assert_int_eq(cgtree_process(t), 0);
         }
-        s = snapshot_free(s);
-        cands = mfree(cands);
-        ck_assert_int_eq(rank_band(&c, 1, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
-        v = policy_pick_victim(cands, n);
-        ck_assert_int_ge(v, 0);
-        ck_assert_str_eq(s->nodes[cands[v].node].path, "/s.slice/victim.service");
+        band_victim_is(&c, 1, t, "/s.slice/victim.service");
 
         /* New rules (a new generation): the victim is now the biggest. */
         c.n_rules = 1;
-        s = snapshot_free(s);
-        cands = mfree(cands);
-        ck_assert_int_eq(rank_band(&c, 2, t, cg, proc, "/", NULL, 0, NULL, &s, &cands, &n, &seen), 0);
-        v = policy_pick_victim(cands, n);
-        ck_assert_int_ge(v, 0);
-        ck_assert_str_eq(s->nodes[cands[v].node].path, "/s.slice/svc7.service");
+        band_victim_is(&c, 2, t, "/s.slice/svc7.service");
+
+        /* The 16-bit gen wrapped back to 1 with the old rules' memos still
+         * there: forgotten, they are resolved again. */
+        c.n_rules = ELEMENTSOF(rules);
+        ck_assert_int_eq(rank_prepare(&c, 1, t, NULL, &n), 0);
+        c.n_rules = 1;
+        cgtree_forget_memos(t);
+        ck_assert_int_eq(rank_prepare(&c, 1, t, NULL, &n), 0);
+        ck_assert_uint_eq(n, 202);
+        band_victim_is(&c, 1, t, "/s.slice/svc7.service");
 }
 END_TEST
 
@@ -1234,6 +1302,7 @@ static Suite *snapshot_suite(void) {
         tcase_add_test(tc, test_band_corners);
         tcase_add_test(tc, test_tree_model);
         tcase_add_test(tc, test_tree_churn);
+        tcase_add_test(tc, test_tree_names);
         suite_add_tcase(s, tc);
 
         /* 200 random trees, each written, modelled and read three times:
