@@ -170,11 +170,13 @@ static int lock_segments(struct dl_phdr_info *info, size_t size, void *userdata)
 
 /* Library pages that start-up and fault-around mapped would stay locked
  * (~0.9 MiB that every process shares): unmap the read-only ones without
- * private copies; the page cache keeps them, what we use faults back in. */
-static void release_library_pages(void) {
+ * private copies; the page cache keeps them, what we use faults back in.
+ * locked: after mlockall(), so unlock each range first and lock it again. */
+static void release_library_pages(bool locked) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
         char line[PATH_MAX + 128], self[PATH_MAX];
-        uintptr_t start = 0, end = 0;
+        uintptr_t start = 0, end = 0, ranges[64][2];
+        size_t n_ranges = 0;
         bool shared_text = false;
         ssize_t l;
 
@@ -193,9 +195,32 @@ static void release_library_pages(void) {
                         start = a;
                         end = b;
                         shared_text = n == 4 && path[0] == '/' && perm[1] != 'w' && !streq(path, self);
-                } else if (shared_text && sscanf(line, "Anonymous: %lu kB", &anon) == 1 && anon == 0)
-                        (void) madvise((void *) start, end - start, MADV_DONTNEED);
+                } else if (shared_text && sscanf(line, "Anonymous: %lu kB", &anon) == 1 && anon == 0 &&
+                           n_ranges < ELEMENTSOF(ranges)) {
+                        ranges[n_ranges][0] = start;
+                        ranges[n_ranges++][1] = end;
+                }
         }
+        /* Only now: reading the file in between would fault stdio back in. */
+        for (size_t i = 0; i < n_ranges; i++) {
+                void *p = (void *) ranges[i][0];
+                size_t len = ranges[i][1] - ranges[i][0];
+
+                if (locked)
+                        (void) munlock(p, len);
+                (void) madvise(p, len, MADV_DONTNEED);
+                if (locked)
+                        (void) mlock2(p, len, MLOCK_ONFAULT);
+        }
+}
+
+static bool memory_locked;
+
+/* Once start-up (the bus, the first loop iterations) or a kill has settled:
+ * what stays locked is what the idle loop uses, not what that work did. */
+static void on_settled(void) {
+        if (memory_locked)
+                release_library_pages(true);
 }
 #endif
 
@@ -206,12 +231,14 @@ static void lock_memory(void) {
 #if !defined(__SANITIZE_ADDRESS__)    /* ASan's shadow memory cannot be locked */
         int flags = MCL_CURRENT | MCL_FUTURE;
 
-        release_library_pages();
+        release_library_pages(false);
         /* EINVAL: a kernel before 4.4 without MCL_ONFAULT; lock everything. */
-        if (mlockall(flags | MCL_ONFAULT) < 0 && (errno != EINVAL || mlockall(flags) < 0))
+        if (mlockall(flags | MCL_ONFAULT) < 0 && (errno != EINVAL || mlockall(flags) < 0)) {
                 log_warning_errno(errno, "Failed to lock our memory (mlockall), continuing: %m");
-        else
-                (void) dl_iterate_phdr(lock_segments, NULL);
+                return;
+        }
+        (void) dl_iterate_phdr(lock_segments, NULL);
+        memory_locked = true;
 #endif
 }
 
@@ -238,6 +265,9 @@ int main(int argc, char *argv[]) {
                 return r < 0 ? 2 : 0;
 
         raise_fd_limit();
+#if !defined(__SANITIZE_ADDRESS__)
+        arg.settled = on_settled;
+#endif
         r = manager_new(&arg, &m);
         if (r < 0)
                 return 1;

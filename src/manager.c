@@ -81,6 +81,7 @@ struct Manager {
 
         CgTree *tree;                   /* NULL: decisions walk the whole tree */
         sd_event_source *tree_src, *tree_timer;
+        sd_event_source *settle_timer;  /* opts.settled */
         usec_t tree_warned, tree_built, tree_delay;
 
         Entry **entries;
@@ -426,21 +427,42 @@ static void manager_tree_drop(Manager *m) {
         m->tree = cgtree_free(m->tree);
 }
 
-static void manager_tree_later(Manager *m, usec_t delay) {
+/* (Re)arm *s, a one-shot timer delay from now (1s accuracy). */
+static int manager_timer_later(Manager *m, sd_event_source **s, usec_t delay, sd_event_time_handler_t cb,
+                               const char *description) {
         int r;
 
-        if (m->tree_timer) {
-                r = sd_event_source_set_time_relative(m->tree_timer, delay);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(m->tree_timer, SD_EVENT_ONESHOT);
-        } else {
-                r = sd_event_add_time_relative(m->event, &m->tree_timer, CLOCK_MONOTONIC, delay, USEC_PER_SEC,
-                                               on_tree_timer, m);
-                if (r >= 0)
-                        (void) sd_event_source_set_description(m->tree_timer, "cgroup-tree-rebuild");
+        if (*s) {
+                r = sd_event_source_set_time_relative(*s, delay);
+                return r < 0 ? r : sd_event_source_set_enabled(*s, SD_EVENT_ONESHOT);
         }
+        r = sd_event_add_time_relative(m->event, s, CLOCK_MONOTONIC, delay, USEC_PER_SEC, cb, m);
+        if (r >= 0)
+                (void) sd_event_source_set_description(*s, description);
+        return r;
+}
+
+static void manager_tree_later(Manager *m, usec_t delay) {
+        int r = manager_timer_later(m, &m->tree_timer, delay, on_tree_timer, "cgroup-tree-rebuild");
+
         if (r < 0)
                 log_debug_errno(r, "Failed to schedule the rebuild of the tree model: %m");
+}
+
+static int on_settle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        m->opts.settled();
+        return 0;
+}
+
+/* After start-up and after each kill: opts.settled() once SETTLE_USEC
+ * pass without another. */
+#define SETTLE_USEC (30 * USEC_PER_SEC)
+
+static void manager_settle_later(Manager *m) {
+        if (m->opts.settled)
+                (void) manager_timer_later(m, &m->settle_timer, SETTLE_USEC, on_settle_timer, "settled");
 }
 
 /* Resolve now what the model keeps of the rules (rank.h), not in the next
@@ -587,6 +609,7 @@ static void on_reaper(Reaper *r, const KillResult *res, bool sent, void *userdat
         /* The worker's kill may have reached nothing: then it was no kill. */
         bool killed = res->error >= 0 && !res->vanished;
 
+        manager_settle_later(m);
         k->report.method = kill_method_to_string(res->method_used);
         k->report.n_pids = res->n_pids;
         if (res->memory_before > 0)
@@ -1617,6 +1640,7 @@ int manager_run(Manager *m) {
         log_info("cgreapd " PACKAGE_VERSION " running on %s%s.", m->cg_root,
                  manager_dry_run(m) ? " (dry run: nothing will be killed)" : "");
         manager_notify_ready(m);
+        manager_settle_later(m);
 
         r = sd_event_loop(m->event);
         if (r < 0)
@@ -1649,6 +1673,7 @@ Manager *manager_free(Manager *m) {
         free(m->dry_run_victim);
         manager_tree_drop(m);
         sd_event_source_disable_unref(m->tree_timer);
+        sd_event_source_disable_unref(m->settle_timer);
         sd_event_source_disable_unref(m->resync);
         sd_event_source_disable_unref(m->sig_term);
         sd_event_source_disable_unref(m->sig_int);

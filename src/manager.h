@@ -22,6 +22,7 @@ typedef struct ManagerOptions {
         const char *cgroup_root;        /* --cgroup-root; NULL = from mountinfo */
         const char *proc_root;          /* "/proc" */
         bool force_dry_run;             /* --dry-run */
+        void (*settled)(void);          /* start-up, or the last kill, 30s ago (cgreapd.c) */
 } ManagerOptions;
 
 typedef struct Manager Manager;
