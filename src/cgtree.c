@@ -54,8 +54,6 @@ struct CgTree {
         Map wds;                        /* wd -> node: the watches we hold, one per cgroup */
         Map pins;                       /* node + 1 -> O_PATH fd of its cgroup.events */
         Map owners;                     /* node + 1 -> uid, or errno (TN_OWNED) */
-        char **visit_names;             /* per depth: the name a visit passes on */
-        size_t n_visit_names;
         size_t max_watches;             /* 0: no limit of ours */
         size_t max_pins;                /* the fds a decision needs stay free; 0: no limit */
 };
@@ -603,9 +601,6 @@ CgTree *cgtree_free(CgTree *t) {
         map_free(&t->pins);
         map_free(&t->wds);
         map_free(&t->owners);
-        for (size_t i = 0; i < t->n_visit_names; i++)
-                free(t->visit_names[i]);
-        free(t->visit_names);
         region_free(t->nodes, region_size((size_t) t->n_alloc * sizeof *t->nodes));
         region_free(t->names, t->names_alloc);
         free(t->cg_root);
@@ -752,34 +747,13 @@ static void node_info(const CgTree *t, const CgTreeNode *n, uint16_t now, CgTree
                 ret->populated = -1;
 }
 
-/* n's name for a visit's callback: valid while the visit is at or below
- * depth, as the chain of names to n. NULL: ENOMEM. */
-static const char *visit_name(CgTree *t, const CgTreeNode *n, unsigned depth) {
-        if (depth >= t->n_visit_names) {
-                char **nv = reallocarray(t->visit_names, depth + 1, sizeof *nv);
-
-                if (!nv)
-                        return NULL;
-                t->visit_names = nv;
-                for (; t->n_visit_names <= depth; t->n_visit_names++)
-                        nv[t->n_visit_names] = NULL;
-        }
-        if (!t->visit_names[depth] && !(t->visit_names[depth] = malloc(NAME_MAX + 1)))
-                return NULL;
-        return name_decode(node_name(t, n), t->visit_names[depth]);
-}
-
 static int visit_node(CgTree *t, CgTreeNode *n, unsigned depth, uint16_t now, cgtree_visit_cb cb,
                       void *userdata) {
         CgTreeInfo info;
         int r;
 
-        const char *name = visit_name(t, n, depth);
-
-        if (!name)
-                return -ENOMEM;
         node_info(t, n, now, &info);
-        r = cb(n, name, depth, false, &info, &n->memo, userdata);
+        r = cb(n, depth, false, &info, &n->memo, userdata);
         if (r != 0)
                 return r < 0 ? r : 0;
         for (uint32_t c = n->child; c != NIL; c = t->nodes[c].next) {
@@ -806,12 +780,8 @@ static int visit_ancestors(CgTree *t, uint32_t i, unsigned *depth, uint16_t now,
         r = visit_ancestors(t, n->parent, depth, now, cb, userdata);
         if (r < 0)
                 return r;
-        const char *name = visit_name(t, n, *depth);
-
-        if (!name)
-                return -ENOMEM;
         node_info(t, n, now, &info);
-        r = cb(n, name, (*depth)++, true, &info, &n->memo, userdata);
+        r = cb(n, (*depth)++, true, &info, &n->memo, userdata);
         return r < 0 ? r : 0;
 }
 
@@ -841,6 +811,10 @@ char *cgtree_node_path(const CgTree *t, const CgTreeNode *n) {
         return node_path(t, idx(t, n));
 }
 
+const char *cgtree_node_name(const CgTree *t, const CgTreeNode *n, char *buf) {
+        return name_decode(node_name(t, n), buf);
+}
+
 void cgtree_node_info(const CgTree *t, const CgTreeNode *n, CgTreeInfo *ret) {
         node_info(t, n, clock_ms(), ret);
 }
@@ -862,9 +836,10 @@ typedef struct WalkPaths {
         size_t n_paths;
 } WalkPaths;
 
-static int walk_visit_cb(CgTreeNode *n, const char *name, unsigned depth, bool ancestor,
-                         const CgTreeInfo *info, CgTreeMemo *memo, void *userdata) {
+static int walk_visit_cb(CgTreeNode *n, unsigned depth, bool ancestor, const CgTreeInfo *info, CgTreeMemo *memo,
+                         void *userdata) {
         WalkPaths *w = userdata;
+        char name[CGTREE_NAME_MAX];
         size_t i;
         char *p;
 
@@ -875,7 +850,7 @@ static int walk_visit_cb(CgTreeNode *n, const char *name, unsigned depth, bool a
         i = depth - w->top;
         if (i == 0)
                 p = cgtree_node_path(w->t, n);
-        else if (asprintf(&p, "%s/%s", depth == 1 ? "" : w->paths[i - 1], name) < 0)
+        else if (asprintf(&p, "%s/%s", depth == 1 ? "" : w->paths[i - 1], cgtree_node_name(w->t, n, name)) < 0)
                 p = NULL;
         if (!p)
                 return -ENOMEM;

@@ -63,14 +63,18 @@ void cgtree_forget_memos(CgTree *t);
  * and every cgroup below it that the model does not know to be empty.
  * depth: 0 for the root. The callback returns 1 to skip the children, <0
  * to stop. -ENOENT when path is not in the model. */
-typedef int (*cgtree_visit_cb)(CgTreeNode *n, const char *name, unsigned depth, bool ancestor,
-                               const CgTreeInfo *info, CgTreeMemo *memo, void *userdata);
+typedef int (*cgtree_visit_cb)(CgTreeNode *n, unsigned depth, bool ancestor, const CgTreeInfo *info,
+                               CgTreeMemo *memo, void *userdata);
 int cgtree_visit(CgTree *t, const char *path, cgtree_visit_cb cb, void *userdata);
 
 /* A node's parent (NULL for the root), its path (malloc'd; NULL: ENOMEM) and
  * what a walk reports of it now. Valid until the next cgtree_process(). */
 CgTreeNode *cgtree_node_parent(const CgTree *t, const CgTreeNode *n);
 char *cgtree_node_path(const CgTree *t, const CgTreeNode *n);
+/* Its directory's name, written to buf (CGTREE_NAME_MAX bytes): the model
+ * keeps names in a short form, so a visit does not hand them out. */
+#define CGTREE_NAME_MAX (NAME_MAX + 1)
+const char *cgtree_node_name(const CgTree *t, const CgTreeNode *n, char *buf);
 void cgtree_node_info(const CgTree *t, const CgTreeNode *n, CgTreeInfo *ret);
 /* The node of path, or NULL. */
 CgTreeNode *cgtree_find(const CgTree *t, const char *path);

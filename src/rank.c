@@ -21,12 +21,13 @@ typedef struct Pick {
 
 /* One level of the chain from "/" to the cgroup being visited. */
 typedef struct Step {
-        const char *name;
+        const CgTreeNode *node;
         CgTreeInfo info;
         char *path;             /* built when an adj is resolved; valid below path_ok */
 } Step;
 
 typedef struct Visit {
+        const CgTree *t;
         const Config *c;
         uint16_t gen;
         const char *own_cgroup;
@@ -64,11 +65,13 @@ static int resolve_memo(Visit *v, unsigned depth, CgTreeMemo *memo) {
                 return -ENOMEM;
         for (size_t d = v->path_ok; d <= depth; d++) {
                 Step *st = &v->steps[d];
+                char name[CGTREE_NAME_MAX];
 
                 free(st->path);
                 if (d == 0)
                         st->path = strdup("/");
-                else if (asprintf(&st->path, "%s/%s", d == 1 ? "" : v->steps[d - 1].path, st->name) < 0)
+                else if (asprintf(&st->path, "%s/%s", d == 1 ? "" : v->steps[d - 1].path,
+                                  cgtree_node_name(v->t, st->node, name)) < 0)
                         st->path = NULL;
                 if (!st->path)
                         return -ENOMEM;
@@ -128,8 +131,8 @@ static void keep_band(Visit *v) {
         v->n_picks = j;
 }
 
-/* The visit is at name, depth deep: the chain to it. */
-static int visit_step(Visit *v, const char *name, unsigned depth, const CgTreeInfo *info) {
+/* The visit is at n, depth deep: the chain to it. */
+static int visit_step(Visit *v, const CgTreeNode *n, unsigned depth, const CgTreeInfo *info) {
         if (depth >= v->n_steps) {
                 Step *ns = reallocarray(v->steps, depth + 1, sizeof *ns);
 
@@ -140,7 +143,7 @@ static int visit_step(Visit *v, const char *name, unsigned depth, const CgTreeIn
                 v->steps = ns;
                 v->n_steps = depth + 1;
         }
-        v->steps[depth].name = name;
+        v->steps[depth].node = n;
         v->steps[depth].info = *info;
         v->path_ok = MIN(v->path_ok, (size_t) depth);
         return 0;
@@ -153,13 +156,13 @@ static bool is_busy(const Visit *v, const CgTreeNode *n) {
         return false;
 }
 
-static int visit_cb(CgTreeNode *n, const char *name, unsigned depth, bool ancestor, const CgTreeInfo *info,
-                    CgTreeMemo *memo, void *userdata) {
+static int visit_cb(CgTreeNode *n, unsigned depth, bool ancestor, const CgTreeInfo *info, CgTreeMemo *memo,
+                    void *userdata) {
         Visit *v = userdata;
         bool leaf = !info->inner;
         int r;
 
-        r = visit_step(v, name, depth, info);
+        r = visit_step(v, n, depth, info);
         if (r < 0)
                 return r;
         if (is_busy(v, n)) {
@@ -200,12 +203,12 @@ static int visit_cb(CgTreeNode *n, const char *name, unsigned depth, bool ancest
         return pick(v, n, memo->adj, PICK_LEAF);
 }
 
-static int prepare_cb(CgTreeNode *n, const char *name, unsigned depth, bool ancestor, const CgTreeInfo *info,
-                      CgTreeMemo *memo, void *userdata) {
+static int prepare_cb(CgTreeNode *n, unsigned depth, bool ancestor, const CgTreeInfo *info, CgTreeMemo *memo,
+                      void *userdata) {
         Visit *v = userdata;
         int r;
 
-        r = visit_step(v, name, depth, info);
+        r = visit_step(v, n, depth, info);
         if (r < 0 || depth == 0 || memo->gen == v->gen)
                 return r;
         r = resolve_memo(v, depth, memo);
@@ -216,7 +219,7 @@ static int prepare_cb(CgTreeNode *n, const char *name, unsigned depth, bool ance
 }
 
 int rank_prepare(const Config *c, uint16_t gen, CgTree *t, const char *own_cgroup, size_t *ret_resolved) {
-        Visit v = { .c = c, .gen = gen, .own_cgroup = own_cgroup };
+        Visit v = { .t = t, .c = c, .gen = gen, .own_cgroup = own_cgroup };
         int r;
 
         assert(gen > 0);
@@ -284,8 +287,8 @@ static bool below_inner(const CgTree *t, CgTreeNode *n, CgTreeNode **inner) {
         return false;
 }
 
-static int extend_cb(CgTreeNode *n, const char *name, unsigned depth, bool ancestor, const CgTreeInfo *info,
-                     CgTreeMemo *memo, void *userdata) {
+static int extend_cb(CgTreeNode *n, unsigned depth, bool ancestor, const CgTreeInfo *info, CgTreeMemo *memo,
+                     void *userdata) {
         Extend *x = userdata;
         bool pick = x->next_pick < x->n_picks && x->picks[x->next_pick] == n;
 
@@ -308,7 +311,8 @@ static int rank_pass(const Config *c, uint16_t gen, CgTree *t, const char *cg_ro
                      int *ret_best, Snapshot **ret_snap, Candidate **ret, size_t *ret_n, size_t *ret_seen) {
         _cleanup_snapshot_free_ Snapshot *s = NULL;
         _cleanup_free_ CgTreeNode **nodes = NULL;
-        Visit v = { .c = c, .gen = gen, .own_cgroup = own_cgroup, .min_adj = min_adj, .ceiling = ceiling };
+        Visit v = { .t = t, .c = c, .gen = gen, .own_cgroup = own_cgroup, .min_adj = min_adj,
+                    .ceiling = ceiling };
         size_t nb = 0;
         int r;
 
