@@ -168,22 +168,38 @@ static int lock_segments(struct dl_phdr_info *info, size_t size, void *userdata)
         return 1;       /* the first object is the program itself */
 }
 
+/* The address range of our own program's segments. */
+static int program_range(struct dl_phdr_info *info, size_t size, void *userdata) {
+        uintptr_t *r = userdata;
+
+        r[0] = UINTPTR_MAX;
+        r[1] = 0;
+        for (size_t i = 0; i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+                if (ph->p_type != PT_LOAD)
+                        continue;
+                r[0] = MIN(r[0], info->dlpi_addr + ph->p_vaddr);
+                r[1] = MAX(r[1], info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
+        }
+        return 1;
+}
+
 /* Library pages that start-up and fault-around mapped would stay locked
  * (~0.9 MiB that every process shares): unmap the read-only ones without
  * private copies; the page cache keeps them, what we use faults back in.
- * locked: after mlockall(), so unlock each range first and lock it again. */
+ * locked: after mlockall(), so unlock each range first and lock it again.
+ * Our program is told by address, not path (upgraded: "... (deleted)"). */
 static void release_library_pages(bool locked) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
-        char line[PATH_MAX + 128], self[PATH_MAX];
-        uintptr_t start = 0, end = 0, ranges[64][2];
+        char line[PATH_MAX + 128];
+        uintptr_t start = 0, end = 0, ranges[64][2], self[2] = { 0, 0 };
         size_t n_ranges = 0;
         bool shared_text = false;
-        ssize_t l;
 
-        l = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (!f || l <= 0)
+        if (!f)
                 return;
-        self[l] = '\0';
+        (void) dl_iterate_phdr(program_range, self);
         while (fgets(line, sizeof line, f)) {
                 char perm[5], path[PATH_MAX];
                 unsigned long anon;
@@ -194,7 +210,8 @@ static void release_library_pages(bool locked) {
                 if (n >= 3) {
                         start = a;
                         end = b;
-                        shared_text = n == 4 && path[0] == '/' && perm[1] != 'w' && !streq(path, self);
+                        shared_text = n == 4 && path[0] == '/' && perm[1] != 'w' &&
+                                      (end <= self[0] || start >= self[1]);
                 } else if (shared_text && sscanf(line, "Anonymous: %lu kB", &anon) == 1 && anon == 0 &&
                            n_ranges < ELEMENTSOF(ranges)) {
                         ranges[n_ranges][0] = start;
@@ -209,8 +226,9 @@ static void release_library_pages(bool locked) {
                 if (locked)
                         (void) munlock(p, len);
                 (void) madvise(p, len, MADV_DONTNEED);
-                if (locked)
-                        (void) mlock2(p, len, MLOCK_ONFAULT);
+                /* Unlocked for good is worse than resident in full. */
+                if (locked && mlock2(p, len, MLOCK_ONFAULT) < 0)
+                        (void) mlock(p, len);
         }
 }
 

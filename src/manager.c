@@ -449,16 +449,27 @@ static void manager_tree_later(Manager *m, usec_t delay) {
                 log_debug_errno(r, "Failed to schedule the rebuild of the tree model: %m");
 }
 
+/* After start-up and after each kill: opts.settled() once SETTLE_USEC
+ * pass without another, and never while a kill is out or a monitor is
+ * armed (what settled() does must not slow a kill down). */
+#define SETTLE_USEC (30 * USEC_PER_SEC)
+
+static void manager_settle_later(Manager *m);
+
 static int on_settle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        m->opts.settled();
+        for (size_t i = 0; i < m->n_entries; i++)
+                if (m->entries[i]->mon && monitor_is_armed(m->entries[i]->mon)) {
+                        manager_settle_later(m);
+                        return 0;
+                }
+        if (m->kills)
+                manager_settle_later(m);
+        else
+                m->opts.settled();
         return 0;
 }
-
-/* After start-up and after each kill: opts.settled() once SETTLE_USEC
- * pass without another. */
-#define SETTLE_USEC (30 * USEC_PER_SEC)
 
 static void manager_settle_later(Manager *m) {
         if (m->opts.settled)
@@ -783,6 +794,7 @@ static int manager_start_kill(Manager *m, Entry *e, const Snapshot *snap, const 
                   c->adj.value,
                   k->adj_source);
 
+        manager_settle_later(m);
         r = reaper_kill(m->reaper, &req, on_reaper, k);
         if (r < 0) {
                 if (r == -EBUSY || ERRNO_IS_VANISHED(r))
