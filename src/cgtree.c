@@ -728,12 +728,14 @@ static bool skip_empty(const CgTreeNode *c, uint16_t now) {
 static void node_info(const CgTree *t, const CgTreeNode *n, uint16_t now, CgTreeInfo *ret) {
         uint32_t v = 0;
 
-        if ((n->flags & TN_OWNED) && !map_get(t, &t->owners, idx(t, n) + 1, &v))
-                assert(!"an owned node without its owners entry");
+        bool lost = (n->flags & TN_OWNED) && !map_get(t, &t->owners, idx(t, n) + 1, &v);
+
+        assert(!lost);
         *ret = (CgTreeInfo) {
                 .trust = {
                         .owner = n->flags & (TN_OWNER_ERROR | TN_XATTR_ERROR) ? 0 : v,
-                        .owner_error = n->flags & TN_OWNER_ERROR ? -(int) v : 0,
+                        /* Never root's by mistake: unknown trusts nothing. */
+                        .owner_error = lost ? -EIO : n->flags & TN_OWNER_ERROR ? -(int) v : 0,
                         .omit = n->flags & TN_OMIT,
                         .avoid = n->flags & TN_AVOID,
                         .xattr_error = n->flags & TN_XATTR_ERROR ? -(int) v : 0,

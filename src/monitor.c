@@ -1106,7 +1106,7 @@ int monitor_new(const MonitorEnv *env, const MonitorConfig *mc, const char *cgro
                 if (prev->have_events && mon->have_events && mon->events_src &&
                     !events_went_back(&prev->last_events, &mon->last_events)) {
                         mon->last_events = prev->last_events;
-                        r = sd_event_add_time_relative(env->event, &mon->recheck_src, CLOCK_MONOTONIC, 0, 0,
+                        r = sd_event_add_time_relative(env->event, &mon->recheck_src, CLOCK_MONOTONIC, 0, 1,
                                                        on_recheck, mon);
                         if (r < 0)
                                 note(mon, (MonitorNote) { .kind = MONITOR_NO_EVENTS, .error = r });
