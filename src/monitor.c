@@ -302,6 +302,13 @@ unsigned monitor_arm_seq(const Monitor *mon) {
         return mon->arm_seq;
 }
 
+/* Whether a failure to read one of the cgroup's files (r) means that the
+ * cgroup is gone: only with its directory. A file alone also goes when the
+ * parent stops delegating its controller. */
+static bool cgroup_vanished(Monitor *mon, int r) {
+        return ERRNO_IS_VANISHED(r) && ERRNO_IS_VANISHED(cg_file_exists(mon->env->cg_root, mon->cgroup, NULL));
+}
+
 static void monitor_gone(Monitor *mon) {
         if (mon->gone)
                 return;
@@ -556,7 +563,7 @@ static int poll_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 /* Only the cgroup directory going away means the monitor is
                  * gone; a pressure file we cannot read (no PSI for this
                  * cgroup) leaves the headroom checks. */
-                if (ERRNO_IS_VANISHED(r) && ERRNO_IS_VANISHED(cg_file_exists(mon->env->cg_root, mon->cgroup, NULL))) {
+                if (cgroup_vanished(mon, r)) {
                         monitor_gone(mon);
                         return 0;
                 }
@@ -711,7 +718,7 @@ static int monitor_read_events(Monitor *mon, bool act) {
 
         r = cg_read_memory_events(mon->env->cg_root, mon->cgroup, &now);
         if (r < 0) {
-                if (ERRNO_IS_VANISHED(r)) {
+                if (cgroup_vanished(mon, r)) {
                         monitor_gone(mon);
                         return -ENODEV;
                 }

@@ -544,6 +544,39 @@ START_TEST(test_gone_monitor_loop_goes_on) {
 }
 END_TEST
 
+/* A monitor re-created in place of another looks at memory.events once
+ * more. A file missing while the directory stays (a parent that stopped
+ * delegating the memory controller; here moved aside) is no cgroup gone. */
+START_TEST(test_recheck_file_gone_cgroup_stays) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *root = test_mkdtemp(), *from = NULL, *to = NULL;
+        sd_event *e = NULL;
+        Monitor *old = NULL, *mon = NULL;
+        bool gone = false;
+
+        ck_assert_ptr_nonnull(root);
+        ck_assert_int_eq(config_new_default(&c), 0);
+        ck_assert_int_eq(test_write(root, "cg/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n"), 0);
+        ck_assert_int_ge(sd_event_new(&e), 0);
+        MonitorEnv env = { .event = e, .cg_root = root, .proc_root = "/proc", .config = c };
+        MonitorCallbacks cbs = { .gone = on_gone_flag, .userdata = &gone };
+        ck_assert_int_eq(monitor_new(&env, &c->monitors[0], "/cg", &cbs, NULL, &old), 0);
+        ck_assert_int_eq(monitor_new(&env, &c->monitors[0], "/cg", &cbs, old, &mon), 0);
+        old = monitor_free(old);
+
+        ck_assert_int_ge(asprintf(&from, "%s/cg/memory.events", root), 0);
+        ck_assert_int_ge(asprintf(&to, "%s/cg/memory.events.aside", root), 0);
+        ck_assert_int_eq(rename(from, to), 0);
+        for (int i = 0; i < 5; i++)
+                ck_assert_int_ge(sd_event_run(e, 20 * USEC_PER_MSEC), 0);
+        ck_assert(!gone);
+
+        monitor_free(mon);
+        sd_event_unref(e);
+        test_rm_rf(root);
+}
+END_TEST
+
 static Suite *manager_suite(void) {
         Suite *s = suite_create("manager");
         TCase *tc;
@@ -570,6 +603,7 @@ static Suite *manager_suite(void) {
 
         tc = tcase_create("events");
         tcase_add_test(tc, test_gone_monitor_loop_goes_on);
+        tcase_add_test(tc, test_recheck_file_gone_cgroup_stays);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("glob");
