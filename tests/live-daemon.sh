@@ -435,16 +435,20 @@ pass "3s of armed pressure with nothing eligible: the tree was read $n times (po
 
 # Built aside and moved in: a real cgroup appears with all its files at once.
 mkcg $P/apps.slice
-mkcg /new-staging
-printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE/new-staging/memory.events"
-# Its limit used up by anonymous memory: the evidence of a real shortage.
-echo 104857600 > "$FAKE/new-staging/memory.max"
-echo max > "$FAKE/new-staging/memory.high"
-echo 104857600 > "$FAKE/new-staging/memory.current"
-printf 'anon 104857600\nfile 0\n' > "$FAKE/new-staging/memory.stat"
-mv "$FAKE/new-staging" "$FAKE$P/apps.slice/app-late-1.scope"
-mkdir -p "$REAL$P/apps.slice/app-late-1.scope"
-wait_log "Monitoring $P/apps.slice/app-late-1.scope \\(monitor apps\\)"
+# A late apps.slice/NAME, its limit used up by anonymous memory (the
+# evidence of a real shortage), once the daemon monitors it.
+late_cgroup() {
+        mkcg /new-staging
+        printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE/new-staging/memory.events"
+        echo 104857600 > "$FAKE/new-staging/memory.max"
+        echo max > "$FAKE/new-staging/memory.high"
+        echo 104857600 > "$FAKE/new-staging/memory.current"
+        printf 'anon 104857600\nfile 0\n' > "$FAKE/new-staging/memory.stat"
+        mv "$FAKE/new-staging" "$FAKE$P/apps.slice/$1"
+        mkdir -p "$REAL$P/apps.slice/$1"
+        wait_log "Monitoring $P/apps.slice/$1 \\(monitor apps\\)"
+}
+late_cgroup app-late-1.scope
 spawn $P/apps.slice/app-late-1.scope
 late_app=$(pids_of $P/apps.slice/app-late-1.scope)
 f=$FAKE$P/apps.slice/app-late-1.scope/memory.events
@@ -509,15 +513,7 @@ wait_log "Stopped monitoring $P/apps.slice/app-late-2.scope"
 
 # The memory.events change is lost with the other events; the monitors
 # rebuilt after the rescan compare with what the old ones last read.
-mkcg /new-staging
-printf 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n' > "$FAKE/new-staging/memory.events"
-echo 104857600 > "$FAKE/new-staging/memory.max"
-echo max > "$FAKE/new-staging/memory.high"
-echo 104857600 > "$FAKE/new-staging/memory.current"
-printf 'anon 104857600\nfile 0\n' > "$FAKE/new-staging/memory.stat"
-mv "$FAKE/new-staging" "$FAKE$P/apps.slice/app-late-3.scope"
-mkdir -p "$REAL$P/apps.slice/app-late-3.scope"
-wait_log "Monitoring $P/apps.slice/app-late-3.scope \\(monitor apps\\)"
+late_cgroup app-late-3.scope
 spawn $P/apps.slice/app-late-3.scope
 late_app=$(pids_of $P/apps.slice/app-late-3.scope)
 f=$FAKE$P/apps.slice/app-late-3.scope/memory.events
